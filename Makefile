@@ -1,0 +1,47 @@
+# hyperpunch: one command installs what the tests need and runs them (make test).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.deps-stamp
+STAMP_JS := interop/node_modules/.deps-stamp
+ONLY ?=
+
+.PHONY: deps test lint typecheck unit run bench vectors clean
+
+deps: $(STAMP_PY) $(STAMP_JS)
+
+$(STAMP_PY): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(STAMP_JS): interop/package.json interop/package-lock.json
+	command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are required (the JS reference)"; exit 1; }
+	cd interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: deps
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+unit: deps
+	$(PY) -m pytest -q
+
+test: deps lint typecheck unit
+
+run: deps
+	$(PY) -m hyperpunch demo
+
+bench: deps
+	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',)
+
+# Regenerate the reference vectors from the pinned JS modules (the suite checks for drift).
+vectors: deps
+	node interop/gen-vectors.js > tests/vectors/reference.json
+
+clean:
+	rm -rf $(VENV) interop/node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from hyperpunch.cli import main
+
+raise SystemExit(main())
