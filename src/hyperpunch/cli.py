@@ -1,0 +1,99 @@
+"""The ``hyperpunch`` command line.
+
+Every subcommand prints plain lines, flushed at once (other programs read them). Bad input gives a
+one-line ``hyperpunch: error: ...`` message on stderr and a non-zero exit, never a traceback.
+Later layers add their subcommands in :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from hyperpunch import __version__
+from hyperpunch.errors import HyperpunchError
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def parse_hex_key(text: str, *, what: str = "key", size: int = 32) -> bytes:
+    """Parse a ``2*size``-hex-digit key, or raise :class:`CliError` with a one-line reason."""
+    text = text.strip()
+    if len(text) != 2 * size:
+        raise CliError(f"{what} must be {2 * size} hex characters, got {len(text)}")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise CliError(f"{what} is not valid hex: {text!r}") from None
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from hyperpunch import crypto
+
+    seed = parse_hex_key(args.seed, what="seed") if args.seed else None
+    kp = crypto.key_pair(seed)
+    _print(f"public key: {kp.public_key.hex()}")
+    _print(f"discovery key: {crypto.discovery_key(kp.public_key).hex()}")
+    if args.secret:
+        _print(f"secret key: {kp.secret_key.hex()}")
+    return 0
+
+
+def cmd_discovery_key(args: argparse.Namespace) -> int:
+    from hyperpunch import crypto
+
+    _print(crypto.discovery_key(parse_hex_key(args.key)).hex())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hyperpunch.demo import run_demo
+
+    return asyncio.run(run_demo(_print, size=args.size))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hyperpunch", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--version", action="version", version=f"hyperpunch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair (random, or from a 32-byte hex seed)")
+    p.add_argument("--seed", help="64 hex characters; the same seed always gives the same key pair")
+    p.add_argument("--secret", action="store_true", help="also print the secret key")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("discovery-key", help="print the hypercore discovery key of a public key")
+    p.add_argument("key", help="64 hex characters")
+    p.set_defaults(func=cmd_discovery_key)
+
+    p = sub.add_parser("demo", help="show what works: keys, a Noise handshake and an encrypted stream")
+    p.add_argument("--size", type=int, default=16 << 20, help="bytes to send each way (default 16 MiB)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except CliError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    except HyperpunchError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,66 @@
+"""The ``hyperpunch`` command line: outputs match the JS reference, bad input is one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hyperpunch.cli import main
+from refvectors import section
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hyperpunch", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_keygen_from_seed_matches_js(capsys: pytest.CaptureFixture[str]) -> None:
+    vector = section("crypto")["keyPairs"][1]
+    discovery = {d["key"]: d["discoveryKey"] for d in section("crypto")["discoveryKeys"]}
+    assert main(["keygen", "--seed", vector["seed"], "--secret"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"public key: {vector['publicKey']}",
+        f"discovery key: {discovery[vector['publicKey']]}",
+        f"secret key: {vector['secretKey']}",
+    ]
+
+
+def test_random_keygen_differs(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["keygen"])
+    main(["keygen"])
+    first, _, second, _ = capsys.readouterr().out.splitlines()
+    assert first != second
+
+
+def test_discovery_key_matches_js(capsys: pytest.CaptureFixture[str]) -> None:
+    vector = section("crypto")["discoveryKeys"][0]
+    assert main(["discovery-key", vector["key"]]) == 0
+    assert capsys.readouterr().out.strip() == vector["discoveryKey"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["discovery-key", "abcd"],
+        ["discovery-key", "zz" * 32],
+        ["keygen", "--seed", "00" * 31],
+    ],
+)
+def test_bad_keys_give_one_line_errors(args: list[str]) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hyperpunch: error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_runs_end_to_end() -> None:
+    proc = run_cli("demo", "--size", str(1 << 20))
+    assert proc.returncode == 0, proc.stderr
+    assert "sha-256 equal both ways" in proc.stdout
+    assert "Traceback" not in proc.stderr
