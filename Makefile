@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.deps-stamp
 STAMP_JS := interop/node_modules/.deps-stamp
 ONLY ?=
+LINT_PATHS := src tests bench $(wildcard examples)
 
 .PHONY: deps test lint typecheck unit run bench vectors clean
 
@@ -22,8 +23,8 @@ $(STAMP_JS): interop/package.json interop/package-lock.json
 	touch $@
 
 lint: deps
-	$(VENV)/bin/ruff check src tests bench examples
-	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 typecheck: deps
 	$(VENV)/bin/mypy
