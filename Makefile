@@ -7,9 +7,20 @@ STAMP_JS := interop/node_modules/.deps-stamp
 ONLY ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps test lint typecheck unit run bench vectors clean
+.PHONY: deps system-deps test lint typecheck unit run bench vectors clean
 
-deps: $(STAMP_PY) $(STAMP_JS)
+deps: system-deps $(STAMP_PY) $(STAMP_JS)
+
+# Debian packages the NAT lab tests need (tests/netlab; root). Installs only what is missing.
+SYSTEM_APT := iproute2 iptables conntrack
+system-deps:
+	@missing=""; for pkg in $(SYSTEM_APT); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
 $(STAMP_PY): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
