@@ -1,0 +1,731 @@
+"""The dht-rpc node logic (JS dht-rpc 6.27 ``index.js``), sans-IO.
+
+Invariants:
+
+* :class:`DHTCore` never touches sockets, clocks or tasks. Datagrams go out through the injected
+  ``send(socket, data, port, host, ttl)`` (or queue in ``outbox`` without one); they come in through :meth:`DHTCore.on_message`; time
+  advances only through :meth:`DHTCore.advance` (``core.timers``); outcomes are callbacks and
+  ``on_event(name, *args)`` events (``listening``, ``ready``, ``persistent``, ``ephemeral``,
+  ``nat-update``, ``add-node``, ``remove-node``, ``wakeup``, ``close``).
+* Only nodes whose id checks out (id == H(source ip:port)) enter the routing table; a node that
+  times out is removed; a full row pings its least recently pinged node and swaps it out if the
+  ping fails (at most 3 such pings at once).
+* A node starts ephemeral and firewalled. PING_NAT probes (5 nodes, >= 3 consistent replies on the
+  server socket) clear ``firewalled``; ``ephemeral=False`` or the adaptive timer (240 stable ticks)
+  makes it persistent: its id becomes H(public ip:port) and the table is rebuilt around it.
+* Ticks are every 5 s; a gap of more than 15 s between ticks counts as a wake-up from sleep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random as _random
+from collections.abc import Callable
+from typing import Any
+
+from hyperpunch.dht_rpc.errors import UNKNOWN_COMMAND, DHTRPCError, DHTRPCLocalError, NodeDestroyedError
+from hyperpunch.dht_rpc.health import NetworkHealth
+from hyperpunch.dht_rpc.io import IO, IncomingRequest, OutgoingRequest, Peer, Response, SendFn, Session
+from hyperpunch.dht_rpc.messages import DELAYED_PING, DOWN_HINT, FIND_NODE, PING, PING_NAT, peer_id
+from hyperpunch.dht_rpc.nat_sampler import NatSampler
+from hyperpunch.dht_rpc.network_state import update_network_state
+from hyperpunch.dht_rpc.query import CommitFn, Query
+from hyperpunch.dht_rpc.routing_table import Node, NodeSet, RoutingTable, Row
+from hyperpunch.dht_rpc.timers import Timer, Timers
+from hyperpunch.encoding import Address
+
+__all__ = ["DEFAULT_CONCURRENCY", "DHTCore", "EventFn", "RequestHandler"]
+
+TICK_INTERVAL = 5.0
+SLEEPING_INTERVAL = 3 * TICK_INTERVAL
+STABLE_TICKS = 240
+MORE_STABLE_TICKS = 3 * STABLE_TICKS
+REFRESH_TICKS = 60
+RECENT_NODE = 12
+OLD_NODE = 360
+DEFAULT_CONCURRENCY = 10
+DEFAULT_MAX_PING_DELAY = 10.0
+
+EventFn = Callable[..., None]
+# Called for each non-internal request; return False to answer UNKNOWN_COMMAND.
+RequestHandler = Callable[[IncomingRequest], bool]
+ResponseCb = Callable[[Response, OutgoingRequest], None]
+ErrorCb = Callable[[DHTRPCError, OutgoingRequest], None]
+
+
+def _noop(*_: object) -> None:
+    return None
+
+
+class DHTCore:
+    """One dht-rpc node's state machine. Call :meth:`bind` once the two sockets exist."""
+
+    def __init__(
+        self,
+        send: SendFn | None = None,
+        *,
+        now: float = 0.0,
+        bootstrap: list[tuple[str, int]] | None = None,
+        ephemeral: bool | None = None,
+        adaptive: bool = True,
+        firewalled: bool = True,
+        quick_firewall: bool = True,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_window: int = 80,
+        max_ping_delay: float = DEFAULT_MAX_PING_DELAY,
+        send_down_hints: bool = True,
+        down_hints_rate_limit: int = 50,
+        filter_node: Callable[[Peer], bool] | None = None,
+        nodes: list[tuple[str, int]] | None = None,
+        on_event: EventFn | None = None,
+        on_request: RequestHandler | None = None,
+        rng: _random.Random | None = None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.rng = rng or _random.Random()
+        # without a send callable, outgoing datagrams queue here: (socket, data, port, host, ttl)
+        self.outbox: list[tuple[object, bytes, int, str, int]] = []
+        self.random_bytes = random_bytes
+        self.timers = Timers(now)
+        self.bootstrap_nodes: list[tuple[str, int]] = list(bootstrap or [])
+        self.table = RoutingTable(random_bytes(32), rng=self.rng)
+        self.table.on_full = self._on_full_row
+        self.nodes = NodeSet()
+        self.io = IO(
+            self.table,
+            self.timers,
+            send or self._enqueue,
+            max_window=max_window,
+            firewalled=firewalled,
+            on_request=self._on_request,
+            on_response=self._on_response,
+            on_timeout=self._on_timeout,
+            random_bytes=random_bytes,
+            tid=self.rng.randrange(65536),
+        )
+        self.concurrency = concurrency
+        self.max_ping_delay = max_ping_delay
+        self.bootstrapped = False
+        self.ephemeral = True
+        self.firewalled = self.io.firewalled
+        self.adaptive = ephemeral is None and adaptive
+        self.destroyed = False
+        self.suspended = False
+        self.filter_node = filter_node
+        self.on_event: EventFn = on_event or _noop
+        self.on_request: RequestHandler | None = on_request
+        self.stats_queries = {"active": 0, "total": 0}
+        self.online = True
+        self.degraded = False
+        self.health = NetworkHealth(self.io.stats_requests, self._on_health)
+        self.down_hints_rate_limit = down_hints_rate_limit
+        self.down_hints_sent_per_tick = 0
+        self.server_port = 0
+        self._nat = NatSampler()
+        self._quick_firewall = quick_firewall
+        self._force_persistent = ephemeral is False
+        self._send_down_hints = send_down_hints
+        self._repinging = 0
+        self._checks = 0
+        self._tick = self._random_offset(100)
+        self._refresh_ticks = self._random_offset(REFRESH_TICKS)
+        self._stable_ticks = STABLE_TICKS if self.adaptive else 0
+        self._tick_timer: Timer | None = None
+        self._last_tick = now
+        self._last_host: str | None = None
+        self._none_persistent_samples: list[tuple[str, int]] = []
+        self._server_listeners: list[Callable[[str, int], None]] = []
+        self._pending_timers: set[Timer] = set()
+        self._bootstrap_first = False
+        self._bootstrap_test_nat = False
+        for host, port in reversed(nodes or []):
+            self.add_node(host, port)
+
+    def _enqueue(self, socket: object, data: bytes, port: int, host: str, ttl: int) -> None:
+        self.outbox.append((socket, data, port, host, ttl))
+
+    def take_outbox(self) -> list[tuple[object, bytes, int, str, int]]:
+        """The datagrams queued since the last call (only used when no ``send`` was given)."""
+        out, self.outbox = self.outbox, []
+        return out
+
+    # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> bytes | None:
+        return None if self.ephemeral else self.table.id
+
+    @property
+    def host(self) -> str | None:
+        return self._nat.host
+
+    @property
+    def port(self) -> int:
+        return self._nat.port
+
+    @property
+    def randomized(self) -> bool:
+        return self._nat.host is not None and self._nat.port == 0
+
+    @property
+    def now(self) -> float:
+        return self.timers.now
+
+    def remote_address(self) -> Address | None:
+        if not self.host or not self.port or self.firewalled or self.io.server_socket is None:
+            return None
+        if self.server_port != self.port:
+            return None
+        return Address(self.host, self.port)
+
+    def seed_nat(self, host: str, port: int) -> None:
+        """Record our own public address (JS ``bootstrapper``'s ``_nat.add(host, port)``)."""
+        self._nat.add(host, port)
+
+    # -- entry points for the adapter ----------------------------------------------------------
+
+    def bind(
+        self, server_socket: object, client_socket: object, server_port: int, *, bootstrap: bool = True
+    ) -> None:
+        """Attach socket handles, start ticking and (unless ``bootstrap=False``) bootstrapping."""
+        self.server_port = server_port
+        self.io.bind(server_socket, client_socket)
+        self._last_tick = self.now
+        self._tick_timer = self.timers.call_later(TICK_INTERVAL, self._on_tick)
+        self.on_event("listening")
+        if bootstrap:
+            self.start_bootstrap()
+
+    def on_message(self, socket: object, data: bytes, host: str, port: int) -> None:
+        """A datagram arrived on ``socket``. Bad bytes are dropped silently."""
+        if len(data) <= 1:
+            return
+        if socket is self.io.server_socket and self._server_listeners:
+            for fn in list(self._server_listeners):
+                fn(host, port)
+        self.io.on_message(socket, data, host, port)
+
+    def advance(self, now: float) -> None:
+        self.timers.advance(now)
+
+    def next_deadline(self) -> float | None:
+        return self.timers.next_deadline()
+
+    # -- public operations ---------------------------------------------------------------------
+
+    def add_node(self, host: str, port: int) -> None:
+        self._add_node(Node(peer_id(host, port), host, port))
+
+    def to_array(self, limit: int | None = None) -> list[Address]:
+        if limit == 0:
+            return []
+        return [n.address for n in self.nodes.to_array(limit=limit, reverse=True)]
+
+    def find_node(self, target: bytes, **opts: Any) -> Query:
+        if self.destroyed:
+            raise NodeDestroyedError()
+        self._refresh_ticks = REFRESH_TICKS
+        return Query(self, target, True, FIND_NODE, None, **opts)
+
+    def query(
+        self,
+        target: bytes,
+        command: int,
+        value: bytes | None = None,
+        *,
+        commit: bool | CommitFn | None = None,
+        **opts: Any,
+    ) -> Query:
+        if self.destroyed:
+            raise NodeDestroyedError()
+        self._refresh_ticks = REFRESH_TICKS
+        return Query(self, target, False, command, value, commit=commit, **opts)
+
+    def request(
+        self,
+        token: bytes | None,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        to: tuple[str, int],
+        *,
+        on_response: ResponseCb,
+        on_error: ErrorCb,
+        internal: bool = False,
+        session: Session | None = None,
+        ttl: int = 0,
+        retry: bool = True,
+        timeout: float = 0.0,
+        socket: object | None = None,
+    ) -> OutgoingRequest | None:
+        """Send one request; exactly one of the callbacks runs later.
+
+        ``socket`` overrides the socket handle it leaves from (JS ``opts.socket``).
+        """
+        req = self.io.create_request(
+            Peer(to[0], to[1]), token, internal, command, target, value, session, ttl
+        )
+        if req is None:
+            on_error(NodeDestroyedError(), None)  # type: ignore[arg-type]
+            return None
+        if socket is not None:
+            req.socket = socket
+        if not retry:
+            req.retries = 0
+        if timeout:
+            req.timeout = timeout
+        req.on_response = on_response
+        req.on_error = on_error
+        req.send()
+        return req
+
+    def ping(
+        self, to: tuple[str, int], *, on_response: ResponseCb, on_error: ErrorCb, size: int = 0, **kw: Any
+    ) -> OutgoingRequest | None:
+        value = bytes(size) if size > 0 else None
+        return self.request(
+            None, PING, None, value, to, on_response=on_response, on_error=on_error, internal=True, **kw
+        )
+
+    def delayed_ping(
+        self, to: tuple[str, int], delay: float, *, on_response: ResponseCb, on_error: ErrorCb, **kw: Any
+    ) -> OutgoingRequest | None:
+        if delay > self.max_ping_delay:
+            raise DHTRPCLocalError(f"Delay exceeds max delay: {int(self.max_ping_delay * 1000)}ms")
+        value = int(delay * 1000).to_bytes(4, "little")
+        return self.request(
+            None,
+            DELAYED_PING,
+            None,
+            value,
+            to,
+            on_response=on_response,
+            on_error=on_error,
+            internal=True,
+            timeout=delay + 1.0,
+            **kw,
+        )
+
+    def make_request(
+        self,
+        to: Peer,
+        force: bool,
+        internal: bool,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        session: Session | None,
+        on_response: ResponseCb,
+        on_error: ErrorCb,
+    ) -> OutgoingRequest | None:
+        """JS ``_request``: create and send (``None`` when destroyed or down hints are off)."""
+        if internal and not self._send_down_hints and command == DOWN_HINT:
+            return None
+        req = self.io.create_request(to, None, internal, command, target, value, session)
+        if req is None:
+            return None
+        req.on_response = on_response
+        req.on_error = on_error
+        req.send(force)
+        return req
+
+    def internal_request(
+        self,
+        to: Peer,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        *,
+        session: Session | None = None,
+        on_response: ResponseCb = _noop,
+        on_error: ErrorCb = _noop,
+    ) -> OutgoingRequest | None:
+        return self.make_request(to, False, True, command, target, value, session, on_response, on_error)
+
+    def refresh(self) -> None:
+        node = self.table.random()
+        self._background_query(node.id if node is not None else self.table.id).start()
+
+    def destroy(self) -> None:
+        emit_close = not self.destroyed
+        self.destroyed = True
+        if self._tick_timer is not None:
+            self._tick_timer.cancel()
+        for t in self._pending_timers:
+            t.cancel()
+        self._pending_timers.clear()
+        self.io.destroy()
+        self.timers.clear()
+        if emit_close:
+            self.on_event("close")
+
+    def suspend(self) -> None:
+        """Stop ticking and fail requests in flight with ``IO_SUSPENDED`` (JS ``suspend``).
+
+        Unlike JS the sockets stay bound; datagrams are ignored until :meth:`resume`.
+        """
+        if self.suspended or self.destroyed:
+            return
+        self.suspended = True
+        if self._tick_timer is not None:
+            self._tick_timer.cancel()
+            self._tick_timer = None
+        self.io.suspended = True
+        self.io.clear(True)
+        self.io.congestion.clear()
+        self.on_event("suspend")
+
+    def resume(self) -> None:
+        """Resume after :meth:`suspend`: everything looks old, so nodes get re-pinged and refreshed."""
+        if not self.suspended or self.destroyed:
+            return
+        self.suspended = False
+        self.io.suspended = False
+        self._last_tick = self.now
+        self._tick_timer = self.timers.call_later(TICK_INTERVAL, self._on_tick)
+        self.io.restart_drain()
+        self._on_wakeup()
+        self.refresh()
+        self.on_event("resume")
+
+    @property
+    def stats(self) -> dict[str, object]:
+        return {
+            "queries": dict(self.stats_queries),
+            "requests": dict(self.io.stats_requests),
+            "commands": {
+                "ping": dict(self.io.stats_commands[PING]),
+                "pingNat": dict(self.io.stats_commands[PING_NAT]),
+                "findNode": dict(self.io.stats_commands[FIND_NODE]),
+                "downHint": dict(self.io.stats_commands[DOWN_HINT]),
+            },
+        }
+
+    # -- bootstrap -----------------------------------------------------------------------------
+
+    def start_bootstrap(self) -> None:
+        """Walk towards our own id, then check firewall / persistence (JS ``_bootstrap``)."""
+        self._bootstrap_first = self.firewalled and self._quick_firewall and not self._force_persistent
+        self._bootstrap_test_nat = False
+        self._bootstrap_round(0)
+
+    def _bootstrap_round(self, i: int) -> None:
+        if self.destroyed:
+            return
+        q = self._background_query(self.table.id)
+        prev = q.on_data
+
+        def ondata(data: Response) -> None:
+            prev(data)
+            self._bootstrap_ondata(data)
+
+        q.on_data = ondata
+        q.on_close = lambda _err: self._bootstrap_after_query(i)
+        q.start()
+
+    def _bootstrap_after_query(self, i: int) -> None:
+        if self.destroyed:
+            return
+        if self.bootstrapped or (not self._bootstrap_test_nat and not self._force_persistent):
+            self._bootstrap_done()
+            return
+
+        def after(ok: bool) -> None:
+            if ok and i == 0:
+                self._bootstrap_round(1)
+            else:
+                self._bootstrap_done()
+
+        self._update_network_state(not self._force_persistent, after)
+
+    def _bootstrap_done(self) -> None:
+        if self.bootstrapped or self.destroyed:
+            return
+        self.bootstrapped = True
+        self.on_event("ready")
+
+    def _bootstrap_ondata(self, data: Response) -> None:
+        if not self._bootstrap_first:
+            return
+        self._bootstrap_first = False
+        value = self.server_port.to_bytes(2, "little")
+
+        def ok(_res: Response, _req: OutgoingRequest) -> None:
+            self._bootstrap_test_nat = True
+
+        self.make_request(data.from_, False, True, PING_NAT, None, value, None, ok, _noop)
+
+    # -- routing table maintenance -------------------------------------------------------------
+
+    def _nat_add(self, host: str, port: int) -> None:
+        prev = (self._nat.host, self._nat.port)
+        self._nat.add(host, port)
+        if prev != (self._nat.host, self._nat.port):
+            self.on_event("nat-update", self._nat.host, self._nat.port)
+
+    def _sample_bootstrap_maybe(self, from_: Peer, to: Address) -> None:
+        if len(self._none_persistent_samples) >= max(1, len(self.bootstrap_nodes)):
+            return
+        key = (from_.host, from_.port)
+        if key in self._none_persistent_samples:
+            return
+        self._none_persistent_samples.append(key)
+        self._nat_add(to.host, to.port)
+
+    def _add_node_from_network(self, sample: bool, from_: Peer, to: Address) -> None:
+        if self.filter_node is not None and not self.filter_node(from_):
+            return
+        if from_.id is None:
+            self._sample_bootstrap_maybe(from_, to)
+            return
+        old = self.table.get(from_.id)
+        if old is not None:
+            if sample and (old.sampled == 0 or self._tick - old.sampled >= OLD_NODE):
+                old.to = to
+                old.sampled = self._tick
+                self._nat_add(to.host, to.port)
+            old.pinged = old.seen = self._tick
+            self.nodes.add(old)
+            return
+        self._add_node(Node(from_.id, from_.host, from_.port, to=to))
+
+    def _add_node(self, node: Node) -> None:
+        if self.nodes.has(node) or node.id == self.table.id:
+            return
+        node.added = node.pinged = node.seen = self._tick
+        if not self.table.add(node):
+            return
+        self.nodes.add(node)
+        if node.to is not None and node.sampled == 0:
+            node.sampled = self._tick
+            self._nat_add(node.to.host, node.to.port)
+        self.on_event("add-node", node)
+
+    def _remove_stale_node(self, node: Node, last_seen: int) -> None:
+        if node.seen <= last_seen:
+            self._remove_node(node)
+
+    def _remove_node(self, node: Node) -> None:
+        if not self.nodes.has(node):
+            return
+        self.table.remove(node.id)
+        self.nodes.remove(node)
+        self.on_event("remove-node", node)
+
+    def _on_wakeup(self) -> None:
+        self._tick += 2 * OLD_NODE
+        self._tick += 8 - (self._tick & 7) - 2
+        self._stable_ticks = MORE_STABLE_TICKS
+        self._refresh_ticks = 1
+        self._last_host = None
+        self.health.reset()
+        if self.adaptive and not self.ephemeral:
+            self.ephemeral = self.io.ephemeral = True
+            self.on_event("ephemeral")
+        self.on_event("wakeup")
+
+    def _on_full_row(self, new_node: Node, row: Row) -> None:
+        if not self.bootstrapped or self._repinging >= 3:
+            return
+        oldest: Node | None = None
+        for node in row.nodes:
+            if node.pinged == self._tick:
+                continue
+            if (
+                oldest is None
+                or oldest.pinged > node.pinged
+                or (oldest.pinged == node.pinged and oldest.added > node.added)
+            ):
+                oldest = node
+        if oldest is None:
+            return
+        if self._tick - oldest.pinged < RECENT_NODE and self._tick - oldest.added > OLD_NODE:
+            return
+        self._reping_and_swap(new_node, oldest)
+
+    def _reping_and_swap(self, new_node: Node, old_node: Node) -> None:
+        last_seen = old_node.seen
+        old_node.pinged = self._tick
+        self._repinging += 1
+
+        def onswap(*_: object) -> None:
+            self._repinging -= 1
+            self._remove_node(old_node)
+            self._add_node(new_node)
+
+        def onsuccess(_m: Response, _req: OutgoingRequest) -> None:
+            if old_node.seen <= last_seen:
+                onswap()
+                return
+            self._repinging -= 1
+
+        self.internal_request(
+            Peer(old_node.host, old_node.port), PING, None, None, on_response=onsuccess, on_error=onswap
+        )
+
+    # -- incoming requests / responses ---------------------------------------------------------
+
+    def _on_request(self, req: IncomingRequest, external: bool) -> None:
+        if req.from_.id is not None:
+            self._add_node_from_network(not external, req.from_, req.to)
+        if req.internal:
+            cmd = req.command
+            if cmd == PING:
+                req.send_reply(0, None, False, False)
+                return
+            if cmd == DELAYED_PING:
+                self._on_delayed_ping(req)
+                return
+            if cmd == PING_NAT:
+                if req.value is None or len(req.value) < 2:
+                    return
+                port = req.value[0] | req.value[1] << 8
+                if port == 0:
+                    return
+                req.from_ = Peer(req.from_.host, port, req.from_.id)
+                req.send_reply(0, None, False, False)
+                return
+            if cmd == FIND_NODE:
+                if req.target is None:
+                    return
+                req.send_reply(0, None, False, True)
+                return
+            if cmd == DOWN_HINT:
+                if req.value is None or len(req.value) < 6:
+                    return
+                if self._checks < 10:
+                    node = self.table.get(_blake(req.value[:6]))
+                    if node is not None and (node.pinged < self._tick or node.down_hints == 0):
+                        node.down_hints += 1
+                        self._check(node)
+                req.send_reply(0, None, False, False)
+                return
+            req.send_reply(UNKNOWN_COMMAND, None, False, req.target is not None)
+            return
+        handler = self.on_request
+        if handler is None or handler(req) is False:
+            req.send_reply(UNKNOWN_COMMAND, None, False, req.target is not None)
+
+    def _on_delayed_ping(self, req: IncomingRequest) -> None:
+        if req.value is None or len(req.value) < 4:
+            return
+        delay_ms = int.from_bytes(req.value[:4], "little")
+        if delay_ms > self.max_ping_delay * 1000:
+            return
+        timer: Timer | None = None
+
+        def fire() -> None:
+            if self.destroyed:
+                return
+            if timer is not None:
+                self._pending_timers.discard(timer)
+            req.send_reply(0, None, False, False)
+
+        timer = self.timers.call_later(delay_ms / 1000, fire)
+        self._pending_timers.add(timer)
+
+    def _on_response(self, res: Response, external: bool) -> None:
+        self._add_node_from_network(not external, res.from_, res.to)
+
+    def _on_timeout(self, req: OutgoingRequest) -> None:
+        if req.to.id is None:
+            return
+        node = self.table.get(req.to.id)
+        if node is not None:
+            self._remove_node(node)
+
+    # -- ticks ---------------------------------------------------------------------------------
+
+    def _ping_some(self) -> None:
+        cnt = 3 if len(self.io.inflight) > 2 else 5
+        oldest = self.nodes.oldest
+        if oldest is None:
+            self.refresh()
+            return
+        if self._tick - oldest.pinged < RECENT_NODE:
+            cnt = 2
+        for node in self.nodes.oldest_first():
+            # JS stays on a node pinged this tick until the count runs out: stop there
+            if cnt <= 0 or self._tick == node.pinged:
+                break
+            cnt -= 1
+            self._check(node)
+
+    def _check(self, node: Node) -> None:
+        node.pinged = self._tick
+        last_seen = node.seen
+
+        def onresponse(_r: Response, _q: OutgoingRequest) -> None:
+            self._checks -= 1
+            self._remove_stale_node(node, last_seen)
+
+        def onerror(_e: DHTRPCError, _q: OutgoingRequest) -> None:
+            self._checks -= 1
+            self._remove_node(node)
+
+        self._checks += 1
+        self.internal_request(
+            Peer(node.host, node.port), PING, None, None, on_response=onresponse, on_error=onerror
+        )
+
+    def _on_tick(self) -> None:
+        self._tick_timer = None
+        if self.destroyed:
+            return
+        self._tick_timer = self.timers.call_later(TICK_INTERVAL, self._on_tick)
+        now = self.now
+        if now - self._last_tick > SLEEPING_INTERVAL and not self.suspended:
+            self._on_wakeup()
+        else:
+            self._tick += 1
+        self._last_tick = now
+        if not self.bootstrapped or self.suspended:
+            return
+        if self.adaptive and self.ephemeral:
+            self._stable_ticks -= 1
+            if self._stable_ticks <= 0:
+                if self._last_host == self._nat.host:
+                    self._stable_ticks = MORE_STABLE_TICKS
+                else:
+                    self._update_network_state(False, _noop)
+        if (self._tick & 7) == 0:
+            self._ping_some()
+        if (self._tick & 63) == 0 and len(self.nodes) < self.table.k:
+            self.refresh()
+        else:
+            self._refresh_ticks -= 1
+            if self._refresh_ticks <= 0:
+                self.refresh()
+        self.down_hints_sent_per_tick = 0
+        self.health.update()
+
+    def _on_health(self, state: str) -> None:
+        online, degraded = state != "offline", state == "degraded"
+        if (online, degraded) == (self.online, self.degraded):
+            return
+        self.online, self.degraded = online, degraded
+        self.on_event("network-update")
+
+    # -- network state (firewall / persistence) -------------------------------------------------
+
+    def _update_network_state(self, only_firewall: bool, cb: Callable[[bool], None]) -> None:
+        update_network_state(self, only_firewall, cb)
+
+    def _background_query(self, target: bytes) -> Query:
+        self._refresh_ticks = REFRESH_TICKS
+        background = min(self.concurrency, max(2, self.concurrency // 8))
+        q = Query(self, target, True, FIND_NODE, None, concurrency=background)
+
+        def ondata(_data: object) -> None:
+            q.concurrency = self.concurrency if len(self.io.inflight) < 3 else background
+
+        q.on_data = ondata
+        return q
+
+    def _random_offset(self, n: int) -> int:
+        return n - int(self.rng.random() * 0.5 * n)
+
+
+def _blake(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=32).digest()
