@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -253,3 +254,40 @@ def test_message_flag_on_data_packet_is_delivered_once() -> None:
     core.receive(encode_packet(FLAG_MESSAGE, 5, 1 << 20, 0, 0, b"m"), 1.0)
     assert msgs == [b"m", b"m"]  # unreliable datagrams: no dedup, no seq
     assert core.ack == 0
+
+
+def test_keepalive_sends_heartbeats_only_while_idle() -> None:
+    net = MemNet(delay=0.01)
+    heartbeats: list[float] = []
+    acks_after_heartbeat: list[float] = []
+
+    def watch(src: str, d: bytes) -> bool:
+        h = decode_header(d)
+        if src == "a" and h.type & FLAG_HEARTBEAT:
+            heartbeats.append(net.now)
+        if src == "b" and heartbeats and h.type == 0 and not acks_after_heartbeat:
+            acks_after_heartbeat.append(net.now)
+        return False
+
+    net.filter = watch
+    net.a.core.set_keepalive(2.0)
+    data = payload(200_000, 7)
+    net.a.core.write(data)
+    net.run(until=lambda: len(net.b.received) == len(data))
+    assert heartbeats == []  # data in flight: the RTO/TLP timers watch the path, not keepalive
+    start = net.now
+    net.run(until=lambda: len(heartbeats) >= 3, max_time=20)
+    assert all(t >= start for t in heartbeats)
+    gaps = [b - a for a, b in itertools.pairwise(heartbeats)]
+    assert all(abs(g - 2.0) < 1e-6 for g in gaps), gaps
+    assert acks_after_heartbeat  # the peer answers each heartbeat with an ACK
+    assert not net.a.closed and not net.b.closed
+    net.a.core.set_keepalive(0)
+    count = len(heartbeats)
+    net.run(max_time=10)  # nothing left to do once keepalive is off: the simulation goes quiet
+    assert len(heartbeats) == count
+
+
+def test_keepalive_must_not_be_negative() -> None:
+    with pytest.raises(StreamStateError):
+        StreamCore(1).set_keepalive(-1)

@@ -186,3 +186,32 @@ async def test_js_destroy_resets_python_stream() -> None:
     finally:
         await stream.aclose()
         await sock.aclose()
+
+
+async def test_keepalive_heartbeats_are_answered_by_js() -> None:
+    udx = UDX()
+    sock, stream = await _setup(udx)
+    try:
+        async with spawn_node("udx-peer.js", str(JS_ID), "recv") as node:
+            await _connect(node, sock, stream, None)
+            stream.write(b"hello")
+            await stream.drain()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while stream.unacked_bytes and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            assert stream.unacked_bytes == 0
+            rx, tx = sock.packets_rx, sock.packets_tx
+            stream.set_keepalive(0.05)
+            # an idle stream now sends a HEARTBEAT every 50 ms and udx-native ACKs each one
+            while sock.packets_rx - rx < 5 and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+            assert sock.packets_tx - tx >= 5
+            assert sock.packets_rx - rx >= 5
+            stream.set_keepalive(0)
+            stream.end()
+            got = await node.expect("end", timeout=30)
+            assert got["bytes"] == 5
+    finally:
+        await stream.aclose()
+        await sock.aclose()

@@ -130,6 +130,8 @@ class StreamCore:
         self.tlp_deadline: float | None = None
         self.reo_deadline: float | None = None
         self.zwp_deadline: float | None = None
+        self.keepalive = 0.0  # seconds; 0 = off (libudx udx_stream_set_keepalive)
+        self.keepalive_deadline: float | None = None
 
         # mtu
         self.ipv6 = False
@@ -247,10 +249,28 @@ class StreamCore:
             self.seq = (self.seq + 1) & U32
         self._close(None)
 
+    def set_keepalive(self, seconds: float) -> None:
+        """Send a HEARTBEAT after ``seconds`` with nothing in flight (0 turns it off), as libudx does."""
+        if seconds < 0:
+            raise StreamStateError("keepalive must be >= 0")
+        self.keepalive = seconds
+        self.keepalive_deadline = None
+
+    def _heartbeat(self) -> bytes:
+        return HEADER.pack(
+            _MAGIC, _VERSION, FLAG_HEARTBEAT, 0, self.remote_id, self._rwnd(), self.seq, self.ack
+        )
+
     @property
     def deadline(self) -> float | None:
         best: float | None = None
-        for d in (self.rto_deadline, self.tlp_deadline, self.reo_deadline, self.zwp_deadline):
+        for d in (
+            self.rto_deadline,
+            self.tlp_deadline,
+            self.reo_deadline,
+            self.zwp_deadline,
+            self.keepalive_deadline,
+        ):
             if d is not None and (best is None or d < best):
                 best = d
         return best
@@ -564,12 +584,13 @@ class StreamCore:
         if self.zwp_deadline is not None and now >= self.zwp_deadline:
             self.zwp_deadline = None
             if self.send_rwnd == 0 and self.connected:
-                self.outbox.append(
-                    HEADER.pack(
-                        _MAGIC, _VERSION, FLAG_HEARTBEAT, 0, self.remote_id, self._rwnd(), self.seq, self.ack
-                    )
-                )
+                self.outbox.append(self._heartbeat())
                 self.zwp_deadline = now + self.rtt.rto
+        if self.keepalive_deadline is not None and now >= self.keepalive_deadline:
+            self.keepalive_deadline = None
+            if self.connected and self.remote_acked == self.seq:
+                self.outbox.append(self._heartbeat())
+                self.keepalive_deadline = now + self.keepalive
         self.flush(now)
 
     def _send_tail_loss_probe(self, now: float) -> None:
@@ -664,6 +685,12 @@ class StreamCore:
                 self.zwp_deadline = now + self.rtt.rto
         if self._ack_owed or self._ack_urgent:
             self._emit_ack()
+        if self.keepalive:
+            # armed only while nothing is in flight (then the RTO/TLP timers watch the path)
+            if self.remote_acked != self.seq:
+                self.keepalive_deadline = None
+            elif self.keepalive_deadline is None:
+                self.keepalive_deadline = now + self.keepalive
 
     def _take_payload(self, cap: int) -> memoryview | bytes:
         q = self._write_queue

@@ -129,6 +129,11 @@ class UDXStream:
         self._schedule_flush()
         return fut
 
+    def set_keepalive(self, seconds: float) -> None:
+        """Send a HEARTBEAT after ``seconds`` with nothing in flight (0 turns it off)."""
+        self.core.set_keepalive(seconds)
+        self._schedule_flush()
+
     def relay_to(self, destination: UDXStream) -> None:
         """Forward every packet of this stream to ``destination``'s remote, rewriting the id."""
         self._relay_to = destination
