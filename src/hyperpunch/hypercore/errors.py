@@ -1,0 +1,103 @@
+"""Errors raised by :mod:`hyperpunch.hypercore`, carrying the JS ``hypercore-errors`` codes.
+
+Invariants: everything raised on purpose by this layer is a :class:`HypercoreError`; errors caused
+by bytes or proofs from a peer (a bad signature, a proof that does not verify, a manifest that does
+not hash to the key) are :class:`RemoteError` subclasses; caller misuse and local storage failures
+are :class:`LocalError` subclasses. ``code`` is the JS code string (``"INVALID_PROOF"``, ...).
+Message decoders raise :class:`hyperpunch.encoding.DecodeError` (a RemoteError) instead.
+"""
+
+from __future__ import annotations
+
+from hyperpunch.errors import HyperpunchError, LocalError, RemoteError
+
+__all__ = [
+    "AssertionFailedError",
+    "BadArgumentError",
+    "BlockNotAvailableError",
+    "HypercoreError",
+    "HypercoreLocalError",
+    "HypercoreRemoteError",
+    "InvalidCapabilityError",
+    "InvalidChecksumError",
+    "InvalidOperationError",
+    "InvalidProofError",
+    "InvalidSignatureError",
+    "StorageConflictError",
+    "StorageCorruptError",
+    "StorageEmptyError",
+    "WriteFailedError",
+]
+
+
+class HypercoreError(HyperpunchError):
+    """Base of the hypercore layer's errors (JS ``HypercoreError``)."""
+
+    code = "HYPERCORE_ERROR"
+
+
+class HypercoreLocalError(HypercoreError, LocalError):
+    """The caller misused the API, or local storage failed."""
+
+
+class HypercoreRemoteError(HypercoreError, RemoteError):
+    """Data from a peer failed verification."""
+
+
+class BadArgumentError(HypercoreLocalError):
+    code = "BAD_ARGUMENT"
+
+
+class AssertionFailedError(HypercoreLocalError):
+    """An internal invariant was broken (JS ``ERR_ASSERTION``)."""
+
+    code = "ERR_ASSERTION"
+
+
+class InvalidOperationError(HypercoreLocalError):
+    """An operation that cannot be done in the current state (a proof request out of range, ...).
+
+    JS also throws ``INVALID_OPERATION`` from proof verification when a proof's nodes are not the
+    ones expected; there it is raised as :class:`InvalidProofError` (a remote error) instead, with
+    this class's code kept available through ``code``.
+    """
+
+    code = "INVALID_OPERATION"
+
+
+class BlockNotAvailableError(HypercoreLocalError):
+    code = "BLOCK_NOT_AVAILABLE"
+
+
+class StorageEmptyError(HypercoreLocalError):
+    code = "STORAGE_EMPTY"
+
+
+class StorageConflictError(HypercoreLocalError):
+    code = "STORAGE_CONFLICT"
+
+
+class StorageCorruptError(HypercoreLocalError):
+    """The stored state is inconsistent (a tree node the head needs is missing, bad metadata)."""
+
+    code = "STORAGE_CORRUPT"
+
+
+class WriteFailedError(HypercoreLocalError):
+    code = "WRITE_FAILED"
+
+
+class InvalidSignatureError(HypercoreRemoteError):
+    code = "INVALID_SIGNATURE"
+
+
+class InvalidProofError(HypercoreRemoteError):
+    code = "INVALID_PROOF"
+
+
+class InvalidChecksumError(HypercoreRemoteError):
+    code = "INVALID_CHECKSUM"
+
+
+class InvalidCapabilityError(HypercoreRemoteError):
+    code = "INVALID_CAPABILITY"
