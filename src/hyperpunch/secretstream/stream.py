@@ -241,6 +241,11 @@ class SecretStream:
     def transport(self) -> ByteStreamTransport | None:
         return self._transport
 
+    @property
+    def write_paused(self) -> bool:
+        """True while the transport has asked us to stop writing (:meth:`drain` would wait)."""
+        return self._write_paused
+
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if self._transport is None:
             return default
