@@ -64,3 +64,14 @@ def test_demo_runs_end_to_end() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "sha-256 equal both ways" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_parse_bootstrap() -> None:
+    from hyperpunch.cli import CliError, parse_bootstrap
+
+    assert parse_bootstrap(None) is None
+    assert parse_bootstrap(" ") is None
+    assert parse_bootstrap("127.0.0.1:49737,node.example:1") == [("127.0.0.1", 49737), ("node.example", 1)]
+    for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":80", "host:port"):
+        with pytest.raises(CliError):
+            parse_bootstrap(bad)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +30,34 @@ def parse_hex_key(text: str, *, what: str = "key", size: int = 32) -> bytes:
         return bytes.fromhex(text)
     except ValueError:
         raise CliError(f"{what} is not valid hex: {text!r}") from None
+
+
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """``--bootstrap`` and ``--host``, shared by every command that joins the DHT."""
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("HYPERPUNCH_BOOTSTRAP"),
+        help="comma-separated host:port DHT bootstrap nodes (default: $HYPERPUNCH_BOOTSTRAP, "
+        "else the public Holepunch nodes)",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("HYPERPUNCH_HOST", "0.0.0.0"),
+        help="address to bind (default: $HYPERPUNCH_HOST, else 0.0.0.0 = all IPv4 interfaces)",
+    )
+
+
+def parse_bootstrap(text: str | None) -> list[tuple[str, int]] | None:
+    """``"h1:p1,h2:p2"`` -> ``[(h1, p1), (h2, p2)]``; None/empty -> None (the default nodes)."""
+    if not text or not text.strip():
+        return None
+    nodes: list[tuple[str, int]] = []
+    for item in text.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise CliError(f"bad bootstrap node {item.strip()!r}: expected host:port")
+        nodes.append((host, int(port)))
+    return nodes
 
 
 def _print(line: str) -> None:
