@@ -9,12 +9,24 @@ Modules: :mod:`flat_tree` (tree index math), :mod:`caps` (capabilities and signa
 :mod:`manifest` (core keys, verifier, signing), :mod:`merkle` (Merkle tree, verification, reorgs),
 :mod:`merkle_proof` (proof generation), :mod:`bitfield` (block bitfield), :mod:`storage` (SQLite
 and memory stores), :mod:`errors` (``HypercoreError`` with the JS codes).
+
+The user-facing class is :class:`Hypercore` (:mod:`session`), an async context manager over one
+shared :class:`~hyperpunch.hypercore.core.Core` per storage.
 """
 
 from __future__ import annotations
 
 from hyperpunch.hypercore import bitfield, caps, flat_tree, manifest, merkle, messages, storage
 from hyperpunch.hypercore.bitfield import Bitfield
+from hyperpunch.hypercore.core import (
+    Core,
+    RequestCancelledError,
+    RequestTimeoutError,
+    SessionClosedError,
+    SessionNotWritableError,
+    SnapshotNotAvailableError,
+)
+from hyperpunch.hypercore.encryption import DefaultEncryption
 from hyperpunch.hypercore.errors import (
     BadArgumentError,
     BlockNotAvailableError,
@@ -23,16 +35,22 @@ from hyperpunch.hypercore.errors import (
     InvalidOperationError,
     InvalidProofError,
     InvalidSignatureError,
+    StorageConflictError,
+    StorageEmptyError,
 )
 from hyperpunch.hypercore.manifest import Verifier, default_signer_manifest, manifest_hash
 from hyperpunch.hypercore.merkle import MerkleTree, MerkleTreeBatch, ReorgBatch
 from hyperpunch.hypercore.messages import Manifest, Proof
+from hyperpunch.hypercore.session import Hypercore
 from hyperpunch.hypercore.storage import MemoryStorage, SQLiteStorage, WriteBatch, open_tree
 
 __all__ = [
     "BadArgumentError",
     "Bitfield",
     "BlockNotAvailableError",
+    "Core",
+    "DefaultEncryption",
+    "Hypercore",
     "HypercoreError",
     "InvalidChecksumError",
     "InvalidOperationError",
@@ -44,7 +62,14 @@ __all__ = [
     "MerkleTreeBatch",
     "Proof",
     "ReorgBatch",
+    "RequestCancelledError",
+    "RequestTimeoutError",
     "SQLiteStorage",
+    "SessionClosedError",
+    "SessionNotWritableError",
+    "SnapshotNotAvailableError",
+    "StorageConflictError",
+    "StorageEmptyError",
     "Verifier",
     "WriteBatch",
     "bitfield",

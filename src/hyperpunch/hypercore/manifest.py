@@ -349,7 +349,9 @@ class Verifier:
                 sig = s.sign(batch, key_pair)
                 if len(self.signers) != 1 or self.version == 0:
                     return sig
-                return self.assemble([SignatureInput(0, sig)])
+                # one signer, no patch: what ``assemble([SignatureInput(0, sig)])`` encodes
+                # (proof count 1, signer 0, signature, patch 0, no patch nodes)
+                return b"\x01\x00" + sig + b"\x00\x00"
         raise BadArgumentError("Public key is not a declared signer")
 
     def assemble(self, inputs: Sequence[SignatureInput]) -> bytes:

@@ -17,6 +17,8 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -44,6 +46,9 @@ from hyperpunch.hypercore.messages import (
     RequestSeek,
     RequestUpgrade,
 )
+
+_blake2b = hashlib.blake2b
+_U64 = struct.Struct("<Q")
 
 __all__ = [
     "ByteSeeker",
@@ -217,6 +222,46 @@ class MerkleTreeBatch:
     def append(self, value: bytes) -> None:
         head = self.length * 2
         self.append_root(block_node(head, value), flat.Iterator(head))
+
+    def append_many(self, values: Sequence[bytes]) -> None:
+        """``append`` for each value, without per-block iterator objects (the writer's hot path).
+
+        The roots are always the full roots of ``length``, so appending leaf ``n`` merges as many
+        times as ``n`` has trailing one bits; the parent of two siblings is their midpoint index.
+        """
+        if not values:
+            return
+        self._hash = None
+        self.upgraded = True
+        roots = self.roots
+        nodes = self.nodes
+        length = self.length
+        byte_length = self.byte_length
+        blake2b = _blake2b
+        pack = _U64.pack
+        for v in values:
+            size = len(v)
+            h = blake2b(b"\x00" + pack(size), digest_size=32)
+            h.update(v)
+            node = TreeNode(2 * length, size, h.digest())
+            nodes.append(node)
+            roots.append(node)
+            byte_length += size
+            n = length
+            length += 1
+            while n & 1:
+                b = roots.pop()
+                a = roots.pop()
+                psize = a.size + b.size
+                h = blake2b(b"\x01" + pack(psize), digest_size=32)
+                h.update(a.hash)
+                h.update(b.hash)
+                node = TreeNode((a.index + b.index) >> 1, psize, h.digest())
+                nodes.append(node)
+                roots.append(node)
+                n >>= 1
+        self.length = length
+        self.byte_length = byte_length
 
     def append_root(self, node: TreeNode, ite: flat.Iterator) -> None:
         self._hash = None

@@ -603,8 +603,7 @@ def append_blocks(
     signed head commit together; then ``tree`` (and ``bitfield``) move to the new state."""
     start = tree.length
     batch = tree.batch()
-    for v in values:
-        batch.append(v)
+    batch.append_many(values)
     if sign is not None:
         batch.signature = sign(batch)
     wb = WriteBatch()

@@ -1,0 +1,565 @@
+"""The shared state of one open Hypercore (JS ``lib/core.js`` + the default ``session-state``).
+
+Invariants:
+
+* One :class:`Core` per open storage, shared by every session (:class:`..session.Hypercore`)
+  made from it. It owns the trusted :class:`MerkleTree`, the in-memory :class:`Bitfield`, the
+  hints (contiguous length) and the optional block encryption.
+* Every mutation (append, truncate, clear, applying a verified proof) is synchronous: it builds
+  one :class:`WriteBatch`, commits it (all or nothing), and only then moves the in-memory state
+  and notifies (sessions' events, block waiters, the replicator). There is no ``await`` inside a
+  mutation, so on one event loop mutations never interleave and need no lock.
+* Blocks are stored as they travel on the wire and are hashed into the tree: for an encrypted
+  core that is ``padding || ciphertext`` (see :mod:`.encryption`).
+* Replication attaches through :attr:`Core.replicator` (:class:`Replicator`): it is told of local
+  appends / truncates / clears, asked for missing blocks and upgrades, and feeds verified data
+  back with :meth:`Core._verify_and_apply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hyperpunch import crypto
+from hyperpunch.crypto import KeyPair
+from hyperpunch.hypercore import manifest as man
+from hyperpunch.hypercore.bitfield import BITS_PER_PAGE, Bitfield
+from hyperpunch.hypercore.encryption import PADDING, DefaultEncryption
+from hyperpunch.hypercore.errors import (
+    BadArgumentError,
+    BlockNotAvailableError,
+    HypercoreLocalError,
+    InvalidOperationError,
+    InvalidProofError,
+    InvalidSignatureError,
+    StorageConflictError,
+    StorageEmptyError,
+)
+from hyperpunch.hypercore.merkle import (
+    MerkleTree,
+    MerkleTreeBatch,
+    ProofLike,
+    ReorgBatch,
+    with_block_value,
+)
+from hyperpunch.hypercore.messages import (
+    Manifest,
+    Proof,
+    RequestBlock,
+    RequestSeek,
+    RequestUpgrade,
+)
+from hyperpunch.hypercore.storage import (
+    CoreAuth,
+    CoreHead,
+    CoreHints,
+    CoreStorage,
+    WriteBatch,
+    append_blocks,
+    load_bitfield,
+    open_tree,
+)
+
+if TYPE_CHECKING:
+    from hyperpunch.hypercore.session import Hypercore
+
+__all__ = [
+    "MAX_SUGGESTED_BLOCK_SIZE",
+    "Core",
+    "Replicator",
+    "RequestCancelledError",
+    "RequestTimeoutError",
+    "SessionClosedError",
+    "SessionNotWritableError",
+    "SnapshotNotAvailableError",
+]
+
+MAX_SUGGESTED_BLOCK_SIZE = 15 * 1024 * 1024
+
+# core directories open in this process: a second Core over the same files would diverge
+_open_directories: set[str] = set()
+
+
+def claim_directory(path: str) -> None:
+    if path in _open_directories:
+        raise StorageConflictError(f"{path} is already open in this process (use core.session())")
+    _open_directories.add(path)
+
+
+def release_directory(path: str) -> None:
+    _open_directories.discard(path)
+
+
+class SessionClosedError(HypercoreLocalError):
+    code = "SESSION_CLOSED"
+
+
+class SessionNotWritableError(HypercoreLocalError):
+    code = "SESSION_NOT_WRITABLE"
+
+
+class RequestTimeoutError(HypercoreLocalError):
+    code = "REQUEST_TIMEOUT"
+
+
+class RequestCancelledError(HypercoreLocalError):
+    code = "REQUEST_CANCELLED"
+
+
+class SnapshotNotAvailableError(HypercoreLocalError):
+    code = "SNAPSHOT_NOT_AVAILABLE"
+
+
+class Replicator(Protocol):
+    """What a replicator attached to a :class:`Core` provides (the hooks the core calls).
+
+    The replicator fetches what the core asks for and hands verified data back through
+    :meth:`Core._verify_and_apply`, which wakes the waiting ``get`` / ``download`` calls.
+    """
+
+    @property
+    def peers(self) -> Sequence[Any]: ...
+
+    def on_append(self, start: int, length: int) -> None: ...
+
+    def on_truncate(self, length: int, fork: int) -> None: ...
+
+    def on_clear(self, start: int, end: int) -> None: ...
+
+    def want_block(self, index: int) -> None: ...
+
+    def want_range(self, start: int, end: int | None) -> None: ...
+
+    async def update(self) -> bool: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Core:
+    """One open core: trusted tree, bitfield, hints, identity, encryption, waiters."""
+
+    def __init__(self, storage: CoreStorage, auth: CoreAuth, *, owns_storage: bool) -> None:
+        self.storage = storage
+        self.owns_storage = owns_storage
+        self.auth = auth
+        self.key = auth.key
+        self.discovery_key = auth.discovery_key
+        self.manifest: Manifest | None = auth.manifest
+        self.verifier = man.Verifier.from_manifest(auth.manifest) if auth.manifest else None
+        self.key_pair: KeyPair | None = auth.key_pair
+        self.tree: MerkleTree = open_tree(storage)
+        self.bitfield: Bitfield = load_bitfield(storage)
+        self.hints: CoreHints = storage.get_hints()
+        self.encryption: DefaultEncryption | None = None
+        self.sessions: list[Hypercore] = []
+        self.replicator: Replicator | None = None
+        self.closed = False
+        self.directory: str | None = None
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        storage: CoreStorage,
+        *,
+        key: bytes | None,
+        key_pair: KeyPair | None,
+        manifest: Manifest | None,
+        owns_storage: bool,
+        create_if_missing: bool = True,
+    ) -> Core:
+        auth = storage.get_auth()
+        if auth is None:
+            if not create_if_missing:
+                raise StorageEmptyError("No Hypercore is stored here")
+            auth = _new_auth(key, key_pair, manifest)
+            wb = WriteBatch()
+            wb.set_auth(auth)
+            storage.write(wb)
+        else:
+            if key is not None and key != auth.key:
+                raise StorageConflictError("Another Hypercore is stored here")
+            if manifest is not None and key is None and not man.is_valid_manifest(auth.key, manifest):
+                raise StorageConflictError("Manifest does not hash to provided key")
+            if key_pair is not None and auth.key_pair is None:
+                auth = _adopt_key_pair(storage, auth, key_pair, manifest)
+            if manifest is not None and auth.manifest is None:
+                auth = CoreAuth(auth.key, auth.discovery_key, manifest, auth.key_pair)
+                wb = WriteBatch()
+                wb.set_auth(auth)
+                storage.write(wb)
+        return cls(storage, auth, owns_storage=owns_storage)
+
+    def set_encryption(self, encryption_key: bytes | None, *, block: bool = False) -> None:
+        self.encryption = (
+            None if encryption_key is None else DefaultEncryption(encryption_key, self.key, block=block)
+        )
+
+    @property
+    def padding(self) -> int:
+        return PADDING if self.encryption is not None else 0
+
+    @property
+    def contiguous_length(self) -> int:
+        return min(self.tree.length, self.hints.contiguous_length)
+
+    def signer(self, key_pair: KeyPair | None) -> KeyPair | None:
+        kp = key_pair if key_pair is not None else self.key_pair
+        if kp is None or not kp.secret_key:
+            return None
+        return kp
+
+    # --- mutations -------------------------------------------------------------------------
+
+    def append(
+        self, blocks: list[bytes], *, key_pair: KeyPair | None = None, signature: bytes | None = None
+    ) -> tuple[int, int]:
+        """Store ``blocks`` (already value-encoded, unencrypted) as one signed batch."""
+        tree = self.tree
+        if not blocks:
+            return tree.length, tree.byte_length
+        start = tree.length
+        enc = self.encryption
+        if enc is not None:
+            fork = tree.fork
+            blocks = [enc.encrypt(start + i, b, fork) for i, b in enumerate(blocks)]
+        hints = self.hints
+        new_hints = None
+        if start == hints.contiguous_length:
+            new_hints = CoreHints(start + len(blocks), hints.remote_contiguous_length)
+        kp = self.signer(key_pair)
+        verifier = self.verifier
+        if signature is not None:
+            sign = _fixed_signature(self, signature)
+        elif kp is not None and verifier is not None:
+            sign = _key_pair_signer(verifier, kp)
+        else:
+            raise SessionNotWritableError("cannot append to a readonly core")
+        append_blocks(self.storage, tree, blocks, sign=sign, bitfield=self.bitfield, hints=new_hints)
+        if new_hints is not None:
+            self.hints = new_hints
+        self._on_blocks(start, tree.length)
+        for s in list(self.sessions):
+            s._emit_append()
+        if self.replicator is not None:
+            self.replicator.on_append(start, len(blocks))
+        return tree.length, tree.byte_length
+
+    def truncate(self, length: int, fork: int, *, key_pair: KeyPair | None = None) -> None:
+        tree = self.tree
+        if length > tree.length:
+            raise InvalidOperationError(f"Not a truncation, {length} must be less or equal to {tree.length}")
+        prologue = self.manifest.prologue if self.manifest is not None else None
+        if prologue is not None and length < prologue.length:
+            raise InvalidOperationError("Truncation breaks prologue")
+        batch = tree.truncate(length, fork)
+        kp = self.signer(key_pair)
+        if kp is not None and self.verifier is not None:
+            batch.signature = self.verifier.sign(batch, kp)
+        else:
+            batch.signature = None
+        wb = WriteBatch()
+        wb.delete_block_range(batch.ancestors, batch.tree_length)
+        wb.set_head(CoreHead(batch.fork, batch.length, batch.hash(), batch.signature))
+        batch.commit(wb)
+        old_hints = self.hints
+        if batch.ancestors < old_hints.contiguous_length:
+            wb.set_hints(CoreHints(batch.ancestors, min(batch.length, old_hints.remote_contiguous_length)))
+        self._stage_bits(wb, batch.ancestors, batch.tree_length, False)
+        try:
+            self.storage.write(wb)
+        except BaseException:
+            self.bitfield = load_bitfield(self.storage)
+            raise
+        if wb.hints is not None:
+            self.hints = wb.hints
+        tree.apply(batch)
+        for s in list(self.sessions):
+            s._on_truncated(length, batch.fork)
+        if self.replicator is not None:
+            self.replicator.on_truncate(length, batch.fork)
+
+    def clear(self, start: int, end: int) -> None:
+        end = min(end, self.tree.length)
+        if start >= end:
+            return
+        wb = WriteBatch()
+        if end - start == 1:
+            wb.delete_block(start)
+        else:
+            wb.delete_block_range(start, end)
+        if start < self.hints.contiguous_length:
+            wb.set_hints(CoreHints(start, self.hints.remote_contiguous_length))
+        self._stage_bits(wb, start, end, False)
+        try:
+            self.storage.write(wb)
+        except BaseException:
+            self.bitfield = load_bitfield(self.storage)
+            raise
+        if wb.hints is not None:
+            self.hints = wb.hints
+        if self.replicator is not None:
+            self.replicator.on_clear(start, end)
+
+    def _stage_bits(self, wb: WriteBatch, start: int, end: int, value: bool) -> None:
+        """Set bits ``[start, end)`` in memory and stage the touched pages into ``wb``."""
+        if start >= end:
+            return
+        bits = self.bitfield
+        bits.set_range(start, end, value)
+        for p in range(start // BITS_PER_PAGE, (end - 1) // BITS_PER_PAGE + 1):
+            page = bits.get_page(p)
+            if page is not None:
+                wb.put_bitfield_page(p, page)
+
+    # --- replication hooks -----------------------------------------------------------------
+
+    def _verify_and_apply(
+        self, proof: ProofLike, *, manifest: Manifest | None = None, peer: Any = None
+    ) -> bool:
+        """Verify a proof from a peer and store what it proves (blocks, nodes, a new signed head).
+
+        Returns ``False`` when the proof is for another fork (the replicator must reorg first) or
+        brings nothing new. Raises :class:`InvalidProofError` / :class:`InvalidSignatureError`
+        (remote errors) when the proof does not verify.
+        """
+        if manifest is not None and self.manifest is None:
+            if not man.is_valid_manifest(self.key, manifest):
+                raise InvalidProofError("Manifest does not hash to the core key")
+            self._set_manifest(manifest)
+        tree = self.tree
+        if proof.fork != tree.fork:
+            return False
+        batch = tree.verify(proof)
+        old_length = tree.length
+        upgraded = batch.upgraded and batch.length > tree.length
+        if batch.upgraded and not upgraded:
+            batch.upgraded = False
+        if upgraded:
+            if self.verifier is None:
+                raise InvalidSignatureError("core has no manifest to verify an upgrade with")
+            if not self.verifier.verify(batch, batch.signature):
+                raise InvalidSignatureError("Proof contains an invalid signature")
+        block = proof.block
+        wb = WriteBatch()
+        stored: int | None = None
+        if block is not None and not self.bitfield.get(block.index):
+            wb.put_block(block.index, block.value)
+            stored = block.index
+        if not upgraded and stored is None and not batch.nodes:
+            return False
+        batch.commit(wb)
+        if upgraded:
+            wb.set_head(CoreHead(batch.fork, batch.length, batch.hash(), batch.signature))
+        if stored is not None:
+            self._stage_bits(wb, stored, stored + 1, True)
+            hints = self.hints
+            if stored == hints.contiguous_length:
+                contiguous = self.bitfield.first_unset(stored)
+                wb.set_hints(CoreHints(contiguous, hints.remote_contiguous_length))
+        try:
+            self.storage.write(wb)
+        except BaseException:
+            self.bitfield = load_bitfield(self.storage)
+            raise
+        if wb.hints is not None:
+            self.hints = wb.hints
+        if upgraded:
+            tree.apply(batch)
+            for s in list(self.sessions):
+                s._emit_append()
+        if stored is not None and block is not None:
+            self._on_blocks(stored, stored + 1)
+            size = len(block.value) - self.padding
+            for s in list(self.sessions):
+                s._emit("download", stored, size, peer)
+        return upgraded or stored is not None or tree.length != old_length
+
+    def _start_reorg(self, proof: ProofLike, *, manifest: Manifest | None = None) -> ReorgBatch:
+        """Begin moving onto the fork a peer's upgrade proof shows (signature checked).
+
+        Feed the batch ``batch.update(hash_proof)`` for its ``want`` ranges until
+        ``batch.finished``, then :meth:`_apply_reorg` it.
+        """
+        if manifest is not None and self.manifest is None:
+            if not man.is_valid_manifest(self.key, manifest):
+                raise InvalidProofError("Manifest does not hash to the core key")
+            self._set_manifest(manifest)
+        batch = self.tree.reorg(proof)
+        if self.verifier is None or not self.verifier.verify(batch, batch.signature):
+            raise InvalidSignatureError("Proof contains an invalid signature")
+        return batch
+
+    def _apply_reorg(self, batch: ReorgBatch) -> bool:
+        """Commit a finished reorg: drop blocks past the common ancestors, move to the new head."""
+        if not batch.finished or not batch.commitable():
+            return False
+        wb = WriteBatch()
+        wb.delete_block_range(batch.ancestors, batch.tree_length)
+        wb.set_head(CoreHead(batch.fork, batch.length, batch.hash(), batch.signature))
+        batch.commit(wb)
+        hints = self.hints
+        if batch.ancestors < hints.contiguous_length:
+            wb.set_hints(CoreHints(batch.ancestors, min(batch.length, hints.remote_contiguous_length)))
+        self._stage_bits(wb, batch.ancestors, batch.tree_length, False)
+        try:
+            self.storage.write(wb)
+        except BaseException:
+            self.bitfield = load_bitfield(self.storage)
+            raise
+        if wb.hints is not None:
+            self.hints = wb.hints
+        self.tree.apply(batch)
+        for s in list(self.sessions):
+            s._on_truncated(batch.ancestors, batch.fork)
+            if batch.length > batch.ancestors:
+                s._emit_append()
+        return True
+
+    def proof(
+        self,
+        *,
+        block: RequestBlock | None = None,
+        hash: RequestBlock | None = None,
+        seek: RequestSeek | None = None,
+        upgrade: RequestUpgrade | None = None,
+    ) -> Proof:
+        """The proof answering a peer's request, with the stored block value filled in."""
+        p = self.tree.proof(block=block, hash=hash, seek=seek, upgrade=upgrade)
+        if p.block is not None:
+            value = self.storage.get_block(p.block.index)
+            if value is None:
+                raise BlockNotAvailableError(f"block {p.block.index} is not stored")
+            p = with_block_value(p, value)
+        return p
+
+    def _on_upload(self, index: int, byte_length: int, peer: Any) -> None:
+        """Called by the replicator after sending block ``index`` to ``peer``."""
+        for s in list(self.sessions):
+            s._emit("upload", index, byte_length - self.padding, peer)
+
+    def _on_peer(self, event: str, peer: Any) -> None:
+        """Called by the replicator with ``"peer-add"`` / ``"peer-remove"``."""
+        if event not in ("peer-add", "peer-remove"):
+            raise BadArgumentError(f"not a peer event: {event}")
+        for s in list(self.sessions):
+            s._emit(event, peer)
+
+    def _set_manifest(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.verifier = man.Verifier.from_manifest(manifest)
+        a = self.auth
+        self.auth = CoreAuth(a.key, a.discovery_key, manifest, a.key_pair, a.encryption_key)
+        wb = WriteBatch()
+        wb.set_auth(self.auth)
+        self.storage.write(wb)
+        for s in list(self.sessions):
+            s._emit("manifest")
+
+    # --- waiting for blocks ----------------------------------------------------------------
+
+    def wait_for(self, index: int) -> asyncio.Future[None]:
+        """A future resolved once block ``index`` is stored (asks the replicator for it)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(index, []).append(fut)
+        if self.replicator is not None:
+            self.replicator.want_block(index)
+        return fut
+
+    def forget(self, index: int, fut: asyncio.Future[None]) -> None:
+        waiters = self._waiters.get(index)
+        if waiters is not None:
+            with contextlib.suppress(ValueError):
+                waiters.remove(fut)
+            if not waiters:
+                del self._waiters[index]
+
+    def _on_blocks(self, start: int, end: int) -> None:
+        waiters = self._waiters
+        if not waiters:
+            return
+        if end - start < len(waiters):
+            hit = [i for i in range(start, end) if i in waiters]
+        else:
+            hit = [i for i in waiters if start <= i < end]
+        for i in hit:
+            for fut in waiters.pop(i):
+                if not fut.done():
+                    fut.set_result(None)
+
+    # --- closing ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for futs in self._waiters.values():
+            for fut in futs:
+                if not fut.done():
+                    fut.set_exception(SessionClosedError("core closed"))
+        self._waiters.clear()
+        if self.replicator is not None:
+            rep, self.replicator = self.replicator, None
+            await rep.aclose()
+        if self.owns_storage:
+            self.storage.close()
+        if self.directory is not None:
+            release_directory(self.directory)
+
+
+def _new_auth(key: bytes | None, key_pair: KeyPair | None, manifest: Manifest | None) -> CoreAuth:
+    if manifest is not None:
+        core_key = man.manifest_hash(manifest)
+        if key is not None and key != core_key:
+            raise BadArgumentError("manifest does not hash to the given key")
+    elif key_pair is not None or key is None:
+        if key_pair is None:
+            key_pair = crypto.key_pair()
+        manifest = man.default_signer_manifest(key_pair.public_key)
+        core_key = man.manifest_hash(manifest)
+        if key is not None and key != core_key:
+            raise BadArgumentError("key does not match the key pair's core key")
+    else:
+        core_key = key
+    if len(core_key) != 32:
+        raise BadArgumentError("core key must be 32 bytes")
+    return CoreAuth(core_key, crypto.discovery_key(core_key), manifest, key_pair)
+
+
+def _adopt_key_pair(
+    storage: CoreStorage, auth: CoreAuth, key_pair: KeyPair, manifest: Manifest | None
+) -> CoreAuth:
+    """Remember the key pair a stored read-only core is reopened with, if it may sign for it."""
+    known = auth.manifest if auth.manifest is not None else manifest
+    if known is None:
+        known = man.default_signer_manifest(key_pair.public_key)
+        if man.manifest_hash(known) != auth.key:
+            raise StorageConflictError("key pair does not match the stored core")
+    elif all(s.public_key != key_pair.public_key for s in known.signers):
+        raise StorageConflictError("key pair is not a signer of the stored core")
+    auth = CoreAuth(auth.key, auth.discovery_key, known, key_pair if key_pair.secret_key else None)
+    wb = WriteBatch()
+    wb.set_auth(auth)
+    storage.write(wb)
+    return auth
+
+
+def _key_pair_signer(verifier: man.Verifier, kp: KeyPair) -> Any:
+    def sign(batch: MerkleTreeBatch) -> bytes:
+        return verifier.sign(batch, kp)
+
+    return sign
+
+
+def _fixed_signature(core: Core, signature: bytes) -> Any:
+    def sign(batch: MerkleTreeBatch) -> bytes:
+        if core.verifier is None or not core.verifier.verify(batch, signature):
+            raise InvalidSignatureError("signature does not verify the appended batch")
+        return signature
+
+    return sign

@@ -1,0 +1,77 @@
+"""User extensions of a Hypercore session (JS ``core.registerExtension(name, handlers)``).
+
+Invariants: an :class:`Extension` is identified by its ``name`` within a session; messages are
+encoded with its value encoding (default binary) and handed to a peer object's
+``extension(name, message_bytes)`` method (the replicator's peer implements it on the wire).
+Incoming messages arrive through :meth:`Extension._on_message`, which decodes them and calls
+``on_message(message, peer)``; a message that does not decode is dropped (a remote error,
+logged), never raised into the replicator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hyperpunch.errors import RemoteError
+from hyperpunch.hypercore.encodings import ValueEncoding
+
+if TYPE_CHECKING:
+    from hyperpunch.hypercore.session import Hypercore
+
+__all__ = ["Extension", "ExtensionPeer"]
+
+log = logging.getLogger(__name__)
+
+
+class ExtensionPeer(Protocol):
+    def extension(self, name: str, message: bytes) -> None: ...
+
+
+class Extension:
+    def __init__(
+        self,
+        session: Hypercore,
+        name: str,
+        encoding: ValueEncoding,
+        on_message: Callable[[Any, Any], object] | None,
+    ) -> None:
+        self.session = session
+        self.name = name
+        self.encoding = encoding
+        self.on_message = on_message
+        self.destroyed = False
+
+    def encode(self, message: Any) -> bytes:
+        if isinstance(message, bytes):
+            return message
+        return self.encoding.encode(message)
+
+    def send(self, message: Any, peer: ExtensionPeer) -> None:
+        """Send ``message`` to one peer."""
+        if not self.destroyed:
+            peer.extension(self.name, self.encode(message))
+
+    def broadcast(self, message: Any) -> None:
+        """Send ``message`` to every peer of the core."""
+        if self.destroyed:
+            return
+        data = self.encode(message)
+        for peer in self.session.peers:
+            peer.extension(self.name, data)
+
+    def destroy(self) -> None:
+        self.destroyed = True
+        if self.session.extensions.get(self.name) is self:
+            del self.session.extensions[self.name]
+
+    def _on_message(self, data: bytes, peer: Any) -> None:
+        if self.destroyed or self.on_message is None:
+            return
+        try:
+            message = self.encoding.decode(data)
+        except RemoteError:
+            log.warning("dropping extension %r message that does not decode", self.name)
+            return
+        self.on_message(message, peer)
