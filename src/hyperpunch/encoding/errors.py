@@ -21,3 +21,9 @@ class EncodeError(LocalError):
     """The caller asked to encode a value the codec cannot carry (out of range or wrong type)."""
 
     code = "ENCODE_ERROR"
+
+
+class SchemaError(LocalError):
+    """A :func:`~hyperpunch.encoding.schema.schema` definition is inconsistent (caller misuse)."""
+
+    code = "SCHEMA_ERROR"

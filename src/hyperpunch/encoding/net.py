@@ -79,6 +79,23 @@ def _ipv4_host(four: bytes) -> str:
     return host
 
 
+# 6 wire bytes (ipv4 + port LE) -> Address. Addresses are immutable and repeat, so decoding one
+# is usually a dict lookup; the cache is bounded and simply emptied when full.
+_ADDRESSES: dict[bytes, Address] = {}
+_ADDRESSES_MAX = 4096
+
+
+def _make_address(six: bytes) -> Address:
+    a: Address = _new_address(Address, (_ipv4_host(six[:4]), six[4] | six[5] << 8))
+    if len(_ADDRESSES) >= _ADDRESSES_MAX:
+        _ADDRESSES.clear()
+    _ADDRESSES[six] = a
+    return a
+
+
+_address_get = _ADDRESSES.get
+
+
 def pack_ipv4(host: str) -> bytes:
     """The 4 bytes JS's ipv4 encoder writes for a dotted-quad ``host``."""
     try:
@@ -174,9 +191,9 @@ class _Ipv4Address(Codec[Address]):
         s = state.start
         if state.end - s < 6:
             raise out_of_bounds()
-        buf = state.buffer
-        state.start = s + 6
-        return _new_address(Address, (_ipv4_host(buf[s : s + 4]), buf[s + 4] | buf[s + 5] << 8))
+        state.start = e = s + 6
+        six = state.buffer[s:e]
+        return _address_get(six) or _make_address(six)
 
 
 class _Ipv6Address(Codec[Address]):
