@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.deps-stamp
 STAMP_JS := interop/node_modules/.deps-stamp
 ONLY ?=
+REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
 .PHONY: deps system-deps test lint typecheck unit run bench vectors clean
@@ -49,7 +50,7 @@ run: deps
 	$(PY) -m hyperpunch demo
 
 bench: deps
-	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',)
+	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)
 
 # Regenerate the reference vectors from the pinned JS modules (the suite checks for drift).
 vectors: deps

@@ -1,4 +1,4 @@
-"""Run the benchmark workloads: ``python -m bench [--only SUBSTRING]``."""
+"""Run the benchmark workloads: ``python -m bench [--only SUBSTRING] [--repeat N]``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -55,20 +56,31 @@ async def _await(aw: object) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--only", default="", help="run only workloads whose name contains this")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each side, interleaved; the median of each side is reported (default 3)",
+    )
     args = parser.parse_args()
     workloads = [w for w in discover() if args.only in w.name]
     if not workloads:
         print(f"no workload matches {args.only!r}", file=sys.stderr)
         return 1
     for workload in workloads:
-        py = run_python(workload)
-        js = run_js(workload)
+        py_runs: list[float] = []
+        js_runs: list[float] = []
+        for _ in range(max(1, args.repeat)):  # interleaved, so background load hits both sides alike
+            py_runs.append(run_python(workload))
+            js_runs.append(run_js(workload))
+        py, js = statistics.median(py_runs), statistics.median(js_runs)
         row = {
             "name": workload.name,
             "unit": workload.unit,
             "hyperpunch": round(py, 3),
             "js": round(js, 3),
             "ratio": round(workload.ratio(py, js), 3),
+            "runs": len(py_runs),
         }
         print(json.dumps(row), flush=True)
     return 0
