@@ -28,3 +28,9 @@ __all__ = [
     "NoiseWrapResult",
     "SecurePayload",
 ]
+
+# --- networked HyperDHT (helper "dht-connect") ---------------------------------------------------
+from hyperpunch.dht.node import HyperDHT
+from hyperpunch.dht.server import Server
+
+__all__ += ["HyperDHT", "Server"]

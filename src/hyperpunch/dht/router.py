@@ -15,14 +15,47 @@ handshake/holepunch relaying on top of the table lives here too (PEER_HANDSHAKE,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from hyperpunch.encoding import Address
+from hyperpunch.dht.constants import Command, HandshakeMode
+from hyperpunch.dht.errors import BadHandshakeReplyError, BadHolepunchReplyError
+from hyperpunch.dht.messages import Handshake, Holepunch, handshake, holepunch
+from hyperpunch.encoding import Address, DecodeError, decode, encode
 
-__all__ = ["ROUTER_TTL", "ForwardEntry", "Router"]
+if TYPE_CHECKING:
+    from hyperpunch.dht.node import HyperDHT
+    from hyperpunch.dht_rpc import DatagramSocket, IncomingRequest, Session
+
+__all__ = [
+    "ROUTER_TTL",
+    "ForwardEntry",
+    "HandshakeReply",
+    "HolepunchReply",
+    "Router",
+    "ServerHooks",
+]
+
+_log = logging.getLogger(__name__)
 
 ROUTER_TTL = 20 * 60.0  # seconds, as the JS xache maxAge for router entries
 ROUTER_MAX_SIZE = 65536
+
+
+class ServerHooks(Protocol):
+    """What a listening server gives the router (JS ``onpeerhandshake`` / ``onpeerholepunch``).
+
+    Each returns ``(reply_bytes, socket_handle_or_None)`` or None to stay silent.
+    """
+
+    async def on_peer_handshake(
+        self, noise: bytes, peer_address: Address | None, req: IncomingRequest
+    ) -> tuple[bytes, object | None] | None: ...
+
+    async def on_peer_holepunch(
+        self, id: int, payload: bytes, peer_address: Address, req: IncomingRequest
+    ) -> tuple[bytes, object | None] | None: ...
 
 
 @dataclass
@@ -35,12 +68,44 @@ class ForwardEntry:
     inserted: float = 0.0
 
 
-class Router:
-    """The forwarding table (target -> entry), bounded and expiring."""
+@dataclass(frozen=True, slots=True)
+class HandshakeReply:
+    noise: bytes
+    relayed: bool
+    server_address: Address
+    client_address: Address
 
-    def __init__(self, *, ttl: float = ROUTER_TTL, max_size: int = ROUTER_MAX_SIZE) -> None:
+
+@dataclass(frozen=True, slots=True)
+class HolepunchReply:
+    from_: Address
+    to: Address
+    payload: bytes
+    peer_address: Address
+
+
+def _decode_or_none(codec: Any, value: bytes | None) -> Any:
+    if not value:
+        return None
+    try:
+        return decode(codec, value)
+    except (DecodeError, ValueError, TypeError):
+        return None
+
+
+class Router:
+    """The forwarding table (target -> entry), bounded and expiring, plus the relaying logic.
+
+    ``dht`` is needed only for the request side (:meth:`peer_handshake` / :meth:`peer_holepunch`)
+    and to run server hooks as owned tasks; the table alone works without it.
+    """
+
+    def __init__(
+        self, *, ttl: float = ROUTER_TTL, max_size: int = ROUTER_MAX_SIZE, dht: HyperDHT | None = None
+    ) -> None:
         self.ttl = ttl
         self.max_size = max_size
+        self.dht = dht
         self._entries: dict[bytes, ForwardEntry] = {}
 
     def get(self, target: bytes, now: float | None = None) -> ForwardEntry | None:
@@ -54,7 +119,10 @@ class Router:
 
     def set(self, target: bytes, entry: ForwardEntry) -> None:
         if target not in self._entries and len(self._entries) >= self.max_size:
-            self._entries.pop(next(iter(self._entries)))  # drop the oldest
+            for key, old in self._entries.items():  # drop the oldest entry that is not a local server
+                if old.server is None:
+                    del self._entries[key]
+                    break
         self._entries.pop(target, None)
         self._entries[target] = entry
 
@@ -63,3 +131,202 @@ class Router:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _now(self) -> float | None:
+        return None if self.dht is None else self.dht.loop_time()
+
+    # -- client side ------------------------------------------------------------------------------
+
+    async def peer_handshake(
+        self,
+        target: bytes,
+        noise: bytes,
+        to: Address,
+        *,
+        peer_address: Address | None = None,
+        relay_address: Address | None = None,
+        socket: object | None = None,
+        session: Session | None = None,
+    ) -> HandshakeReply:
+        assert self.dht is not None
+        value = encode(handshake, Handshake(HandshakeMode.FROM_CLIENT, noise, peer_address, relay_address))
+        res = await self.dht.request(
+            to,
+            Command.PEER_HANDSHAKE,
+            target=target,
+            value=value,
+            socket=cast("DatagramSocket | None", socket),
+            session=session,
+        )
+        hs = _decode_or_none(handshake, res.value)
+        if (
+            not isinstance(hs, Handshake)
+            or hs.mode != HandshakeMode.REPLY
+            or to[0] != res.from_.host
+            or to[1] != res.from_.port
+            or not hs.noise
+        ):
+            raise BadHandshakeReplyError()
+        return HandshakeReply(
+            hs.noise, hs.peer_address is not None, hs.peer_address or Address(to[0], to[1]), res.to
+        )
+
+    async def peer_holepunch(
+        self,
+        target: bytes,
+        id: int,
+        payload: bytes,
+        peer_address: Address | None,
+        to: Address,
+        *,
+        socket: object | None = None,
+        session: Session | None = None,
+    ) -> HolepunchReply:
+        assert self.dht is not None
+        value = encode(holepunch, Holepunch(HandshakeMode.FROM_CLIENT, id, payload, peer_address))
+        res = await self.dht.request(
+            to,
+            Command.PEER_HOLEPUNCH,
+            target=target,
+            value=value,
+            socket=cast("DatagramSocket | None", socket),
+            session=session,
+        )
+        hp = _decode_or_none(holepunch, res.value)
+        if (
+            not isinstance(hp, Holepunch)
+            or hp.mode != HandshakeMode.REPLY
+            or to[0] != res.from_.host
+            or to[1] != res.from_.port
+        ):
+            raise BadHolepunchReplyError()
+        return HolepunchReply(res.from_.address, res.to, hp.payload, hp.peer_address or Address(to[0], to[1]))
+
+    # -- relaying / server side -------------------------------------------------------------------
+
+    def _spawn_hook(self, coro: Any) -> None:
+        if self.dht is None:
+            coro.close()
+            return
+        self.dht.spawn(coro)
+
+    def on_peer_handshake(self, req: IncomingRequest) -> None:
+        """Handle a PEER_HANDSHAKE request; never raises for peer bytes (bad ones are ignored)."""
+        hs = _decode_or_none(handshake, req.value)
+        if not isinstance(hs, Handshake):
+            return
+        entry = self.get(req.target, self._now()) if req.target is not None else None
+        server = entry.server if entry is not None else None
+        relay = entry.relay if entry is not None else None
+        mode, noise, peer_address, relay_address = hs.mode, hs.noise, hs.peer_address, hs.relay_address
+        if server is not None:
+            if noise:
+                self._spawn_hook(self._server_handshake(server, hs, req))
+            return
+        if mode == HandshakeMode.FROM_CLIENT:
+            if not noise:
+                return
+            if relay is None and relay_address is None:
+                req.reply(None, token=False, closer_nodes=True)  # help the client route
+                return
+            dest = relay_address or relay
+            assert dest is not None
+            req.relay(
+                encode(handshake, Handshake(HandshakeMode.FROM_RELAY, noise, req.from_.address, None)), dest
+            )
+        elif mode == HandshakeMode.FROM_RELAY:
+            if relay is None or not noise:
+                return
+            req.relay(
+                encode(
+                    handshake,
+                    Handshake(HandshakeMode.FROM_SECOND_RELAY, noise, peer_address, req.from_.address),
+                ),
+                relay,
+            )
+        elif mode == HandshakeMode.FROM_SERVER:
+            if peer_address is None or not noise:
+                return
+            req.reply(
+                encode(handshake, Handshake(HandshakeMode.REPLY, noise, req.from_.address, None)),
+                to=peer_address,
+                token=False,
+                closer_nodes=False,
+            )
+
+    async def _server_handshake(self, server: Any, hs: Handshake, req: IncomingRequest) -> None:
+        try:
+            reply = await server.on_peer_handshake(hs.noise, hs.peer_address, req)
+        except Exception:
+            _log.exception("server handshake hook failed")
+            return
+        if reply is None:
+            return
+        noise, sock = reply
+        if hs.mode == HandshakeMode.FROM_CLIENT:
+            req.reply(
+                encode(handshake, Handshake(HandshakeMode.REPLY, noise, None, None)),
+                token=False,
+                closer_nodes=False,
+                socket=sock,
+            )
+        elif hs.mode == HandshakeMode.FROM_RELAY:
+            req.relay(
+                encode(handshake, Handshake(HandshakeMode.FROM_SERVER, noise, hs.peer_address, None)),
+                req.from_,
+                socket=sock,
+            )
+        elif hs.mode == HandshakeMode.FROM_SECOND_RELAY:
+            if hs.relay_address is None:
+                return
+            req.relay(
+                encode(handshake, Handshake(HandshakeMode.FROM_SERVER, noise, hs.peer_address, None)),
+                hs.relay_address,
+                socket=sock,
+            )
+
+    def on_peer_holepunch(self, req: IncomingRequest) -> None:
+        """Handle a PEER_HOLEPUNCH request; never raises for peer bytes."""
+        hp = _decode_or_none(holepunch, req.value)
+        if not isinstance(hp, Holepunch):
+            return
+        entry = self.get(req.target, self._now()) if req.target is not None else None
+        server = entry.server if entry is not None else None
+        relay = entry.relay if entry is not None else None
+        if hp.mode == HandshakeMode.FROM_CLIENT:
+            dest = hp.peer_address or relay
+            if dest is None:
+                return
+            req.relay(
+                encode(holepunch, Holepunch(HandshakeMode.FROM_RELAY, hp.id, hp.payload, req.from_.address)),
+                dest,
+            )
+        elif hp.mode == HandshakeMode.FROM_RELAY:
+            if server is None or hp.peer_address is None:
+                return
+            self._spawn_hook(self._server_holepunch(server, hp, req))
+        elif hp.mode == HandshakeMode.FROM_SERVER:
+            if hp.peer_address is None:
+                return
+            req.reply(
+                encode(holepunch, Holepunch(HandshakeMode.REPLY, hp.id, hp.payload, req.from_.address)),
+                to=hp.peer_address,
+                token=False,
+                closer_nodes=False,
+            )
+
+    async def _server_holepunch(self, server: Any, hp: Holepunch, req: IncomingRequest) -> None:
+        assert hp.peer_address is not None
+        try:
+            reply = await server.on_peer_holepunch(hp.id, hp.payload, hp.peer_address, req)
+        except Exception:
+            _log.exception("server holepunch hook failed")
+            return
+        if reply is None:
+            return
+        payload, sock = reply
+        req.relay(
+            encode(holepunch, Holepunch(HandshakeMode.FROM_SERVER, 0, payload, hp.peer_address)),
+            req.from_,
+            socket=sock,
+        )

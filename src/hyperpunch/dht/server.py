@@ -1,0 +1,748 @@
+"""A HyperDHT server: accept encrypted connections on a key pair (JS ``hyperdht/lib/server.js``).
+
+Invariants:
+
+* :meth:`Server.listen` registers ``H(public_key)`` in the node's router with this server as the
+  hook owner, then announces itself (:class:`~hyperpunch.dht.announcer.Announcer`).
+* One handshake slot per distinct client noise message (a retransmitted handshake gets the same
+  reply); slots are freed ``HANDSHAKE_CLEAR_WAIT`` after they are settled. The slot index is the
+  holepunch ``id`` given to the client.
+* The firewall callback runs before anything is allocated for the client; a true (or raising)
+  firewall drops the handshake silently, as JS does.
+* A connection exists once the client's first UDX packet reaches the raw stream (its firewall hook
+  connects the stream to that socket and address) or once we connect to an OPEN client; the
+  secret stream then runs with the handshake's keys (preset handshake, no extra round trip).
+* With ``relay_through`` (ours or the client's) the handshake also pairs through a blind relay;
+  a relayed connection keeps its puncher, and a punched path found later moves the stream off the
+  relay (JS ``confirmDirectUpgrade``).
+* ``stream.user_data["dht"]`` carries the path like the client's (see :mod:`.connect`).
+* Every timer and task is owned; :meth:`aclose` stops the announcer, destroys punchers and
+  pending raw streams, and cancels the connection tasks (open connections stay open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hyperpunch.crypto import KeyPair
+from hyperpunch.crypto import hash as _hash
+from hyperpunch.dht.announcer import Announcer
+from hyperpunch.dht.constants import (
+    HANDSHAKE_CLEAR_WAIT,
+    HANDSHAKE_INITIAL_TIMEOUT,
+    Error,
+    Firewall,
+)
+from hyperpunch.dht.errors import AlreadyListeningError, KeypairAlreadyUsedError, NodeDestroyedError
+from hyperpunch.dht.holepuncher import (
+    Holepuncher,
+    is_private,
+    local_addresses,
+    match_address,
+    random_punch_allowed,
+)
+from hyperpunch.dht.messages import (
+    HolepunchInfo,
+    HolepunchPayload,
+    NoisePayload,
+    RelayThroughInfo,
+    SecretStreamInfo,
+    UdxInfo,
+)
+from hyperpunch.dht.noise_wrap import NoiseWrap, NoiseWrapResult
+from hyperpunch.dht.relay import relay_connection, relay_token
+from hyperpunch.dht.router import ForwardEntry
+from hyperpunch.dht.secure_payload import SecurePayload
+from hyperpunch.dht.socket_pool import attach_stream
+from hyperpunch.encoding import Address
+from hyperpunch.secretstream import SecretStream
+from hyperpunch.udx.socket import UDXSocket
+from hyperpunch.udx.stream import UDXStream
+
+if TYPE_CHECKING:
+    from hyperpunch.dht.node import HyperDHT
+    from hyperpunch.dht_rpc import IncomingRequest
+
+__all__ = ["Server"]
+
+_log = logging.getLogger(__name__)
+
+RELAY_LINGER = 5.0  # seconds a relay stays up after a connection moved to a direct path
+
+FirewallFn = Callable[[bytes, NoisePayload, Address], "bool | Awaitable[bool]"]
+HolepunchFn = Callable[[int, int, list[Any], "list[Address] | None"], bool]
+
+
+@dataclass(eq=False)
+class _Handshake:
+    """Server-side state of one connection attempt (JS ``hs``)."""
+
+    id: int
+    key: bytes
+    round: int = 0
+    reply: bytes | None = None
+    puncher: Holepuncher | None = None
+    payload: SecurePayload | None = None
+    raw_stream: UDXStream | None = None
+    prepunching: asyncio.TimerHandle | None = None
+    clearing: asyncio.TimerHandle | None = None
+    reply_from_puncher: bool = False
+    aborted: bool = False
+    relay_token: bytes | None = None
+    relay_stream: SecretStream | None = None
+    relayed: bool = False  # connected through the relay; a direct path may still replace it
+    stream: SecretStream | None = None
+    remote_payload: NoisePayload | None = None
+    result: NoiseWrapResult | None = None
+    client_lan: list[Address] = field(default_factory=list)
+    on_socket: Callable[[UDXSocket, int, str], None] | None = None
+
+
+class Server:
+    """Accepts connections for one key pair; see :meth:`HyperDHT.create_server`."""
+
+    def __init__(
+        self,
+        dht: HyperDHT,
+        *,
+        firewall: FirewallFn | None = None,
+        on_connection: Callable[[SecretStream], Awaitable[None] | None] | None = None,
+        share_local_address: bool = True,
+        holepunch: HolepunchFn | bool | None = None,
+        relay_through: bytes | Callable[[], bytes | None] | None = None,
+    ) -> None:
+        self.dht = dht
+        self.firewall = firewall
+        self.on_connection = on_connection
+        self.relay_through = relay_through
+        self.target: bytes | None = None
+        self.closed = False
+        self.connections: set[SecretStream] = set()
+        self._holepunch_fn: HolepunchFn | None = holepunch if callable(holepunch) else None
+        self._never_punch = holepunch is False
+        self._share_local_address = share_local_address
+        self._key_pair: KeyPair | None = None
+        self._announcer: Announcer | None = None
+        self._connects: dict[bytes, asyncio.Future[_Handshake | None]] = {}
+        self._holepunches: list[_Handshake | None] = []
+        self._listening = False
+        self._closing: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._accepted: asyncio.Queue[SecretStream | None] = asyncio.Queue()
+
+    # -- public ------------------------------------------------------------------------------------
+
+    @property
+    def public_key(self) -> bytes | None:
+        return None if self._key_pair is None else self._key_pair.public_key
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    @property
+    def relay_addresses(self) -> list[Address]:
+        return [] if self._announcer is None else self._announcer.relay_addresses
+
+    def address(self) -> dict[str, Any] | None:
+        if self._key_pair is None:
+            return None
+        return {"public_key": self._key_pair.public_key, "host": self.dht.host, "port": self.dht.port}
+
+    async def listen(self, key_pair: KeyPair | None = None) -> None:
+        if self._listening:
+            raise AlreadyListeningError()
+        if self.dht.destroyed:
+            raise NodeDestroyedError()
+        key_pair = key_pair or self.dht.default_key_pair
+        self._listening = True
+        await self.dht.bind()
+        for s in self.dht.listening:
+            if s is not self and s._key_pair is not None and s._key_pair.public_key == key_pair.public_key:
+                self._listening = False
+                raise KeypairAlreadyUsedError()
+        self.dht.listening.add(self)
+        self.target = _hash(key_pair.public_key)
+        self._key_pair = key_pair
+        self._announcer = Announcer(self.dht, key_pair, self.target)
+        self.dht.router.set(
+            self.target, ForwardEntry(None, self._announcer.record, self, self.dht.loop_time())
+        )
+        try:
+            await self._announcer.start()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def __aenter__(self) -> Server:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> Server:
+        return self
+
+    async def __anext__(self) -> SecretStream:
+        if self.closed and self._accepted.empty():
+            raise StopAsyncIteration
+        conn = await self._accepted.get()
+        if conn is None:
+            raise StopAsyncIteration
+        return conn
+
+    async def _close(self) -> None:
+        self.dht.listening.discard(self)
+        if self.target is not None and self.dht.router.get(self.target) is not None:
+            entry = self.dht.router.get(self.target)
+            if entry is not None and entry.server is self:
+                self.dht.router.delete(self.target)
+        self._clear_all()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        if self._announcer is not None:
+            with contextlib.suppress(Exception):
+                await self._announcer.stop()
+        self._announcer = None
+        self._listening = False
+        self.closed = True
+        self._accepted.put_nowait(None)
+
+    def _clear_all(self) -> None:
+        while self._holepunches:
+            h = self._holepunches.pop()
+            if h is None:
+                continue
+            if h.puncher is not None:
+                h.puncher.on_abort = _noop
+                h.puncher.destroy()
+            for timer in (h.clearing, h.prepunching):
+                if timer is not None:
+                    timer.cancel()
+            if h.raw_stream is not None and not h.relayed:  # a relayed connection stays up
+                h.raw_stream.destroy()
+                self.dht._forget_raw_stream(h.raw_stream)
+                h.raw_stream = None
+        for fut in self._connects.values():
+            if not fut.done():
+                fut.cancel()
+        self._connects.clear()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- handshake ---------------------------------------------------------------------------------
+
+    async def on_peer_handshake(
+        self, noise: bytes, peer_address: Address | None, req: IncomingRequest
+    ) -> tuple[bytes, object | None] | None:
+        if self._closing is not None or self._key_pair is None:
+            return None
+        k = bytes(noise)
+        fut = self._connects.get(k)
+        if fut is None:  # set in the same tick: a flood of copies makes one slot
+            fut = asyncio.get_running_loop().create_future()
+            self._connects[k] = fut
+            task = self._spawn(
+                self._add_handshake(k, noise, peer_address or req.from_.address, req, peer_address is None)
+            )
+            task.add_done_callback(functools.partial(_settle, fut))
+        h = await asyncio.shield(fut)
+        if h is None or h.reply is None or self._closing is not None:
+            return None
+        sock = h.puncher.ref.wrapper if (h.reply_from_puncher and h.puncher is not None) else None
+        return h.reply, sock
+
+    def _local_addresses(self) -> list[Address]:
+        sock = self.dht.server_udx_socket
+        return [] if sock is None else local_addresses(sock)
+
+    async def _add_handshake(
+        self, k: bytes, noise: bytes, client_address: Address, req: IncomingRequest, direct: bool
+    ) -> _Handshake | None:
+        assert self._key_pair is not None and self._announcer is not None
+        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
+        hs = _Handshake(hid, k)
+        if hid == len(self._holepunches):
+            self._holepunches.append(hs)
+        else:
+            self._holepunches[hid] = hs
+
+        wrap = NoiseWrap(self._key_pair)
+        try:
+            remote = wrap.recv(noise)
+        except Exception:
+            self._clear_later(hs)
+            return None
+        remote_public_key = wrap.remote_public_key
+        assert remote_public_key is not None
+
+        firewalled = True
+        try:
+            if self.firewall is None:
+                firewalled = False
+            else:
+                res = self.firewall(remote_public_key, remote, client_address)
+                if inspect.isawaitable(res):
+                    res = await res
+                firewalled = bool(res)
+        except Exception:
+            _log.debug("server firewall raised; dropping the handshake", exc_info=True)
+        if self._closing is not None or firewalled:
+            self._clear_later(hs)
+            return None
+
+        if remote.version != 1:
+            error = Error.VERSION_MISMATCH
+        elif remote.udx is None:
+            error = Error.ABORTED
+        else:
+            error = Error.NONE
+
+        our_remote = self.dht.remote_address()
+        addresses: list[Address] = []
+        if our_remote is not None:
+            addresses.append(our_remote)
+        if self._share_local_address:
+            addresses.extend(self._local_addresses())
+        hs.remote_payload = remote
+        hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
+
+        if error == Error.NONE:
+            hs.raw_stream = self.dht.create_raw_stream(
+                firewall=lambda s, p, h: self._raw_firewall(hs, s, p, h)
+            )
+
+        relay_addresses = self.relay_addresses
+        relay_through = self.relay_through() if callable(self.relay_through) else self.relay_through
+        if relay_through is not None:
+            hs.relay_token = relay_token()
+        try:
+            hs.reply = wrap.send(
+                NoisePayload(
+                    error=error,
+                    firewall=Firewall.OPEN if our_remote is not None else Firewall.UNKNOWN,
+                    holepunch=None
+                    if our_remote is not None
+                    else HolepunchInfo(hid, list(self._announcer.relays)),
+                    addresses4=addresses,
+                    udx=UdxInfo(hs.raw_stream.id if hs.raw_stream is not None else 0, 0, False),
+                    secret_stream=SecretStreamInfo(),
+                    relay_through=(
+                        RelayThroughInfo(relay_through, hs.relay_token)
+                        if relay_through is not None and hs.relay_token is not None
+                        else None
+                    ),
+                    relay_addresses=list(relay_addresses) if relay_addresses else None,
+                )
+            )
+            hs.result = wrap.final()
+        except Exception:
+            _log.debug("server handshake reply failed", exc_info=True)
+            self._destroy_raw(hs)
+            self._clear_later(hs)
+            return None
+
+        if error != Error.NONE:
+            self._destroy_raw(hs)
+            self._clear_later(hs)
+            return hs
+
+        if remote.firewall == Firewall.OPEN or direct:
+            sock = _udx_of(req.socket) if direct else self.dht.udx_socket
+            self.dht.stats_punches["open"] += 1
+            if sock is not None:
+                self._on_socket(hs, sock, client_address[1], client_address[0], "direct")
+            return hs
+
+        if relay_through is not None or remote.relay_through is not None:
+            self._start_relay(hs, relay_through, remote)
+
+        loop = asyncio.get_running_loop()
+        server_address = req.to
+        if (
+            not direct
+            and client_address[0] == server_address[0]
+            and hs.client_lan
+            and self._share_local_address
+            and match_address(self._local_addresses(), hs.client_lan) is not None
+        ):
+            hs.payload = SecurePayload(hs.result.holepunch_secret)
+            await self._setup_holepuncher(hs, remote.firewall)
+            hs.prepunching = loop.call_later(HANDSHAKE_INITIAL_TIMEOUT / 1000, self._on_abort, hs)
+            return hs
+
+        if self._closing is not None:
+            self._clear_later(hs)
+            return None
+
+        if our_remote is not None or self._never_punch:
+            hs.prepunching = loop.call_later(HANDSHAKE_INITIAL_TIMEOUT / 1000, self._on_abort, hs)
+            return hs
+
+        hs.payload = SecurePayload(hs.result.holepunch_secret)
+        await self._setup_holepuncher(hs, remote.firewall)
+        hs.reply_from_puncher = True
+        puncher = hs.puncher
+        assert puncher is not None
+        hs.prepunching = loop.call_later(HANDSHAKE_INITIAL_TIMEOUT / 1000, puncher.destroy)
+        return hs
+
+    async def _setup_holepuncher(self, hs: _Handshake, remote_firewall: int) -> None:
+        if hs.puncher is not None:
+            return
+        puncher = await Holepuncher.create(self.dht, self.dht.session(), False, remote_firewall)
+        if self._closing is not None:
+            puncher.destroy()
+            return
+        hs.puncher = puncher
+        puncher.on_connect = lambda s, p, h: self._on_socket(hs, s, p, h, "holepunched")
+        puncher.on_abort = lambda: self._on_abort(hs)
+
+    def _raw_firewall(self, hs: _Handshake, sock: UDXSocket, port: int, host: str) -> bool:
+        if not 0 < port < 65536:
+            return True
+        self._on_socket(hs, sock, port, host, None)
+        return False
+
+    def _on_socket(
+        self,
+        hs: _Handshake,
+        sock: UDXSocket,
+        port: int,
+        host: str,
+        path: str | None,
+        remote_id: int | None = None,
+    ) -> None:
+        raw = hs.raw_stream
+        if raw is None or hs.result is None or hs.remote_payload is None:
+            return
+        udx = hs.remote_payload.udx
+        assert udx is not None
+        if hs.relayed:
+            if path != "relayed":
+                self._upgrade(hs, raw, sock, port, host, udx.id)
+            return
+        self._clear_later(hs)
+        if hs.prepunching is not None:
+            hs.prepunching.cancel()
+            hs.prepunching = None
+        raw.connect(sock, udx.id if remote_id is None else remote_id, port, host)
+        stream = SecretStream(
+            False, handshake=hs.result.preset_handshake(), keep_alive=self.dht.connection_keep_alive
+        )
+        if path is None:
+            path = self._classify(hs, sock, port, host)
+        stream.user_data = {
+            "dht": {
+                "path": path,
+                "relayed": path == "relayed",
+                "holepunched": path == "holepunched",
+                "lan": path == "lan",
+                "remote_address": (host, port),
+                "remote_public_key": hs.result.remote_public_key,
+            }
+        }
+        hs.stream = stream
+        attach_stream(raw, stream.protocol)
+        self._accept(stream, raw, hs)
+        if path == "relayed" and hs.puncher is not None and not hs.puncher.destroyed:
+            hs.relayed = True  # keep punching: a direct path replaces the relay (JS confirmDirectUpgrade)
+            return
+        hs.raw_stream = None
+        self._stop_puncher(hs)
+
+    def _classify(self, hs: _Handshake, sock: UDXSocket, port: int, host: str) -> str:
+        """The path of a connection the client opened (its first packet reached ``sock``)."""
+        if _is_lan(host, port, hs.client_lan):
+            return "lan"
+        on_puncher = sock is not self.dht.server_udx_socket and sock is not self.dht.udx_socket
+        return "holepunched" if on_puncher else "direct"
+
+    def _upgrade(
+        self, hs: _Handshake, raw: UDXStream, sock: UDXSocket, port: int, host: str, rid: int
+    ) -> None:
+        hs.raw_stream = None
+        hs.relayed = False
+        changed = raw.change_remote(sock, rid, port, host)
+        if hs.stream is not None and isinstance(hs.stream.user_data, dict):
+            hs.stream.user_data["dht"].update(
+                path="holepunched",
+                relayed=False,
+                holepunched=True,
+                remote_address=(host, port),
+                upgraded_from_relay=True,
+            )
+        self._spawn(_close_relay_after(changed, hs.relay_stream))
+        self._stop_puncher(hs)
+
+    def _stop_puncher(self, hs: _Handshake) -> None:
+        if hs.puncher is not None:
+            hs.puncher.on_abort = _noop
+            hs.puncher.destroy()
+
+    def _accept(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
+        self.connections.add(stream)
+        self._accepted.put_nowait(stream)
+        self._spawn(self._run_connection(stream, raw, hs))
+
+    async def _run_connection(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
+        try:
+            if self.on_connection is not None:
+                try:
+                    res = self.on_connection(stream)
+                    if inspect.isawaitable(res):
+                        await res
+                except Exception:
+                    _log.exception("on_connection callback failed")
+            with contextlib.suppress(Exception):
+                await stream.wait_closed()
+        finally:
+            self.connections.discard(stream)
+            with contextlib.suppress(Exception):
+                await raw.wait_closed()
+            self.dht._forget_raw_stream(raw)
+            if hs.raw_stream is raw:  # relayed, never upgraded
+                hs.raw_stream = None
+                hs.relayed = False
+                self._stop_puncher(hs)
+            if hs.relay_stream is not None:
+                hs.relay_stream.close()
+
+    def _on_abort(self, hs: _Handshake) -> None:
+        hs.aborted = True
+        if hs.prepunching is not None:
+            hs.prepunching.cancel()
+            hs.prepunching = None
+        if hs.puncher is not None:
+            hs.puncher.on_abort = _noop
+            hs.puncher.destroy()
+        if hs.relay_token is None:  # else the blind relay may still pair this raw stream
+            self._destroy_raw(hs)
+            self._clear_later(hs)
+
+    def _start_relay(self, hs: _Handshake, relay_through: bytes | None, remote: NoisePayload) -> None:
+        if relay_through is not None and hs.relay_token is not None:
+            is_initiator, public_key, token = True, relay_through, hs.relay_token
+        elif remote.relay_through is not None:
+            is_initiator = False
+            public_key, token = remote.relay_through.public_key, remote.relay_through.token
+        else:
+            return
+        hs.relay_token = token
+        self.dht.stats_relaying["attempts"] += 1
+        self._spawn(self._relay(hs, public_key, is_initiator, token))
+
+    async def _relay(self, hs: _Handshake, public_key: bytes, is_initiator: bool, token: bytes) -> None:
+        raw = hs.raw_stream
+        if raw is None:
+            return
+        try:
+            stream, sock, port, host, remote_id = await relay_connection(
+                self.dht, public_key, is_initiator, token, raw, keep_alive=self.dht.connection_keep_alive
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.debug("blind relay pairing failed", exc_info=True)
+            self.dht.stats_relaying["aborts"] += 1
+            if hs.aborted:
+                self._destroy_raw(hs)
+                self._clear_later(hs)
+            return
+        if hs.raw_stream is not raw:
+            stream.abort()  # connected directly meanwhile
+            return
+        self.dht.stats_relaying["successes"] += 1
+        hs.relay_stream = stream
+        self._on_socket(hs, sock, port, host, "relayed", remote_id)
+
+    def _destroy_raw(self, hs: _Handshake) -> None:
+        raw = hs.raw_stream
+        if raw is not None:
+            hs.raw_stream = None
+            raw.destroy()
+            self.dht._forget_raw_stream(raw)
+
+    def _clear_later(self, hs: _Handshake) -> None:
+        if hs.clearing is not None or self._closing is not None:
+            return
+        with contextlib.suppress(RuntimeError):
+            hs.clearing = asyncio.get_running_loop().call_later(HANDSHAKE_CLEAR_WAIT / 1000, self._clear, hs)
+
+    def _clear(self, hs: _Handshake) -> None:
+        if hs.id >= len(self._holepunches) or self._holepunches[hs.id] is not hs:
+            return
+        self._holepunches[hs.id] = None
+        while self._holepunches and self._holepunches[-1] is None:
+            self._holepunches.pop()
+        self._connects.pop(hs.key, None)
+
+    # -- holepunch ---------------------------------------------------------------------------------
+
+    async def on_peer_holepunch(
+        self, id: int, payload: bytes, peer_address: Address, req: IncomingRequest
+    ) -> tuple[bytes, object | None] | None:
+        h = self._holepunches[id] if 0 <= id < len(self._holepunches) else None
+        if h is None or self._closing is not None:
+            return None
+        if h.payload is None:
+            return self._abort(h)
+        remote = h.payload.decrypt(payload)
+        if remote is None:
+            return None
+        p = h.puncher
+        if p is None:
+            return self._abort(h)
+        announcer = self._announcer
+        is_server_relay = announcer is not None and announcer.is_relay(req.from_.address)
+        if remote.error != Error.NONE:
+            if remote.round >= h.round:
+                h.round = remote.round
+            return self._abort(h)
+        token = h.payload.token(peer_address)
+        echoed = is_server_relay and remote.remote_token is not None and remote.remote_token == token
+        if _udx_of(req.socket) is p.socket:
+            p.nat.add(req.to, req.from_.address)
+        if remote.round >= h.round:
+            h.round = remote.round
+            p.update_remote(
+                punching=remote.punching,
+                firewall=remote.firewall,
+                addresses=remote.addresses,
+                verified=peer_address[0] if echoed else None,
+            )
+        stable = await p.analyze(False)
+        if p.destroyed:
+            return None
+        if not p.remote_holepunching and not stable:
+            stable = await p.analyze(True)
+            if p.destroyed:
+                return None
+            if not stable:
+                return self._abort(h)
+        if (
+            p.nat.firewall in (Firewall.OPEN, Firewall.CONSISTENT)
+            and remote.remote_address is not None
+            and any(
+                a[0] == remote.remote_address[0] and a[1] == remote.remote_address[1]
+                for a in p.nat.addresses or ()
+            )
+        ):
+            p.ping(peer_address)  # fast mode
+        if p.remote_holepunching:
+            if self._holepunch_fn is not None and not self._holepunch_fn(
+                p.remote_firewall, p.nat.firewall, p.remote_addresses, p.nat.addresses
+            ):
+                return None if p.destroyed else self._abort(h)
+            if h.prepunching is not None:
+                h.prepunching.cancel()
+                h.prepunching = None
+            dht = self.dht
+            random_nat = p.remote_firewall >= Firewall.RANDOM or p.nat.firewall >= Firewall.RANDOM
+            if random_nat and not random_punch_allowed(dht):
+                dht.stats_punches["try_later"] += 1
+                if h.relay_token is None:
+                    return self._abort(h, Error.TRY_LATER)
+                return self._reply(h, p, Error.TRY_LATER, is_server_relay, token, remote)
+            punching = await p.punch()
+            if p.destroyed:
+                return None
+            if not punching:
+                return self._abort(h)
+        if p.nat.firewall != Firewall.UNKNOWN:
+            p.nat.freeze()
+        return self._reply(h, p, Error.NONE, is_server_relay, token, remote)
+
+    def _reply(
+        self,
+        h: _Handshake,
+        p: Holepuncher,
+        error: int,
+        is_server_relay: bool,
+        token: bytes,
+        remote: HolepunchPayload,
+    ) -> tuple[bytes, object | None]:
+        assert h.payload is not None
+        return (
+            h.payload.encrypt(
+                HolepunchPayload(
+                    error=error,
+                    firewall=p.nat.firewall,
+                    round=h.round,
+                    connected=p.connected,
+                    punching=p.punching,
+                    addresses=p.nat.addresses,
+                    remote_address=None,
+                    token=token if is_server_relay else None,
+                    remote_token=remote.token,
+                )
+            ),
+            p.ref.wrapper,
+        )
+
+    def _abort(self, h: _Handshake, error: int = Error.ABORTED) -> tuple[bytes, object | None] | None:
+        if h.payload is None:
+            if h.puncher is not None:
+                h.puncher.destroy()
+            return None
+        payload = h.payload.encrypt(HolepunchPayload(error=error, firewall=Firewall.UNKNOWN, round=h.round))
+        if h.puncher is not None:
+            h.puncher.destroy()
+        return payload, self.dht.socket
+
+
+async def _close_relay_after(changed: asyncio.Future[None], relay_stream: SecretStream | None) -> None:
+    """Close the relay once the stream moved and the peer had time to move too.
+
+    JS closes its relay when traffic shows up on the direct path; until the peer switched, its
+    packets (and the acks it waits for) still cross the relay, so ours stays up a little longer.
+    """
+    with contextlib.suppress(Exception):
+        await changed
+    await asyncio.sleep(RELAY_LINGER)
+    if relay_stream is not None:
+        relay_stream.close()
+
+
+def _settle(fut: asyncio.Future[Any], task: asyncio.Task[Any]) -> None:
+    if fut.done():
+        return
+    if task.cancelled():
+        fut.set_result(None)
+    elif task.exception() is not None:
+        _log.debug("handshake failed", exc_info=task.exception())
+        fut.set_result(None)
+    else:
+        fut.set_result(task.result())
+
+
+def _udx_of(handle: object) -> UDXSocket | None:
+    sock = getattr(handle, "udx_socket", None)
+    return sock if isinstance(sock, UDXSocket) else None
+
+
+def _is_lan(host: str, port: int, lan: list[Address]) -> bool:
+    return any(a[0] == host and a[1] == port for a in lan)
+
+
+def _noop() -> None:
+    return None
