@@ -91,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="hyperpunch", description=__doc__.splitlines()[0] if __doc__ else None
+        prog="hyperpunch", description="hyperpunch: the Holepunch peer-to-peer stack for Python"
     )
     parser.add_argument("--version", action="version", version=f"hyperpunch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="show what works: keys, a Noise handshake and an encrypted stream")
     p.add_argument("--size", type=int, default=16 << 20, help="bytes to send each way (default 16 MiB)")
     p.set_defaults(func=cmd_demo)
+
+    # layer commands live beside their layers (they import this module, so import them here)
+    from hyperpunch import cli_dht
+
+    cli_dht.register(sub)
     return parser
 
 

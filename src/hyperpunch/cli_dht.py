@@ -1,0 +1,480 @@
+"""``hyperpunch testnet`` and ``hyperpunch dht serve|connect``: HyperDHT from the command line.
+
+Invariants:
+
+* Every output line is flushed at once (other programs and tests read it line by line); the first
+  line of each command is fixed: ``bootstrap: host:port,...`` (testnet), ``listening on: <key>``
+  (serve), ``Connecting to: <key>`` (connect).
+* Stream data is line oriented: bytes from a peer are split on ``\\n`` whatever the framing
+  (a JS peer piping stdin may send several lines in one message, or half a line); each stdin
+  line is sent as one message ending in ``\\n``.
+* Every command stops cleanly (exit 0) on SIGINT/SIGTERM; everything it opened is closed with
+  ``aclose`` before it returns. Bad input and network failures become a one-line
+  :class:`~hyperpunch.cli.CliError` (never a traceback), and joining the DHT is bounded in time.
+* stdin is read by a daemon thread (works for pipes, ttys, files and /dev/null alike), so a
+  blocked read never keeps the process alive after the command is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
+
+if TYPE_CHECKING:
+    from hyperpunch.dht import HyperDHT
+    from hyperpunch.secretstream import SecretStream
+
+__all__ = ["main", "register", "run_connect", "run_serve", "run_testnet"]
+
+Out = Callable[[str], None]
+
+DEFAULT_TESTNET_NODES = 3
+DEFAULT_TESTNET_HOST = "127.0.0.1"
+JOIN_TIMEOUT = 20.0  # seconds to bootstrap before giving up on the bootstrap nodes
+CONNECT_TIMEOUT = 60.0
+EOF_LINGER = 5.0  # after our stdin ends: how long to wait for the peer to end its side
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+class _StdinLines:
+    """stdin lines (bytes, newline kept) fed to an asyncio queue by a daemon thread; None = EOF."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def pump() -> None:
+            # raw os.read on fd 0: no buffered-reader lock for interpreter shutdown to trip over
+            partial = b""
+            try:
+                while chunk := os.read(0, 65536):
+                    *lines, partial = (partial + chunk).split(b"\n")
+                    for line in lines:
+                        loop.call_soon_threadsafe(self.queue.put_nowait, line + b"\n")
+                if partial:
+                    loop.call_soon_threadsafe(self.queue.put_nowait, partial)
+            except (OSError, RuntimeError):
+                pass
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(self.queue.put_nowait, None)
+
+        threading.Thread(target=pump, name="hyperpunch-stdin", daemon=True).start()
+
+    async def get(self) -> bytes | None:
+        return await self.queue.get()
+
+
+class _LineSplitter:
+    """Reassemble lines from a peer's messages; ``feed`` returns the complete lines (no newline)."""
+
+    def __init__(self) -> None:
+        self._partial = bytearray()
+
+    def feed(self, data: bytes) -> list[str]:
+        self._partial += data
+        if b"\n" not in data:
+            return []
+        *lines, rest = bytes(self._partial).split(b"\n")
+        self._partial = bytearray(rest)
+        return [line.rstrip(b"\r").decode("utf-8", "replace") for line in lines]
+
+    def flush(self) -> list[str]:
+        if not self._partial:
+            return []
+        line = bytes(self._partial).decode("utf-8", "replace")
+        self._partial.clear()
+        return [line]
+
+
+async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    """Run ``work(stop)``; SIGINT/SIGTERM set ``stop`` (the work then winds down and returns)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        return await work(stop)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def _wait_either(stop: asyncio.Event, aw: Awaitable[Any]) -> tuple[bool, Any]:
+    """Await ``aw`` unless ``stop`` is set first: (True, result) or (False, None)."""
+    task = asyncio.ensure_future(aw)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return True, task.result()
+        return False, None
+    finally:
+        for t in (task, stopper):
+            if not t.done():
+                t.cancel()
+                with contextlib.suppress(BaseException):
+                    await t
+
+
+def _describe(err: BaseException) -> str:
+    code = getattr(err, "code", None)
+    text = str(err) or type(err).__name__
+    return f"{code}: {text}" if code and str(code) not in text else text
+
+
+async def _join(dht: HyperDHT, bootstrap: list[tuple[str, int]] | None, timeout: float) -> None:
+    """Bootstrap ``dht`` or raise CliError when no bootstrap node answers within ``timeout``."""
+    where = ",".join(f"{h}:{p}" for h, p in bootstrap) if bootstrap else "the public Holepunch nodes"
+    try:
+        await asyncio.wait_for(dht.ready(), timeout)
+    except TimeoutError:
+        raise CliError(f"could not join the DHT through {where} within {timeout:g}s") from None
+    except OSError as err:
+        raise CliError(f"could not join the DHT: {err}") from None
+    if not dht.to_array():
+        raise CliError(f"no DHT bootstrap node answered ({where})")
+
+
+# -- testnet -------------------------------------------------------------------------------------
+
+
+async def run_testnet(
+    out: Out,
+    *,
+    nodes: int = DEFAULT_TESTNET_NODES,
+    host: str = DEFAULT_TESTNET_HOST,
+    port: int = 0,
+    bootstrap: list[tuple[str, int]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """A local testnet like JS ``@hyperswarm/testnet``: ``nodes`` persistent, non-firewalled nodes.
+
+    JS for comparison: ``createTestnet(size = 10, {host = '127.0.0.1', port = 0, bootstrap})``
+    binds 127.0.0.1 when ``host`` is 127.0.0.1, else 0.0.0.0, and its ``hyperswarm-testnet`` bin
+    defaults to 30 nodes with the first on port 49736. Here the default is 3 nodes on any free port
+    (``--port`` to fix it), and the printed list names every node, not just the first.
+
+    Without ``bootstrap`` the first node is a bootstrapper whose public address is ``host:port``;
+    with it, every node joins through those nodes instead. Prints
+    ``bootstrap: host:port,...`` (every node of this testnet), then runs until ``stop``.
+    """
+    from hyperpunch.dht import HyperDHT
+
+    if nodes < 1:
+        raise CliError("--nodes must be at least 1")
+    # JS testnet: bind loopback for 127.0.0.1, else every interface (the host is the public address)
+    bind = "127.0.0.1" if host == "127.0.0.1" else "0.0.0.0"
+    started: list[HyperDHT] = []
+    try:
+        if bootstrap is None:
+            try:
+                first = HyperDHT.bootstrapper(port, host, bind_host=bind)
+            except Exception as err:
+                raise CliError(f"cannot start a bootstrap node on {host}:{port}: {_describe(err)}") from None
+            assert isinstance(first, HyperDHT)
+            started.append(first)
+            try:
+                await asyncio.wait_for(first.ready(), JOIN_TIMEOUT)
+            except OSError as err:
+                raise CliError(f"cannot bind {bind}:{port}: {err}") from None
+            boot = [(host, first.port)]
+        else:
+            first = HyperDHT(
+                bootstrap=list(bootstrap), host=bind, port=port, ephemeral=False, firewalled=False
+            )
+            started.append(first)
+            await _join(first, bootstrap, JOIN_TIMEOUT)
+            boot = list(bootstrap)
+        more = [
+            HyperDHT(bootstrap=list(boot), host=bind, ephemeral=False, firewalled=False)
+            for _ in range(nodes - 1)
+        ]
+        started.extend(more)
+        await asyncio.wait_for(asyncio.gather(*(n.ready() for n in more)), JOIN_TIMEOUT)
+        out("bootstrap: " + ",".join(f"{host}:{n.port}" for n in started))
+        if stop is None:
+            stop = asyncio.Event()
+        await stop.wait()
+        return 0
+    finally:
+        for node in reversed(started):
+            with contextlib.suppress(Exception):
+                await node.aclose()
+
+
+# -- dht serve / dht connect ---------------------------------------------------------------------
+
+
+async def _pump_lines(stream: SecretStream, out: Out) -> None:
+    """Print every line the peer sends until it ends its side (or the stream fails)."""
+    lines = _LineSplitter()
+    try:
+        while (message := await stream.read()) is not None:
+            for line in lines.feed(message):
+                out(line)
+    except Exception:  # the peer vanished: what it sent so far is printed below
+        pass
+    for line in lines.flush():
+        out(line)
+
+
+async def run_serve(
+    out: Out,
+    *,
+    bootstrap: list[tuple[str, int]] | None,
+    host: str = "0.0.0.0",
+    seed: bytes | None = None,
+    stop: asyncio.Event | None = None,
+    join_timeout: float = JOIN_TIMEOUT,
+) -> int:
+    """Listen on a key pair; print each client's lines, send each stdin line to every client."""
+    from hyperpunch.dht import HyperDHT
+
+    stop = stop if stop is not None else asyncio.Event()
+    clients: set[SecretStream] = set()
+
+    async def on_connection(stream: SecretStream) -> None:
+        clients.add(stream)
+        out("got connection!")
+        try:
+            await _pump_lines(stream, out)
+            with contextlib.suppress(Exception):
+                stream.write_eof()  # the client ended: end our side too, so it can exit
+        finally:
+            clients.discard(stream)
+
+    async with HyperDHT(bootstrap=bootstrap, host=host) as dht:
+        if not (await _wait_either(stop, _join(dht, bootstrap, join_timeout)))[0]:
+            return 0  # interrupted while joining
+        key_pair = HyperDHT.key_pair(seed)
+        server = dht.create_server(on_connection=on_connection)
+        try:
+            await server.listen(key_pair)
+        except Exception as err:
+            raise CliError(f"cannot listen: {_describe(err)}") from None
+        out(f"listening on: {key_pair.public_key.hex()}")
+        stdin = _StdinLines()
+        while True:
+            ok, line = await _wait_either(stop, stdin.get())
+            if not ok:
+                break
+            if line is None:  # stdin ended: keep serving until stopped
+                await stop.wait()
+                break
+            for client in list(clients):
+                with contextlib.suppress(Exception):
+                    client.write(line if line.endswith(b"\n") else line + b"\n")
+        for client in list(clients):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.aclose(), 5)
+        await server.aclose()
+    return 0
+
+
+async def run_connect(
+    out: Out,
+    public_key: bytes,
+    *,
+    bootstrap: list[tuple[str, int]] | None,
+    host: str = "0.0.0.0",
+    seed: bytes | None = None,
+    stop: asyncio.Event | None = None,
+    join_timeout: float = JOIN_TIMEOUT,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> int:
+    """Connect to ``public_key``; stdin lines go to the server, its lines are printed."""
+    from hyperpunch.dht import HyperDHT
+    from hyperpunch.errors import HyperpunchError
+
+    stop = stop if stop is not None else asyncio.Event()
+    async with HyperDHT(bootstrap=bootstrap, host=host, key_pair=HyperDHT.key_pair(seed)) as dht:
+        if not (await _wait_either(stop, _join(dht, bootstrap, join_timeout)))[0]:
+            return 0  # interrupted while joining
+        out(f"Connecting to: {public_key.hex()}")
+        try:
+            ok, stream = await _wait_either(stop, dht.connect(public_key, timeout=connect_timeout))
+        except TimeoutError:
+            raise CliError(f"could not connect within {connect_timeout:g}s") from None
+        except HyperpunchError as err:
+            raise CliError(f"could not connect: {_describe(err)}") from None
+        if not ok:
+            return 0
+        out("got connection!")
+        reader = asyncio.ensure_future(_pump_lines(stream, out))
+        stdin = _StdinLines()
+        try:
+            while not reader.done():
+                ok, line = await _wait_either(stop, _first_of(stdin.get(), reader))
+                if not ok or line is _READER_DONE:
+                    break
+                if line is None:  # stdin EOF: end our side, let the server's last lines arrive
+                    with contextlib.suppress(Exception):
+                        stream.write_eof()
+                        await stream.drain()
+                    await _wait_either(stop, asyncio.wait_for(asyncio.shield(reader), EOF_LINGER))
+                    break
+                stream.write(line if line.endswith(b"\n") else line + b"\n")
+                with contextlib.suppress(Exception):
+                    await stream.drain()
+        except (TimeoutError, HyperpunchError):
+            pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(stream.aclose(), 5)
+    return 0
+
+
+_READER_DONE = object()
+
+
+async def _first_of(line: Awaitable[bytes | None], reader: asyncio.Future[None]) -> object:
+    """The next stdin line, or ``_READER_DONE`` once the peer has ended its side."""
+    task = asyncio.ensure_future(line)
+    waiting: set[asyncio.Future[Any]] = {task, reader}
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        return _READER_DONE
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+# -- argparse glue -------------------------------------------------------------------------------
+
+
+def cmd_testnet(args: argparse.Namespace) -> int:
+    bootstrap = parse_bootstrap(args.bootstrap)
+    if not 0 <= args.port < 65536:
+        raise CliError(f"bad --port {args.port}")
+    return asyncio.run(
+        _until_signalled(
+            lambda stop: run_testnet(
+                _print, nodes=args.nodes, host=args.host, port=args.port, bootstrap=bootstrap, stop=stop
+            )
+        )
+    )
+
+
+def cmd_dht_serve(args: argparse.Namespace) -> int:
+    seed = parse_hex_key(args.seed, what="seed") if args.seed else None
+    bootstrap = parse_bootstrap(args.bootstrap)
+    return asyncio.run(
+        _until_signalled(
+            lambda stop: run_serve(_print, bootstrap=bootstrap, host=args.host, seed=seed, stop=stop)
+        )
+    )
+
+
+def cmd_dht_connect(args: argparse.Namespace) -> int:
+    key = parse_hex_key(args.key, what="public key")
+    seed = parse_hex_key(args.seed, what="seed") if args.seed else None
+    bootstrap = parse_bootstrap(args.bootstrap)
+    if args.timeout <= 0:
+        raise CliError("--timeout must be positive")
+    return asyncio.run(
+        _until_signalled(
+            lambda stop: run_connect(
+                _print,
+                key,
+                bootstrap=bootstrap,
+                host=args.host,
+                seed=seed,
+                stop=stop,
+                connect_timeout=args.timeout,
+            )
+        )
+    )
+
+
+def register(sub: Any) -> None:
+    """Add ``testnet`` and ``dht {serve,connect}`` to the ``hyperpunch`` subparsers ``sub``."""
+    p = sub.add_parser(
+        "testnet",
+        help="run a local HyperDHT testnet (like JS @hyperswarm/testnet) until interrupted",
+        description="Run NODES persistent, non-firewalled HyperDHT nodes. Without --bootstrap the first "
+        "is a bootstrapper whose public address is HOST:PORT and the others join through it. The first "
+        "output line is 'bootstrap: host:port,...' listing every node; stops on SIGINT/SIGTERM.",
+    )
+    p.add_argument("--nodes", type=int, default=DEFAULT_TESTNET_NODES, help="number of nodes (default 3)")
+    p.add_argument(
+        "--host",
+        default=DEFAULT_TESTNET_HOST,
+        help="public address of the nodes (default 127.0.0.1; nodes bind 127.0.0.1 for it, else 0.0.0.0)",
+    )
+    p.add_argument("--port", type=int, default=0, help="port of the first node (default 0: any free port)")
+    p.add_argument("--bootstrap", help="join existing nodes (comma-separated host:port) instead of seeding")
+    p.set_defaults(func=cmd_testnet)
+
+    dht = sub.add_parser("dht", help="HyperDHT: serve on a key pair or connect to one (line based)")
+    dsub = dht.add_subparsers(dest="dht_command", metavar="SUBCOMMAND")
+    dsub.required = True
+
+    p = dsub.add_parser(
+        "serve",
+        help="listen on a key pair; print client lines, send stdin lines to every client",
+    )
+    add_network_options(p)
+    p.add_argument("--seed", help="64 hex characters: listen on the key pair of this seed (default: random)")
+    p.set_defaults(func=cmd_dht_serve)
+
+    p = dsub.add_parser("connect", help="connect to a server's public key; stdin lines go to it")
+    add_network_options(p)
+    p.add_argument("key", help="the server's public key, 64 hex characters")
+    p.add_argument("--seed", help="64 hex characters: our key pair's seed (default: random)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=CONNECT_TIMEOUT,
+        help=f"seconds to connect (default {CONNECT_TIMEOUT:g})",
+    )
+    p.set_defaults(func=cmd_dht_connect)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hyperpunch.cli_dht``: the ``hyperpunch`` CLI with these commands registered."""
+    from hyperpunch import cli
+    from hyperpunch.errors import HyperpunchError
+
+    parser = cli.build_parser()
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if subs and "testnet" not in subs[0].choices:
+        register(subs[0])
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except CliError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    except HyperpunchError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
