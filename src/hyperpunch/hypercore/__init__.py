@@ -41,6 +41,7 @@ from hyperpunch.hypercore.errors import (
 from hyperpunch.hypercore.manifest import Verifier, default_signer_manifest, manifest_hash
 from hyperpunch.hypercore.merkle import MerkleTree, MerkleTreeBatch, ReorgBatch
 from hyperpunch.hypercore.messages import Manifest, Proof
+from hyperpunch.hypercore.replication import Replicator, replicate
 from hyperpunch.hypercore.session import Hypercore
 from hyperpunch.hypercore.storage import MemoryStorage, SQLiteStorage, WriteBatch, open_tree
 
@@ -62,6 +63,7 @@ __all__ = [
     "MerkleTreeBatch",
     "Proof",
     "ReorgBatch",
+    "Replicator",
     "RequestCancelledError",
     "RequestTimeoutError",
     "SQLiteStorage",
@@ -81,5 +83,6 @@ __all__ = [
     "merkle",
     "messages",
     "open_tree",
+    "replicate",
     "storage",
 ]

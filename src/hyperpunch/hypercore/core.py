@@ -463,6 +463,10 @@ class Core:
 
     # --- waiting for blocks ----------------------------------------------------------------
 
+    def waiting_blocks(self) -> list[int]:
+        """Indices some ``get(wait=True)`` is still waiting for (a new replicator fetches them)."""
+        return [i for i, futs in self._waiters.items() if any(not f.done() for f in futs)]
+
     def wait_for(self, index: int) -> asyncio.Future[None]:
         """A future resolved once block ``index`` is stored (asks the replicator for it)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

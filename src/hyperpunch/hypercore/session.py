@@ -630,6 +630,16 @@ class Hypercore:
 
     # --- extensions ------------------------------------------------------------------------
 
+    def replicate(self, stream: Any, *, is_initiator: bool | None = None, **options: Any) -> Any:
+        """Replicate this core over ``stream`` (a SecretStream, a Protomux or a ProtomuxCore).
+
+        Many cores can share one stream: each gets its own ``hypercore/alpha`` channel on the
+        stream's Protomux. Returns the Protomux. See :func:`hyperpunch.hypercore.replicate`.
+        """
+        from hyperpunch.hypercore.replication import replicate
+
+        return replicate(self, stream, is_initiator=is_initiator, **options)
+
     def register_extension(
         self,
         name: str,
