@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from hyperpunch import crypto
@@ -35,10 +34,20 @@ from hyperpunch.hypercore.errors import (
     InvalidProofError,
     StorageCorruptError,
 )
+from hyperpunch.hypercore.merkle_nodes import (
+    _MAX_STEPS,
+    NodeReader,
+    ProofLike,
+    TreeWriter,
+    _get_or_error,
+    _unpadded_size,
+    block_node,
+    parent_node,
+    total_size,
+    total_span,
+)
+from hyperpunch.hypercore.merkle_verify import _verify_tree, _verify_upgrade, with_block_value
 from hyperpunch.hypercore.messages import (
-    DataBlock,
-    DataHash,
-    DataSeek,
     DataUpgrade,
     Prologue,
     Proof,
@@ -62,106 +71,8 @@ __all__ = [
     "parent_node",
     "total_size",
     "total_span",
+    "with_block_value",
 ]
-
-_MAX_STEPS = 1024
-_MAX_SIZE = 2**64 - 1
-
-
-class NodeReader(Protocol):
-    """Where trusted tree nodes come from (storage)."""
-
-    def get_tree_node(self, index: int) -> TreeNode | None: ...
-
-
-class TreeWriter(Protocol):
-    """Where a committed batch writes its nodes (a storage write batch)."""
-
-    def put_tree_node(self, node: TreeNode) -> None: ...
-
-    def delete_tree_node(self, index: int) -> None: ...
-
-    def delete_tree_node_range(self, start: int, end: int) -> None: ...
-
-
-class ProofLike(Protocol):
-    """A :class:`Proof` or a ``data`` message."""
-
-    @property
-    def fork(self) -> int: ...
-
-    @property
-    def block(self) -> DataBlock | None: ...
-
-    @property
-    def hash(self) -> DataHash | None: ...
-
-    @property
-    def seek(self) -> DataSeek | None: ...
-
-    @property
-    def upgrade(self) -> DataUpgrade | None: ...
-
-
-def block_node(index: int, value: bytes) -> TreeNode:
-    return TreeNode(index, len(value), crypto.data(value))
-
-
-def parent_node(index: int, a: TreeNode, b: TreeNode) -> TreeNode:
-    size = a.size + b.size
-    if size > _MAX_SIZE:  # only a peer's made-up sizes get here
-        raise InvalidProofError(f"tree node {index} is too large ({size} bytes)")
-    return TreeNode(index, size, crypto.parent(a, b))
-
-
-def total_size(nodes: Sequence[TreeNode]) -> int:
-    return sum(n.size for n in nodes)
-
-
-def total_span(nodes: Sequence[TreeNode]) -> int:
-    s = 0
-    for n in nodes:
-        s += 2 * (n.index - s + 1)
-    return s
-
-
-def _get_or_error(reader: NodeReader, index: int) -> TreeNode:
-    node = reader.get_tree_node(index)
-    if node is None:
-        raise InvalidOperationError(f"Expected tree node {index} from storage, got (nil)")
-    return node
-
-
-def _unpadded_size(node: TreeNode, padding: int, ite: flat.Iterator | None) -> int:
-    if padding == 0:
-        return node.size
-    leaves = ite.count_leaves() if ite is not None else flat.count_leaves(node.index)
-    return node.size - padding * leaves
-
-
-class _NodeQueue:
-    __slots__ = ("extra", "i", "length", "nodes")
-
-    def __init__(self, nodes: Sequence[TreeNode], extra: TreeNode | None = None) -> None:
-        self.i = 0
-        self.nodes = nodes
-        self.extra = extra
-        self.length = len(nodes) + (0 if extra is None else 1)
-
-    def shift(self, index: int) -> TreeNode:
-        if self.extra is not None and self.extra.index == index:
-            node = self.extra
-            self.extra = None
-            self.length -= 1
-            return node
-        if self.i >= len(self.nodes):
-            raise InvalidProofError(f"Expected node {index}, got (nil)", code="INVALID_OPERATION")
-        node = self.nodes[self.i]
-        self.i += 1
-        if node.index != index:
-            raise InvalidProofError(f"Expected node {index}, got node {node.index}", code="INVALID_OPERATION")
-        self.length -= 1
-        return node
 
 
 # --- batches ---------------------------------------------------------------------------------------
@@ -793,117 +704,3 @@ def _byte_offset_nodes(roots: Sequence[TreeNode], index: int, get: _Getter) -> l
 
 class _Getter(Protocol):
     def __call__(self, index: int, /) -> TreeNode: ...
-
-
-# --- verification helpers --------------------------------------------------------------------------
-
-
-def _verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
-    block = proof.block
-    hash_ = proof.hash
-    seek = proof.seek
-    if block is not None:
-        u_index, u_value, u_nodes = 2 * block.index, block.value, block.nodes
-    elif hash_ is not None:
-        u_index, u_value, u_nodes = hash_.index, None, hash_.nodes
-    else:
-        if seek is None or not seek.nodes:
-            return None
-        u_index, u_value, u_nodes = -1, None, []
-
-    root: TreeNode | None = None
-    if seek is not None and seek.nodes:
-        ite = flat.Iterator(seek.nodes[0].index)
-        q = _NodeQueue(seek.nodes)
-        root = q.shift(ite.index)
-        nodes.append(root)
-        while q.length > 0:
-            n = q.shift(ite.sibling())
-            root = parent_node(ite.parent(), root, n)
-            nodes.append(n)
-            nodes.append(root)
-
-    if u_index < 0:
-        return root
-
-    ite = flat.Iterator(u_index)
-    q = _NodeQueue(u_nodes, root)
-    root = block_node(ite.index, u_value) if u_value is not None else q.shift(ite.index)
-    nodes.append(root)
-    while q.length > 0:
-        n = q.shift(ite.sibling())
-        root = parent_node(ite.parent(), root, n)
-        nodes.append(n)
-        nodes.append(root)
-    return root
-
-
-def _verify_upgrade(
-    fork: int, upgrade: DataUpgrade, block_root: TreeNode | None, batch: MerkleTreeBatch
-) -> bool:
-    prologue = batch.prologue
-    if (
-        prologue is not None
-        and upgrade.start < prologue.length
-        and (upgrade.start != 0 or upgrade.length < prologue.length)
-    ):
-        raise InvalidProofError("Upgrade does not satisfy prologue")
-
-    q = _NodeQueue(upgrade.nodes, block_root)
-    grow = len(batch.roots) > 0
-    i = 0
-    to = 2 * (upgrade.start + upgrade.length)
-    ite = flat.Iterator(0)
-    while ite.full_root(to):
-        if i < len(batch.roots) and batch.roots[i].index == ite.index:
-            i += 1
-            ite.next_tree()
-            continue
-        if grow:
-            grow = False
-            root = ite.index
-            if i < len(batch.roots):
-                ite.seek(batch.roots[-1].index)
-                steps = 0
-                while ite.index != root:
-                    steps += 1
-                    if steps >= _MAX_STEPS:
-                        raise InvalidProofError("Upgrade does not connect to the tree")
-                    batch.append_root(q.shift(ite.sibling()), ite)
-                ite.next_tree()
-                continue
-        batch.append_root(q.shift(ite.index), ite)
-        ite.next_tree()
-
-    if prologue is not None and batch.length == prologue.length and prologue.hash != batch.hash():
-        raise InvalidProofError("Invalid hash")
-
-    if not batch.roots:
-        raise InvalidProofError("Upgrade proves no roots")
-
-    extra = upgrade.additional_nodes
-    ite.seek(batch.roots[-1].index)
-    i = 0
-    while i < len(extra) and extra[i].index == ite.sibling():
-        batch.append_root(extra[i], ite)
-        i += 1
-    while i < len(extra):
-        n = extra[i]
-        i += 1
-        while n.index != ite.index:
-            if ite.factor == 2:
-                raise InvalidProofError(f"Unexpected node: {n.index}", code="INVALID_OPERATION")
-            ite.left_child()
-        batch.append_root(n, ite)
-        ite.sibling()
-
-    batch.signature = upgrade.signature
-    batch.fork = fork
-    return q.extra is None
-
-
-def with_block_value(proof: Proof, value: bytes) -> Proof:
-    """``proof`` with its block's ``value`` filled in."""
-    if proof.block is None:
-        raise BadArgumentError("proof has no block")
-    return replace(proof, block=replace(proof.block, value=value))

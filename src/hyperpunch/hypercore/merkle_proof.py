@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore.errors import AssertionFailedError, InvalidOperationError
-from hyperpunch.hypercore.merkle import _MAX_STEPS, NodeReader, _get_or_error, _unpadded_size
+from hyperpunch.hypercore.merkle_nodes import _MAX_STEPS, NodeReader, _get_or_error, _unpadded_size
 from hyperpunch.hypercore.messages import (
     DataBlock,
     DataHash,
