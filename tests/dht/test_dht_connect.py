@@ -24,6 +24,7 @@ from hyperpunch.dht.messages import Handshake, Holepunch, NoisePayload, UdxInfo,
 from hyperpunch.dht.noise_wrap import NoiseWrap
 from hyperpunch.dht_rpc import RequestTimeoutError
 from hyperpunch.encoding import Address, encode
+from hyperpunch.errors import HyperpunchError
 from hyperpunch.secretstream import SecretStream
 
 
@@ -266,3 +267,46 @@ async def test_server_iterates_accepted_connections() -> None:
         await stream.aclose()
         await server.aclose()
         assert [c async for c in server] == []  # closed: the iteration ends
+
+
+async def test_server_close_with_open_connection_returns_and_dht_close_ends_it() -> None:
+    async with local_testnet(4) as bs, peer(bs) as b:
+        a = HyperDHT(bootstrap=bs, host="127.0.0.1")
+        try:
+            await a.ready()
+            server = a.create_server()
+            kp = HyperDHT.key_pair()
+            await server.listen(kp)
+            stream = await asyncio.wait_for(b.connect(kp.public_key), 20)
+            conn = await asyncio.wait_for(server.__anext__(), 10)
+            await asyncio.wait_for(server.aclose(), 10)  # used to hang on the open connection
+            # like JS, the connection outlives server.close(); the DHT node still owns it
+            stream.write(b"still here")
+            assert await asyncio.wait_for(conn.read(), 10) == b"still here"
+        finally:
+            await asyncio.wait_for(a.aclose(), 10)
+        # closing the server's DHT node destroyed the connection: the client sees it end
+        ended = False
+        try:
+            ended = await asyncio.wait_for(stream.read(), 20) is None
+        except HyperpunchError:
+            ended = True
+        assert ended
+        await stream.aclose()
+
+
+async def test_unread_accepted_connections_are_not_kept_after_they_end() -> None:
+    async with local_testnet(4) as bs, peer(bs) as a, peer(bs) as b:
+        server = a.create_server()
+        kp = HyperDHT.key_pair()
+        await server.listen(kp)
+        for _ in range(3):
+            stream = await asyncio.wait_for(b.connect(kp.public_key), 20)
+            await stream.aclose()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while (server.connections or server._accepted) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        assert not server.connections
+        assert not server._accepted
+        await server.aclose()

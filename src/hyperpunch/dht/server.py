@@ -17,12 +17,14 @@ Invariants:
   relay (JS ``confirmDirectUpgrade``).
 * ``stream.user_data["dht"]`` carries the path like the client's (see :mod:`.connect`).
 * Every timer and task is owned; :meth:`aclose` stops the announcer, destroys punchers and
-  pending raw streams, and cancels the connection tasks (open connections stay open).
+  pending raw streams, and cancels the connection tasks; open connections stay open, as in JS,
+  owned by the DHT node, which destroys them when it closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import inspect
@@ -135,7 +137,10 @@ class Server:
         self._listening = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._accepted: asyncio.Queue[SecretStream | None] = asyncio.Queue()
+        # accepted connections not yet taken by ``async for``; a connection leaves it when it ends,
+        # so a server nobody iterates does not keep every stream it ever accepted
+        self._accepted: collections.deque[SecretStream] = collections.deque()
+        self._accepted_event = asyncio.Event()
 
     # -- public ------------------------------------------------------------------------------------
 
@@ -196,12 +201,12 @@ class Server:
         return self
 
     async def __anext__(self) -> SecretStream:
-        if self.closed and self._accepted.empty():
-            raise StopAsyncIteration
-        conn = await self._accepted.get()
-        if conn is None:
-            raise StopAsyncIteration
-        return conn
+        while not self._accepted:
+            if self.closed:
+                raise StopAsyncIteration
+            self._accepted_event.clear()
+            await self._accepted_event.wait()
+        return self._accepted.popleft()
 
     async def _close(self) -> None:
         self.dht.listening.discard(self)
@@ -221,7 +226,7 @@ class Server:
         self._announcer = None
         self._listening = False
         self.closed = True
-        self._accepted.put_nowait(None)
+        self._accepted_event.set()
 
     def _clear_all(self) -> None:
         while self._holepunches:
@@ -501,7 +506,8 @@ class Server:
 
     def _accept(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
         self.connections.add(stream)
-        self._accepted.put_nowait(stream)
+        self._accepted.append(stream)
+        self._accepted_event.set()
         self._spawn(self._run_connection(stream, raw, hs))
 
     async def _run_connection(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
@@ -515,17 +521,29 @@ class Server:
                     _log.exception("on_connection callback failed")
             with contextlib.suppress(Exception):
                 await stream.wait_closed()
-        finally:
+        except asyncio.CancelledError:
             self.connections.discard(stream)
-            with contextlib.suppress(Exception):
-                await raw.wait_closed()
-            self.dht._forget_raw_stream(raw)
-            if hs.raw_stream is raw:  # relayed, never upgraded
-                hs.raw_stream = None
-                hs.relayed = False
-                self._stop_puncher(hs)
-            if hs.relay_stream is not None:
-                hs.relay_stream.close()
+            if not raw.closed:
+                # the server closed while the connection lives on (as in JS): the DHT node still
+                # owns its raw stream and destroys it on close; waiting for it here would hang
+                raise
+            self._connection_ended(stream, raw, hs)
+            raise
+        self.connections.discard(stream)
+        with contextlib.suppress(Exception):
+            await raw.wait_closed()
+        self._connection_ended(stream, raw, hs)
+
+    def _connection_ended(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
+        with contextlib.suppress(ValueError):
+            self._accepted.remove(stream)
+        self.dht._forget_raw_stream(raw)
+        if hs.raw_stream is raw:  # relayed, never upgraded
+            hs.raw_stream = None
+            hs.relayed = False
+            self._stop_puncher(hs)
+        if hs.relay_stream is not None:
+            hs.relay_stream.close()
 
     def _on_abort(self, hs: _Handshake) -> None:
         hs.aborted = True
