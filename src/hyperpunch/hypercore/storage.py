@@ -427,8 +427,8 @@ class SQLiteStorage:
             if version > SCHEMA_VERSION:
                 conn.close()
                 raise StorageCorruptError(f"unknown storage schema version {version}")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:  # a new store: create the tables in one transaction
+                conn.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
         except sqlite3.Error as err:
             raise StorageCorruptError(f"cannot open {self.path}: {err}") from err
         self._conn: sqlite3.Connection | None = conn
