@@ -159,6 +159,8 @@ class Core:
         self.closed = False
         self.directory: str | None = None
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        # download() ranges asked for before any replicator existed
+        self.pending_ranges: list[tuple[int, int]] = []
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -462,6 +464,11 @@ class Core:
             s._emit("manifest")
 
     # --- waiting for blocks ----------------------------------------------------------------
+
+    def take_pending_ranges(self) -> list[tuple[int, int]]:
+        """The ``download()`` ranges asked for before a replicator attached (and forget them)."""
+        ranges, self.pending_ranges = self.pending_ranges, []
+        return ranges
 
     def waiting_blocks(self) -> list[int]:
         """Indices some ``get(wait=True)`` is still waiting for (a new replicator fetches them)."""

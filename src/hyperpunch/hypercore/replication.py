@@ -48,7 +48,10 @@ def replicate(
             raise BadArgumentError("the core already has a different replicator")
         rep = Replicator(core, defer=defer)
         core.replicator = rep
-        for index in core.waiting_blocks():  # get(wait=True) calls made before any peer existed
+        # work asked for before any peer existed: download() ranges and waiting get() calls
+        for start, end in core.take_pending_ranges():
+            rep.want_range(start, end)
+        for index in core.waiting_blocks():
             rep.want_block(index)
     if request_timeout is not None:
         rep.request_timeout = request_timeout

@@ -128,8 +128,11 @@ class Download:
         self.start = start
         self.end = core.tree.length if end is None else end
         self.destroyed = False
-        if core.replicator is not None and self.start < self.end:
-            core.replicator.want_range(self.start, self.end)
+        if self.start < self.end:
+            if core.replicator is not None:
+                core.replicator.want_range(self.start, self.end)
+            else:  # the first replicator to attach takes it over (see Core.take_pending_ranges)
+                core.pending_ranges.append((self.start, self.end))
 
     def missing(self) -> int:
         """How many blocks of the range are not stored yet."""
