@@ -111,10 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     # layer commands live beside their layers (they import this module, so import them here)
-    from hyperpunch import cli_dht, cli_store, cli_swarm
+    from hyperpunch import cli_core, cli_dht, cli_store, cli_swarm
 
     cli_dht.register(sub)
     cli_swarm.register(sub)
+    cli_core.register(sub)
     cli_store.register(sub)
     return parser
 

@@ -1,0 +1,320 @@
+"""``hyperpunch core write|read``: one Hypercore replicated over Hyperswarm (seed example 3).
+
+Invariants:
+
+* ``core write`` opens (or reopens) a writable core in ``--storage`` and prints
+  ``hypercore key: <64 hex>`` first. Each stdin line (its ``\\n`` and a trailing ``\\r`` removed) is
+  one block; lines that arrive together are appended as one atomic batch, in order. It joins the
+  core's discovery key on Hyperswarm (server and client) and replicates the core over every
+  connection until SIGINT/SIGTERM, also after stdin ends.
+* ``core read <key>`` prints ``Skipping <n> earlier blocks...`` then ``Block <i>: <text>`` for every
+  block ``i >= n``, in order and live. ``n`` is ``--start`` when given, else the core's length once
+  the reader first learns it (after the first update from a peer, or the local length when the
+  first swarm flush finds nobody), i.e. the blocks that already existed.
+* Default storage: ``$XDG_DATA_HOME/hyperpunch/cores/<name>`` (``~/.local/share`` when unset), where
+  ``<name>`` is ``writer-default`` for the writer (stable, so a restarted writer reopens the same
+  core and keeps its key) and the 64-hex key for a reader.
+* Every output line is flushed. Bad input (a key that is not 64 hex characters, a bad
+  ``--bootstrap``, a negative ``--start``) is a one-line error (exit 2) before anything touches the
+  network or the disk. SIGINT/SIGTERM close the swarm and the core and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
+
+__all__ = ["WRITER_NAME", "default_storage", "main", "register"]
+
+WRITER_NAME = "writer-default"
+MAX_BATCH = 4096  # lines appended in one batch at most
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def default_storage(name: str) -> Path:
+    """``$XDG_DATA_HOME/hyperpunch/cores/<name>`` (``~/.local/share/...`` when it is unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "hyperpunch" / "cores" / name
+
+
+def register(sub: Any) -> None:
+    """Add ``core write`` / ``core read`` to the ``hyperpunch`` subparsers ``sub``."""
+    p = sub.add_parser("core", help="hypercore: append-only log replicated over Hyperswarm")
+    csub = p.add_subparsers(dest="core_command", metavar="ACTION")
+    csub.required = True
+
+    w = csub.add_parser("write", help="append stdin lines to a core and serve it until interrupted")
+    w.add_argument(
+        "--storage",
+        help=f"core directory (default: $XDG_DATA_HOME/hyperpunch/cores/{WRITER_NAME}, "
+        "~/.local/share when unset; the same directory reopens the same core)",
+    )
+    add_network_options(w)
+    w.set_defaults(func=cmd_core_write)
+
+    r = csub.add_parser("read", help="print a core's blocks, live, from a writer found on Hyperswarm")
+    r.add_argument("key", help="the core key (64 hex characters)")
+    r.add_argument("--storage", help="core directory (default: $XDG_DATA_HOME/hyperpunch/cores/<key>)")
+    r.add_argument(
+        "--start",
+        type=int,
+        help="first block to print (default: the length when first learnt: only new blocks)",
+    )
+    add_network_options(r)
+    r.set_defaults(func=cmd_core_read)
+
+
+def cmd_core_write(args: argparse.Namespace) -> int:
+    bootstrap = parse_bootstrap(args.bootstrap)
+    storage = args.storage or str(default_storage(WRITER_NAME))
+    return _run(write(storage, bootstrap, args.host))
+
+
+def cmd_core_read(args: argparse.Namespace) -> int:
+    key = parse_hex_key(args.key, what="core key")
+    bootstrap = parse_bootstrap(args.bootstrap)
+    if args.start is not None and args.start < 0:
+        raise CliError(f"--start must be 0 or more, got {args.start}")
+    storage = args.storage or str(default_storage(key.hex()))
+    return _run(read(key, storage, bootstrap, args.host, start=args.start))
+
+
+def _run(coro: Any) -> int:
+    try:
+        code: int = asyncio.run(coro)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # our reader went away (``core read ... | head``): a quiet exit
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _stdin_lines() -> asyncio.Queue[bytes | None]:
+    """stdin lines (``\\n``/``\\r\\n`` removed), then None at EOF. A daemon thread reads the raw fd,
+    so a blocked read never holds up the exit."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def put(item: bytes | None) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def pump() -> None:
+        pending = b""
+        try:
+            while chunk := os.read(0, 1 << 16):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    put(line[:-1] if line.endswith(b"\r") else line)
+            if pending:
+                put(pending[:-1] if pending.endswith(b"\r") else pending)
+        except (OSError, RuntimeError, ValueError):
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop may be closed already
+            put(None)
+
+    threading.Thread(target=pump, name="hyperpunch-stdin", daemon=True).start()
+    return queue
+
+
+async def _first(*aws: Any) -> None:
+    """Wait for the first of ``aws`` to finish; cancel (and reap) the others."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for t in tasks:
+        err = t.exception() if t.done() and not t.cancelled() else None
+        if err is not None:
+            raise err
+
+
+def _swarm(bootstrap: list[tuple[str, int]] | None, host: str) -> Any:
+    from hyperpunch.swarm import Hyperswarm
+
+    return Hyperswarm(bootstrap=bootstrap, host=host)
+
+
+async def write(storage: str, bootstrap: list[tuple[str, int]] | None, host: str) -> int:
+    """Run ``core write``: append stdin lines, serve the core until SIGINT/SIGTERM."""
+    from hyperpunch.hypercore import Hypercore
+    from hyperpunch.swarm import Hyperswarm  # noqa: F401 - imported before the core opens
+
+    stop = _stop_event()
+    async with Hypercore(storage) as core:
+        assert core.key is not None and core.discovery_key is not None
+        _print(f"hypercore key: {core.key.hex()}")
+        swarm = _swarm(bootstrap, host)
+        swarm.on_connection = lambda conn, info: core.replicate(conn)
+        async with swarm:
+            swarm.join(core.discovery_key, server=True, client=True)
+
+            async def append_lines() -> None:
+                lines = _stdin_lines()
+                while (line := await lines.get()) is not None:
+                    batch = [line]
+                    eof = False
+                    while not lines.empty() and len(batch) < MAX_BATCH:
+                        more = lines.get_nowait()
+                        if more is None:
+                            eof = True
+                            break
+                        batch.append(more)
+                    await core.append(batch)
+                    if eof:
+                        break
+                await stop.wait()  # stdin ended: keep serving
+
+            await _first(append_lines(), stop.wait())
+    return 0
+
+
+async def _learn_length(core: Any, swarm: Any) -> int:
+    """The core's length once first learnt: after the first peer's update, or the local length
+    when the first full swarm flush found no peer (JS ``findingPeers`` + ``update``)."""
+    peer_added = asyncio.Event()
+    off = core.on("peer-add", lambda *_: peer_added.set())
+    try:
+
+        async def flushed_alone() -> None:
+            await swarm.flush()
+            while swarm.open_connections or core.peers:
+                await asyncio.sleep(0.25)  # someone is there: wait for their update instead
+
+        async def first_peer() -> None:
+            await peer_added.wait()
+            await core.update()
+
+        if not core.peers:
+            await _first(first_peer(), flushed_alone())
+        else:
+            await core.update()
+    finally:
+        off()
+    length: int = core.length
+    return length
+
+
+class _Prefetch:
+    """Ask the peers for every known block from ``start`` as a range (many requests in flight),
+    ahead of the read stream's one-by-one ``get``: each time a peer joins or the length grows.
+
+    (A ``download()`` made before the core's first ``replicate()`` is fetched one block at a
+    time, so ranges are only asked for once a peer is there.)"""
+
+    def __init__(self, core: Any, start: int) -> None:
+        self.core = core
+        self.next = start
+        self.handles: list[Any] = []
+        self._offs = [
+            core.on("peer-add", self._more),
+            core.on("append", self._more),
+            core.on("truncate", self._truncated),
+        ]
+        if core.peers:
+            self._more()
+
+    def _more(self, *_: Any) -> None:
+        end = self.core.length
+        if end > self.next:
+            self.handles = [h for h in self.handles if h.missing()]
+            self.handles.append(self.core.download(self.next, end))
+            self.next = end
+
+    def _truncated(self, ancestors: int, *_: Any) -> None:
+        self.next = min(self.next, ancestors)
+
+    def close(self) -> None:
+        for off in self._offs:
+            off()
+        for h in self.handles:
+            h.destroy()
+
+
+async def read(
+    key: bytes,
+    storage: str,
+    bootstrap: list[tuple[str, int]] | None,
+    host: str,
+    *,
+    start: int | None = None,
+) -> int:
+    """Run ``core read``: print blocks from ``start`` (default: the first learnt length), live."""
+    from hyperpunch.hypercore import Hypercore
+
+    stop = _stop_event()
+    async with Hypercore(storage, key) as core:
+        assert core.discovery_key is not None
+        swarm = _swarm(bootstrap, host)
+        swarm.on_connection = lambda conn, info: core.replicate(conn)
+        async with swarm:
+            swarm.join(core.discovery_key, server=True, client=True)
+
+            async def follow() -> None:
+                first = start if start is not None else await _learn_length(core, swarm)
+                _print(f"Skipping {first} earlier blocks...")
+                prefetch = _Prefetch(core, first)
+                try:
+                    i = first
+                    async for block in core.read_stream(first, live=True):
+                        _print(f"Block {i}: {bytes(block).decode('utf-8', errors='replace')}")
+                        i += 1
+                finally:
+                    prefetch.close()
+
+            await _first(follow(), stop.wait())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``core write|read`` on its own (``python -m hyperpunch.cli_core core write``)."""
+    from hyperpunch.errors import HyperpunchError
+
+    parser = argparse.ArgumentParser(prog="hyperpunch")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    register(sub)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except CliError as err:
+        _warn(f"hyperpunch: error: {err}")
+        return 2
+    except HyperpunchError as err:
+        _warn(f"hyperpunch: error: {err}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
