@@ -701,6 +701,9 @@ class _Connector:
 
     async def run(self) -> SecretStream:
         try:
+            # finish bootstrapping first: the firewall state we advertise in the handshake must not
+            # flip (UNKNOWN -> OPEN) while the connection is being set up
+            await self.dht.ready()
             await self.find_and_connect()
         except DHTError as err:
             self.fail(err)
