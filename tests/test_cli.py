@@ -75,3 +75,10 @@ def test_parse_bootstrap() -> None:
     for bad in ("127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":80", "host:port"):
         with pytest.raises(CliError):
             parse_bootstrap(bad)
+
+
+def test_every_layer_command_is_reachable_from_the_entry_point() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0, proc.stderr
+    for command in ("keygen", "discovery-key", "demo", "testnet", "dht", "swarm", "core", "store"):
+        assert f"    {command} " in proc.stdout or f"    {command}\n" in proc.stdout, command

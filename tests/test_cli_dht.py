@@ -223,8 +223,3 @@ async def test_connect_to_nobody_fails_clearly() -> None:
         assert await proc.readline() == f"Connecting to: {nobody}"
         rc = await proc.wait(90)
         assert_one_line_error(proc, rc, "PEER_NOT_FOUND")
-
-
-def test_dht_commands_are_wired() -> None:
-    """The lead wires ``cli_dht.register`` into ``hyperpunch.cli``: ``python -m hyperpunch testnet``."""
-    assert hyperpunch_cli()[-1] == "hyperpunch", "hyperpunch.cli does not call cli_dht.register(sub) yet"

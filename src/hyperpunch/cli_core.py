@@ -28,13 +28,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
 
-__all__ = ["WRITER_NAME", "default_storage", "main", "register"]
+__all__ = ["WRITER_NAME", "default_storage", "register"]
 
 WRITER_NAME = "writer-default"
 MAX_BATCH = 4096  # lines appended in one batch at most
@@ -294,27 +293,3 @@ async def read(
 
             await _first(follow(), stop.wait())
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``core write|read`` on its own (``python -m hyperpunch.cli_core core write``)."""
-    from hyperpunch.errors import HyperpunchError
-
-    parser = argparse.ArgumentParser(prog="hyperpunch")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except CliError as err:
-        _warn(f"hyperpunch: error: {err}")
-        return 2
-    except HyperpunchError as err:
-        _warn(f"hyperpunch: error: {err}")
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from hyperpunch.dht import HyperDHT
     from hyperpunch.secretstream import SecretStream
 
-__all__ = ["main", "register", "run_connect", "run_serve", "run_testnet"]
+__all__ = ["register", "run_connect", "run_serve", "run_testnet"]
 
 Out = Callable[[str], None]
 
@@ -451,30 +450,3 @@ def register(sub: Any) -> None:
         help=f"seconds to connect (default {CONNECT_TIMEOUT:g})",
     )
     p.set_defaults(func=cmd_dht_connect)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hyperpunch.cli_dht``: the ``hyperpunch`` CLI with these commands registered."""
-    from hyperpunch import cli
-    from hyperpunch.errors import HyperpunchError
-
-    parser = cli.build_parser()
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if subs and "testnet" not in subs[0].choices:
-        register(subs[0])
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except CliError as err:
-        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 2
-    except HyperpunchError as err:
-        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

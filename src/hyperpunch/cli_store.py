@@ -25,12 +25,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
 from typing import Any
 
-from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
+from hyperpunch.cli import add_network_options, parse_bootstrap, parse_hex_key
 
-__all__ = ["LONG_THRESHOLD", "main", "register"]
+__all__ = ["LONG_THRESHOLD", "register"]
 
 LONG_THRESHOLD = 5
 
@@ -224,27 +223,3 @@ async def _read(key: bytes, storage: str, bootstrap: list[tuple[str, int]] | Non
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``store write|read`` on its own (``python -m hyperpunch.cli_store store write``)."""
-    from hyperpunch.errors import HyperpunchError
-
-    parser = argparse.ArgumentParser(prog="hyperpunch")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except CliError as err:
-        _warn(f"hyperpunch: error: {err}")
-        return 2
-    except HyperpunchError as err:
-        _warn(f"hyperpunch: error: {err}")
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

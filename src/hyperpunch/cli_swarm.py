@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -179,28 +178,3 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", help="64 hex characters: our key pair's seed (default: random)")
     add_network_options(p)
     p.set_defaults(func=run_swarm_cli)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hyperpunch.cli_swarm``: the ``hyperpunch`` CLI with ``swarm`` registered."""
-    from hyperpunch import cli
-    from hyperpunch.errors import HyperpunchError
-
-    parser = cli.build_parser()
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if subs and "swarm" not in subs[0].choices:
-        register(subs[0])
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except CliError as err:
-        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 2
-    except HyperpunchError as err:
-        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hyperpunch.cli_store", *args],
+        [sys.executable, "-m", "hyperpunch", *args],
         capture_output=True,
         text=True,
         timeout=60,

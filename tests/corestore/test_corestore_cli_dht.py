@@ -75,7 +75,7 @@ def _net(bootstrap: str) -> list[str]:
 
 async def test_cli_write_read_over_local_dht(tmp_path: Path) -> None:
     async with local_dht() as bootstrap:
-        cli = ["-m", "hyperpunch.cli_store", "store"]
+        cli = ["-m", "hyperpunch", "store"]
         async with run(
             "writer", *cli, "write", "--storage", str(tmp_path / "w"), *_net(bootstrap), stdin=True
         ) as w:
@@ -136,7 +136,7 @@ async def test_examples_over_local_dht(tmp_path: Path) -> None:
 
 async def test_cli_writer_js_reader(tmp_path: Path) -> None:
     async with local_dht() as bootstrap:
-        cli = ["-m", "hyperpunch.cli_store", "store"]
+        cli = ["-m", "hyperpunch", "store"]
         async with run(
             "writer", *cli, "write", "--storage", str(tmp_path / "w"), *_net(bootstrap), stdin=True
         ) as w:
@@ -168,7 +168,7 @@ async def test_js_writer_cli_reader(tmp_path: Path) -> None:
             for text in ("hi", "hello world"):
                 await js.send({"cmd": "line", "text": text})
                 await js.expect("appended")
-            cli = ["-m", "hyperpunch.cli_store", "store", "read", main_key]
+            cli = ["-m", "hyperpunch", "store", "read", main_key]
             async with run("reader", *cli, "--storage", str(tmp_path / "r"), *_net(bootstrap)) as r:
                 got = await r.lines(2)
                 await js.send({"cmd": "line", "text": "a longer one"})

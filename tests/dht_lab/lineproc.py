@@ -32,21 +32,8 @@ def node_binary() -> str:
 
 
 def hyperpunch_cli() -> list[str]:
-    """argv prefix of the ``hyperpunch`` command line with the DHT commands.
-
-    ``python -m hyperpunch`` once the lead has wired :func:`hyperpunch.cli_dht.register` into
-    :mod:`hyperpunch.cli`; until then ``python -m hyperpunch.cli_dht`` (the same parser plus them).
-    ``test_cli_dht.py::test_dht_commands_are_wired`` fails while they are not wired.
-    """
-    from hyperpunch.cli import build_parser
-
-    parser = build_parser()
-    wired = any(
-        "testnet" in (getattr(action, "choices", None) or {})
-        for action in parser._actions
-        if action.__class__.__name__ == "_SubParsersAction"
-    )
-    return [sys.executable, "-m", "hyperpunch" if wired else "hyperpunch.cli_dht"]
+    """argv prefix of the ``hyperpunch`` command line (``python -m hyperpunch``)."""
+    return [sys.executable, "-m", "hyperpunch"]
 
 
 def js_script(name: str) -> list[str]:

@@ -14,7 +14,7 @@ from core_helpers import ROOT, Proc, local_dht, run
 from hyperpunch.cli_core import WRITER_NAME, default_storage
 from jsref import SCRIPTS, node_binary
 
-CLI = ["-m", "hyperpunch.cli_core", "core"]
+CLI = ["-m", "hyperpunch", "core"]
 
 
 def _net(bootstrap: str) -> list[str]:

@@ -27,7 +27,7 @@ from hyperpunch.secretstream import SecretStream, serve
 TOTAL = 100_000
 RUNS = 20
 SEED = 0x5EED3
-CLI = ["-m", "hyperpunch.cli_core", "core", "write"]
+CLI = ["-m", "hyperpunch", "core", "write"]
 
 
 def line(i: int) -> bytes:

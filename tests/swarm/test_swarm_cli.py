@@ -22,7 +22,7 @@ from hyperpunch.dht import HyperDHT
 from jsref import spawn_node
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "hyperpunch.cli_swarm", "swarm"]
+CLI = [sys.executable, "-m", "hyperpunch", "swarm"]
 EXAMPLE = [sys.executable, str(ROOT / "examples" / "2" / "peer.py")]
 
 pytestmark = pytest.mark.interop
