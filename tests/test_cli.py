@@ -63,6 +63,7 @@ def test_demo_runs_end_to_end() -> None:
     proc = run_cli("demo", "--size", str(1 << 20))
     assert proc.returncode == 0, proc.stderr
     assert "sha-256 equal both ways" in proc.stdout
+    assert "hypercore replicated over HyperDHT + UDX + secret-stream" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 

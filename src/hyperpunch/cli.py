@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key", help="64 hex characters")
     p.set_defaults(func=cmd_discovery_key)
 
-    p = sub.add_parser("demo", help="show what works: keys, a Noise handshake and an encrypted stream")
+    p = sub.add_parser(
+        "demo", help="show what works: secret-stream, a local DHT, connect by key, hypercore replication"
+    )
     p.add_argument("--size", type=int, default=16 << 20, help="bytes to send each way (default 16 MiB)")
     p.set_defaults(func=cmd_demo)
 
