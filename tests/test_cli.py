@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -83,3 +84,32 @@ def test_every_layer_command_is_reachable_from_the_entry_point() -> None:
     assert proc.returncode == 0, proc.stderr
     for command in ("keygen", "discovery-key", "demo", "testnet", "dht", "swarm", "core", "store"):
         assert f"    {command} " in proc.stdout or f"    {command}\n" in proc.stdout, command
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_stops_on_signal_even_if_sigint_was_inherited_ignored(sig: int) -> None:
+    """hyperpunch.run (used by examples/) exits cleanly on Ctrl-C/SIGTERM whatever it inherited."""
+    code = (
+        "import asyncio, hyperpunch\n"
+        "async def main():\n"
+        "    print('ready', flush=True)\n"
+        "    await asyncio.Event().wait()\n"
+        "hyperpunch.run(main())\n"
+        "print('clean exit', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as a parent may leave it
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert out.strip() == "clean exit"

@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 
+import hyperpunch
 from hyperpunch.dht import HyperDHT
 
 
@@ -39,4 +40,4 @@ async def main(public_key: bytes) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(bytes.fromhex(sys.argv[1])))
+    hyperpunch.run(main(bytes.fromhex(sys.argv[1])))  # until it ends, or Ctrl-C / SIGTERM

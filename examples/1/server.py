@@ -7,10 +7,10 @@ What clients send is printed; what you type is sent to every connected client.
 """
 
 import asyncio
-import contextlib
 import os
 import sys
 
+import hyperpunch
 from hyperpunch.dht import HyperDHT
 
 
@@ -53,5 +53,4 @@ async def stdin_lines():
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    hyperpunch.run(main())  # until it ends, or Ctrl-C / SIGTERM

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 
+import hyperpunch
 from hyperpunch.secretstream import SecretStream
 from hyperpunch.swarm import Hyperswarm, PeerInfo
 
@@ -68,5 +69,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    hyperpunch.run(main())  # until it ends, or Ctrl-C / SIGTERM

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 
+import hyperpunch
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.swarm import Hyperswarm
 
@@ -59,5 +60,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    hyperpunch.run(main())  # until it ends, or Ctrl-C / SIGTERM

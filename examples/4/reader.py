@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 
+import hyperpunch
 from hyperpunch.corestore import Corestore
 from hyperpunch.hypercore.session import Hypercore
 from hyperpunch.swarm import Hyperswarm
@@ -64,5 +64,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    hyperpunch.run(main())  # until it ends, or Ctrl-C / SIGTERM

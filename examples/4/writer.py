@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
 import threading
 
+import hyperpunch
 from hyperpunch.corestore import Corestore
 from hyperpunch.swarm import Hyperswarm
 
@@ -83,5 +83,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    hyperpunch.run(main())  # until it ends, or Ctrl-C / SIGTERM

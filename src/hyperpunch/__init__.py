@@ -7,7 +7,8 @@ Layers (bottom-up), each a subpackage with a sans-IO core and a thin asyncio ada
 """
 
 from hyperpunch.errors import HyperpunchError, LocalError, RemoteError
+from hyperpunch.runner import run
 
 __version__ = "0.1.0"
 
-__all__ = ["HyperpunchError", "LocalError", "RemoteError", "__version__"]
+__all__ = ["HyperpunchError", "LocalError", "RemoteError", "__version__", "run"]
