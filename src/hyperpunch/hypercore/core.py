@@ -265,13 +265,25 @@ class Core:
             batch.signature = self.verifier.sign(batch, kp)
         else:
             batch.signature = None
+        self._commit_fork_change(batch)
+        for s in list(self.sessions):
+            s._on_truncated(length, batch.fork)
+        if self.replicator is not None:
+            self.replicator.on_truncate(length, batch.fork)
+
+    def _commit_fork_change(self, batch: MerkleTreeBatch) -> None:
+        """Atomically drop blocks past ``batch.ancestors`` and move to the batch's new head.
+
+        Shared by a local truncate and a reorg onto a remote fork; on a failed write the in-memory
+        bitfield is reloaded from storage, so nothing half-applied stays visible.
+        """
         wb = WriteBatch()
         wb.delete_block_range(batch.ancestors, batch.tree_length)
         wb.set_head(CoreHead(batch.fork, batch.length, batch.hash(), batch.signature))
         batch.commit(wb)
-        old_hints = self.hints
-        if batch.ancestors < old_hints.contiguous_length:
-            wb.set_hints(CoreHints(batch.ancestors, min(batch.length, old_hints.remote_contiguous_length)))
+        hints = self.hints
+        if batch.ancestors < hints.contiguous_length:
+            wb.set_hints(CoreHints(batch.ancestors, min(batch.length, hints.remote_contiguous_length)))
         self._stage_bits(wb, batch.ancestors, batch.tree_length, False)
         try:
             self.storage.write(wb)
@@ -280,11 +292,7 @@ class Core:
             raise
         if wb.hints is not None:
             self.hints = wb.hints
-        tree.apply(batch)
-        for s in list(self.sessions):
-            s._on_truncated(length, batch.fork)
-        if self.replicator is not None:
-            self.replicator.on_truncate(length, batch.fork)
+        self.tree.apply(batch)
 
     def clear(self, start: int, end: int) -> None:
         end = min(end, self.tree.length)
@@ -401,22 +409,7 @@ class Core:
         """Commit a finished reorg: drop blocks past the common ancestors, move to the new head."""
         if not batch.finished or not batch.commitable():
             return False
-        wb = WriteBatch()
-        wb.delete_block_range(batch.ancestors, batch.tree_length)
-        wb.set_head(CoreHead(batch.fork, batch.length, batch.hash(), batch.signature))
-        batch.commit(wb)
-        hints = self.hints
-        if batch.ancestors < hints.contiguous_length:
-            wb.set_hints(CoreHints(batch.ancestors, min(batch.length, hints.remote_contiguous_length)))
-        self._stage_bits(wb, batch.ancestors, batch.tree_length, False)
-        try:
-            self.storage.write(wb)
-        except BaseException:
-            self.bitfield = load_bitfield(self.storage)
-            raise
-        if wb.hints is not None:
-            self.hints = wb.hints
-        self.tree.apply(batch)
+        self._commit_fork_change(batch)
         for s in list(self.sessions):
             s._on_truncated(batch.ancestors, batch.fork)
             if batch.length > batch.ancestors:
