@@ -45,7 +45,18 @@ from hyperpunch.encoding.errors import DecodeError, EncodeError
 T = TypeVar("T")
 B = TypeVar("B", bytes, bytearray)
 
-__all__ = ["Codec", "DecodeState", "EncodeState", "State", "decode", "encode", "encode_state"]
+__all__ = [
+    "DECODE_FAILURES",
+    "ENCODE_FAILURES",
+    "Codec",
+    "DecodeState",
+    "EncodeState",
+    "State",
+    "decode",
+    "decode_from",
+    "encode",
+    "encode_state",
+]
 
 
 class State(Generic[B]):
@@ -100,9 +111,9 @@ class Codec(Generic[T]):
 
 
 # Errors a wrong-typed or out-of-range value can raise from inside a codec's encode.
-_ENCODE_FAILURES = (TypeError, ValueError, OverflowError, struct.error, AttributeError, IndexError, KeyError)
+ENCODE_FAILURES = (TypeError, ValueError, OverflowError, struct.error, AttributeError, IndexError, KeyError)
 # Errors that escaping a (buggy, user-written) decoder would mean "these bytes are invalid".
-_DECODE_FAILURES = (IndexError, ValueError, struct.error, TypeError, KeyError, OverflowError, UnicodeError)
+DECODE_FAILURES = (IndexError, ValueError, struct.error, TypeError, KeyError, OverflowError, UnicodeError)
 
 
 _NO_BUFFER = bytearray()  # preencode never writes, so the sizing pass can share one placeholder
@@ -125,7 +136,7 @@ def encode(codec: Codec[T], value: T) -> bytes:
         codec.encode(state, value)
     except EncodeError:
         raise
-    except _ENCODE_FAILURES as err:
+    except ENCODE_FAILURES as err:
         raise EncodeError(f"cannot encode {type(value).__name__}: {err}") from err
     if state.start != len(buf):
         raise EncodeError(f"encode wrote {state.start} bytes but preencode sized {state.end}")
@@ -149,8 +160,19 @@ def decode(codec: Codec[T], data: bytes | bytearray | memoryview, *, exact: bool
         value = codec.decode(state)
     except DecodeError:
         raise
-    except _DECODE_FAILURES as err:  # defence in depth for hand-written composite codecs
+    except DECODE_FAILURES as err:  # defence in depth for hand-written composite codecs
         raise DecodeError(f"invalid encoding: {err}") from err
     if exact and state.start != state.end:
         raise DecodeError(f"{state.end - state.start} trailing bytes after the value")
     return value
+
+
+def decode_from(codec: Codec[T], state: DecodeState) -> T:
+    """``codec.decode(state)`` with every stray failure of a (maybe user-written) codec turned
+    into :class:`DecodeError`: the one boundary for decoding inside a larger frame."""
+    try:
+        return codec.decode(state)
+    except DecodeError:
+        raise
+    except DECODE_FAILURES as err:
+        raise DecodeError(f"invalid encoding: {err}") from err

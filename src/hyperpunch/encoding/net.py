@@ -29,15 +29,18 @@ from hyperpunch.encoding.numbers import MAX_SAFE_UINT, out_of_bounds, uint16
 
 __all__ = [
     "Address",
+    "cached_address",
     "ip",
     "ip_address",
     "ipv4",
     "ipv4_address",
     "ipv6",
     "ipv6_address",
+    "make_address",
     "pack_ipv4",
     "pack_ipv6",
     "port",
+    "port_range_error",
 ]
 
 _BE8H = struct.Struct(">8H")
@@ -85,7 +88,7 @@ _ADDRESSES: dict[bytes, Address] = {}
 _ADDRESSES_MAX = 4096
 
 
-def _make_address(six: bytes) -> Address:
+def make_address(six: bytes) -> Address:
     a: Address = _new_address(Address, (_ipv4_host(six[:4]), six[4] | six[5] << 8))
     if len(_ADDRESSES) >= _ADDRESSES_MAX:
         _ADDRESSES.clear()
@@ -93,7 +96,7 @@ def _make_address(six: bytes) -> Address:
     return a
 
 
-_address_get = _ADDRESSES.get
+cached_address = _ADDRESSES.get
 
 
 def pack_ipv4(host: str) -> bytes:
@@ -118,13 +121,13 @@ def pack_ipv6(host: str) -> bytes:
     raise EncodeError(f"not an IPv6 address in the form JS encodes: {host!r}")
 
 
-def _port_range(value: object) -> EncodeError:
+def port_range_error(value: object) -> EncodeError:
     return EncodeError(f"port must be between 0 and {MAX_SAFE_UINT} (got {value!r})")
 
 
 def _check_port(value: int) -> int:
     if not 0 <= value <= MAX_SAFE_UINT:
-        raise _port_range(value)
+        raise port_range_error(value)
     return value & 0xFFFF
 
 
@@ -179,7 +182,7 @@ class _Ipv4Address(Codec[Address]):
         except (OSError, TypeError, ValueError):
             b = pack_ipv4(host)
         if not 0 <= p <= MAX_SAFE_UINT:
-            raise _port_range(p)
+            raise port_range_error(p)
         s = state.start
         buf = state.buffer
         buf[s : s + 4] = b
@@ -193,7 +196,7 @@ class _Ipv4Address(Codec[Address]):
             raise out_of_bounds()
         state.start = e = s + 6
         six = state.buffer[s:e]
-        return _address_get(six) or _make_address(six)
+        return cached_address(six) or make_address(six)
 
 
 class _Ipv6Address(Codec[Address]):

@@ -42,6 +42,7 @@ __all__ = [
     "int56",
     "int64",
     "int_",
+    "put_uint",
     "uint",
     "uint8",
     "uint16",
@@ -53,6 +54,9 @@ __all__ = [
     "uint56",
     "uint64",
     "uint64be",
+    "uint_range_error",
+    "uint_size",
+    "unsafe_read_error",
 ]
 
 MAX_SAFE_UINT = 2**53 - 1
@@ -72,11 +76,11 @@ def out_of_bounds() -> DecodeError:
     return DecodeError("Out of bounds")
 
 
-def _uint_range(n: object) -> EncodeError:
+def uint_range_error(n: object) -> EncodeError:
     return EncodeError(f"uint must be between 0 and {MAX_SAFE_UINT}, use biguint (got {n!r})")
 
 
-def _unsafe_read(n: int) -> DecodeError:
+def unsafe_read_error(n: int) -> DecodeError:
     return DecodeError(f"uint must be between 0 and {MAX_SAFE_UINT}, use biguint (read {n})")
 
 
@@ -91,7 +95,7 @@ class _Uint(Codec[int]):
         buf = state.buffer
         if value <= 0xFC:
             if value < 0:
-                raise _uint_range(value)
+                raise uint_range_error(value)
             buf[s] = value
             state.start = s + 1
         elif value <= 0xFFFF:
@@ -104,7 +108,7 @@ class _Uint(Codec[int]):
             state.start = s + 5
         else:
             if value > MAX_SAFE_UINT:
-                raise _uint_range(value)
+                raise uint_range_error(value)
             buf[s] = 0xFF
             _U64.pack_into(buf, s + 1, value)
             state.start = s + 9
@@ -133,7 +137,7 @@ class _Uint(Codec[int]):
             raise out_of_bounds()
         n = _U64.unpack_from(buf, s + 1)[0]
         if n > MAX_SAFE_UINT:
-            raise _unsafe_read(n)
+            raise unsafe_read_error(n)
         state.start = s + 9
         return n
 
@@ -146,7 +150,7 @@ class _Uint8(Codec[int]):
 
     def encode(self, state: EncodeState, value: int) -> None:
         if not 0 <= value <= MAX_SAFE_UINT:
-            raise _uint_range(value)
+            raise uint_range_error(value)
         s = state.start
         state.buffer[s] = value & 0xFF
         state.start = s + 1
@@ -167,7 +171,7 @@ class _Uint16(Codec[int]):
 
     def encode(self, state: EncodeState, value: int) -> None:
         if not 0 <= value <= MAX_SAFE_UINT:
-            raise _uint_range(value)
+            raise uint_range_error(value)
         s = state.start
         buf = state.buffer
         buf[s] = value & 0xFF
@@ -199,7 +203,7 @@ class _StructUint(Codec[int]):
 
     def encode(self, state: EncodeState, value: int) -> None:
         if not 0 <= value <= MAX_SAFE_UINT:
-            raise _uint_range(value)
+            raise uint_range_error(value)
         s = state.start
         self._st.pack_into(state.buffer, s, value & self._mask)
         state.start = s + self._width
@@ -211,7 +215,7 @@ class _StructUint(Codec[int]):
             raise out_of_bounds()
         n: int = self._st.unpack_from(state.buffer, s)[0]
         if self._check and n > MAX_SAFE_UINT:
-            raise _unsafe_read(n)
+            raise unsafe_read_error(n)
         state.start = s + w
         return n
 
@@ -231,7 +235,7 @@ class _BytesUint(Codec[int]):
 
     def encode(self, state: EncodeState, value: int) -> None:
         if not 0 <= value <= MAX_SAFE_UINT:
-            raise _uint_range(value)
+            raise uint_range_error(value)
         s = state.start
         w = self._width
         state.buffer[s : s + w] = (value & self._mask).to_bytes(w, "little")
@@ -244,7 +248,7 @@ class _BytesUint(Codec[int]):
             raise out_of_bounds()
         n = int.from_bytes(state.buffer[s : s + w], "little")
         if self._check and n > MAX_SAFE_UINT:
-            raise _unsafe_read(n)
+            raise unsafe_read_error(n)
         state.start = s + w
         return n
 
@@ -372,3 +376,26 @@ int64: Codec[int] = _ZigZag(uint64)
 bool_: Codec[bool] = _Bool()
 float32: Codec[float] = _Float32()
 float64: Codec[float] = _Float64()
+
+
+def uint_size(n: int) -> int:
+    """Bytes the compact-encoding ``uint`` of ``n`` takes (1, 3, 5 or 9)."""
+    return 1 if n <= 0xFC else 3 if n <= 0xFFFF else 5 if n <= 0xFFFFFFFF else 9
+
+
+def put_uint(buf: bytearray, pos: int, n: int) -> int:
+    """Write the compact-encoding ``uint`` of ``n`` into ``buf`` at ``pos``; return the next position."""
+    if n <= 0xFC:
+        buf[pos] = n
+        return pos + 1
+    if n <= 0xFFFF:
+        buf[pos] = 0xFD
+        buf[pos + 1 : pos + 3] = n.to_bytes(2, "little")
+        return pos + 3
+    if n <= 0xFFFFFFFF:
+        buf[pos] = 0xFE
+        buf[pos + 1 : pos + 5] = n.to_bytes(4, "little")
+        return pos + 5
+    buf[pos] = 0xFF
+    buf[pos + 1 : pos + 9] = n.to_bytes(8, "little")
+    return pos + 9

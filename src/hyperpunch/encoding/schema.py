@@ -33,19 +33,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from hyperpunch.encoding.buffers import Fixed, buffer
-from hyperpunch.encoding.codec import _DECODE_FAILURES, _ENCODE_FAILURES, Codec, State
+from hyperpunch.encoding.codec import DECODE_FAILURES, ENCODE_FAILURES, Codec, State
 from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
 from hyperpunch.encoding.net import (
-    _address_get,
-    _make_address,
-    _port_range,
+    cached_address,
     ipv4_address,
+    make_address,
     pack_ipv4,
+    port_range_error,
 )
 from hyperpunch.encoding.numbers import (
     MAX_SAFE_UINT,
-    _uint_range,
-    _unsafe_read,
     bool_,
     float64,
     out_of_bounds,
@@ -54,6 +52,8 @@ from hyperpunch.encoding.numbers import (
     uint16,
     uint32,
     uint64,
+    uint_range_error,
+    unsafe_read_error,
 )
 
 __all__ = ["Entry", "Schema", "field", "flag", "flags", "optional", "schema"]
@@ -72,14 +72,14 @@ def _uint_bytes(n: int) -> bytes:
     """The varint for ``n`` when it is not a one-byte value (or is out of range)."""
     if n <= 0xFC:
         if n < 0:
-            raise _uint_range(n)
+            raise uint_range_error(n)
         return bytes((n,))
     if n <= 0xFFFF:
         return b"\xfd" + _U16.pack(n)
     if n <= 0xFFFFFFFF:
         return b"\xfe" + _U32.pack(n)
     if n > MAX_SAFE_UINT:
-        raise _uint_range(n)
+        raise uint_range_error(n)
     return b"\xff" + _U64.pack(n)
 
 
@@ -101,7 +101,7 @@ def _uint_at(data: bytes, s: int, end: int) -> tuple[int, int]:
         raise out_of_bounds()
     n = _U64.unpack_from(data, s + 1)[0]
     if n > MAX_SAFE_UINT:
-        raise _unsafe_read(n)
+        raise unsafe_read_error(n)
     return n, s + 9
 
 
@@ -117,17 +117,17 @@ _NAMESPACE: dict[str, Any] = {
     "_oob": out_of_bounds,
     "_uint_bytes": _uint_bytes,
     "_uint_at": _uint_at,
-    "_uint_range": _uint_range,
-    "_unsafe_read": _unsafe_read,
-    "_port_range": _port_range,
+    "uint_range_error": uint_range_error,
+    "unsafe_read_error": unsafe_read_error,
+    "port_range_error": port_range_error,
     "_fixed_size": _fixed_size,
     "_State": State,
     "_NB": bytearray(),
     "_new": tuple.__new__,
     "_DecodeError": DecodeError,
     "_EncodeError": EncodeError,
-    "_ENCODE_FAILURES": _ENCODE_FAILURES,
-    "_DECODE_FAILURES": _DECODE_FAILURES,
+    "ENCODE_FAILURES": ENCODE_FAILURES,
+    "DECODE_FAILURES": DECODE_FAILURES,
     "_join": b"".join,
 }
 
@@ -169,7 +169,7 @@ def _const_size(n: int) -> Callable[[str], list[str]]:
 
 
 def _uint_check(v: str) -> list[str]:
-    return [f"if not 0 <= {v} <= _MAX: raise _uint_range({v})"]
+    return [f"if not 0 <= {v} <= _MAX: raise uint_range_error({v})"]
 
 
 def _fixed_uint_leaf(fmt: str, width: int, mask: int, check_read: bool) -> _Leaf:
@@ -179,7 +179,7 @@ def _fixed_uint_leaf(fmt: str, width: int, mask: int, check_read: bool) -> _Leaf
     def post(v: str, items: list[str]) -> list[str]:
         lines = [f"{v} = {items[0]}"]
         if check_read:
-            lines.append(f"if {v} > _MAX: raise _unsafe_read({v})")
+            lines.append(f"if {v} > _MAX: raise unsafe_read_error({v})")
         return lines
 
     def dec(v: str) -> list[str]:
@@ -274,16 +274,16 @@ def _ipv4_checks(v: str) -> list[str]:
         f"{v}_h, {v}_p = {v}",
         f"{v}_b = _packed_get({v}_h)",
         f"if {v}_b is None: {v}_b = _pack_host4({v}_h)",
-        f"if not 0 <= {v}_p <= _MAX: raise _port_range({v}_p)",
+        f"if not 0 <= {v}_p <= _MAX: raise port_range_error({v}_p)",
     ]
 
 
-_NAMESPACE["_addr_get"] = _address_get
-_NAMESPACE["_make_address"] = _make_address
+_NAMESPACE["_addr_get"] = cached_address
+_NAMESPACE["make_address"] = make_address
 
 
 def _ipv4_post(v: str, items: list[str]) -> list[str]:
-    return [f"{v} = _addr_get({items[0]})", f"if {v} is None: {v} = _make_address({items[0]})"]
+    return [f"{v} = _addr_get({items[0]})", f"if {v} is None: {v} = make_address({items[0]})"]
 
 
 _NAMESPACE["_S_ipv4_address"] = struct.Struct("<4sH")
@@ -675,7 +675,7 @@ def schema(
         "        return _join(_p)",
         "    except _EncodeError:",
         "        raise",
-        "    except _ENCODE_FAILURES as err:",
+        "    except ENCODE_FAILURES as err:",
         f"        raise _EncodeError(f'cannot encode {name}: {{err}}') from err",
         "",
         "def encode(self, state, m):",
@@ -706,7 +706,7 @@ def schema(
         *_indent(dec_lines, 2),
         "    except _DecodeError:",
         "        raise",
-        "    except _DECODE_FAILURES as err:",
+        "    except DECODE_FAILURES as err:",
         "        raise _DecodeError(f'invalid encoding: {err}') from err",
         "    if exact and s != end:",
         "        raise _DecodeError(f'{end - s} trailing bytes after the value')",
