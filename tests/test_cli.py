@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import signal
 import subprocess
 import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 from hyperpunch.cli import main
+from hyperpunch.cli.options import StdinLines
 from refvectors import section
 
 
@@ -113,3 +118,72 @@ def test_run_stops_on_signal_even_if_sigint_was_inherited_ignored(sig: int) -> N
         proc.kill()
     assert proc.returncode == 0, err
     assert out.strip() == "clean exit"
+
+
+# ---- stdin: an owned reader, whatever stdin is ------------------------------------------------------
+
+
+async def _all_lines(fd: int) -> list[bytes | None]:
+    async with StdinLines(fd) as lines:
+        got: list[bytes | None] = []
+        while (line := await lines.get()) is not None:
+            got.append(line)
+    return got
+
+
+async def test_stdin_lines_from_a_pipe_keep_newlines_and_end_with_none() -> None:
+    r, w = os.pipe()
+    try:
+        os.write(w, b"one\ntwo\r\n\nthree")
+        os.close(w)
+        assert await _all_lines(r) == [b"one\n", b"two\r\n", b"\n", b"three"]
+    finally:
+        os.close(r)
+
+
+async def test_stdin_lines_from_a_file_and_from_dev_null(tmp_path: Path) -> None:
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"a\n" * 100_000 + b"last\n")
+    with open(path, "rb") as f:
+        got = await _all_lines(f.fileno())
+    assert got == [b"a\n"] * 100_000 + [b"last\n"]
+    with open(os.devnull, "rb") as f:
+        assert await _all_lines(f.fileno()) == []
+
+
+async def test_stdin_lines_stop_while_a_tty_waits_for_input() -> None:
+    """Leaving the block ends the reader thread even though the terminal never sends EOF."""
+    master, slave = pty.openpty()
+    try:
+        before = threading.active_count()
+        async with StdinLines(slave) as lines:
+            assert threading.active_count() == before + 1
+            os.write(master, b"typed\n")
+            assert await lines.get() == b"typed\n"
+        assert threading.active_count() == before  # joined: nothing reads the terminal any more
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+@pytest.mark.parametrize("stdin", ["closed", "devnull"])
+def test_stdin_lines_of_a_process_without_stdin(stdin: str) -> None:
+    code = (
+        "import asyncio\n"
+        "from hyperpunch.cli.options import StdinLines\n"
+        "async def main():\n"
+        "    async with StdinLines() as lines:\n"
+        "        print(await lines.get(), flush=True)\n"
+        "asyncio.run(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "None\n"

@@ -2,7 +2,7 @@
 
 The logic tests run both commands' coroutines in this process with the network replaced by a
 loopback "swarm" (peers joining the same topic get a TCP secret-stream pair), stdin by a queue and
-SIGINT by an event; test_cli_over_local_dht runs the real commands as processes on a local DHT.
+SIGINT by an event (the commands' ``swarm``, ``lines`` and ``stop`` arguments); test_cli_over_local_dht runs the real commands as processes on a local DHT.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cs_helpers import eventually
 
-from hyperpunch import cli_store
+from hyperpunch.cli import store as cli_store
 from hyperpunch.corestore import Corestore
 from hyperpunch.secretstream import SecretStream, serve
 
@@ -139,10 +139,9 @@ class LoopSwarm:
 
 
 @contextlib.asynccontextmanager
-async def loop_net(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LoopNet]:
+async def loop_net() -> AsyncIterator[LoopNet]:
     net = LoopNet()
     await net.start()
-    monkeypatch.setattr(cli_store, "_swarm", lambda bootstrap, host: LoopSwarm(net))
     try:
         yield net
     finally:
@@ -161,21 +160,21 @@ class Stops:
         return ev
 
 
-async def test_write_then_read_live(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+async def test_write_then_read_live(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
     stops = Stops()
-    monkeypatch.setattr(cli_store, "_stdin_lines", lambda: stdin)
-    monkeypatch.setattr(cli_store, "_stop_event", stops)
     out: list[str] = []
 
     def lines() -> list[str]:
         out.extend(capsys.readouterr().out.splitlines())
         return out
 
-    async with loop_net(monkeypatch):
-        writer = asyncio.ensure_future(cli_store._write(str(tmp_path / "w"), None, "127.0.0.1"))
+    async with loop_net() as net:
+        writer = asyncio.ensure_future(
+            cli_store.write(
+                str(tmp_path / "w"), None, "127.0.0.1", stop=stops(), lines=stdin, swarm=LoopSwarm(net)
+            )
+        )
         await eventually(lambda: any(line.startswith("main core key: ") for line in lines()))
         main_key = out[0].removeprefix("main core key: ")
         assert len(bytes.fromhex(main_key)) == 32
@@ -189,7 +188,14 @@ async def test_write_then_read_live(
             "appending long data to core3",
         ]
         reader = asyncio.ensure_future(
-            cli_store._read(bytes.fromhex(main_key), str(tmp_path / "r"), None, "127.0.0.1")
+            cli_store.read(
+                bytes.fromhex(main_key),
+                str(tmp_path / "r"),
+                None,
+                "127.0.0.1",
+                stop=stops(),
+                swarm=LoopSwarm(net),
+            )
         )
         await eventually(lambda: sum(line.startswith("Block ") for line in lines()) == 4)
         # live: more lines reach the reader
@@ -234,11 +240,10 @@ def _core_keys(store_dir: Path) -> tuple[str, str]:
 
 
 async def test_reader_skips_blocks_that_are_not_keys(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     stops = Stops()
-    monkeypatch.setattr(cli_store, "_stop_event", stops)
-    async with loop_net(monkeypatch) as net, Corestore(tmp_path / "w") as store:
+    async with loop_net() as net, Corestore(tmp_path / "w") as store:
         main_core = await store.get(name="main")
         data = await store.get(name="data")
         await data.append([b"first", b"second"])
@@ -257,7 +262,11 @@ async def test_reader_skips_blocks_that_are_not_keys(
             err.extend(cap.err.splitlines())
             return out
 
-        reader = asyncio.ensure_future(cli_store._read(main_core.key, str(tmp_path / "r"), None, "127.0.0.1"))
+        reader = asyncio.ensure_future(
+            cli_store.read(
+                main_core.key, str(tmp_path / "r"), None, "127.0.0.1", stop=stops(), swarm=LoopSwarm(net)
+            )
+        )
         await eventually(lambda: len(grab()) == 2 and len(err) == 2)
         assert sorted(out) == [
             f"Block 0 in Core {data.key.hex()}: first",

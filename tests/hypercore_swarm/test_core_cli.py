@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core_helpers import ROOT, Proc, local_dht, run
 
-from hyperpunch.cli_core import WRITER_NAME, default_storage
+from hyperpunch.cli.core import WRITER_NAME, default_storage
 from jsref import SCRIPTS, node_binary
 
 CLI = ["-m", "hyperpunch", "core"]
@@ -58,7 +58,7 @@ def test_bad_key_is_a_one_line_error(tmp_path: Path) -> None:
 def test_default_storage_follows_xdg_data_home(tmp_path: Path, monkeypatch: object) -> None:
     env = dict(os.environ)
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    code = "from hyperpunch.cli_core import default_storage; print(default_storage('x'))"
+    code = "from hyperpunch.cli.core import default_storage; print(default_storage('x'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(tmp_path / "xdg" / "hyperpunch" / "cores" / "x")
     env.pop("XDG_DATA_HOME")
@@ -227,7 +227,7 @@ async def test_examples_3_with_each_other_and_js(tmp_path: Path) -> None:
 
 
 def test_wired_into_hyperpunch_cli() -> None:
-    """``hyperpunch core ...`` reaches this module (cli.build_parser registers cli_core)."""
+    """``hyperpunch core ...`` reaches this module (cli.build_parser registers cli.core)."""
     from hyperpunch import cli
 
     assert cli.main(["core", "read", "not-a-key"]) == 2

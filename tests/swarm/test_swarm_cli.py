@@ -1,4 +1,4 @@
-"""``hyperpunch swarm`` (hyperpunch.cli_swarm) and examples/2/peer.py against a JS hyperswarm peer."""
+"""``hyperpunch swarm`` (hyperpunch.cli.swarm) and examples/2/peer.py against a JS hyperswarm peer."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from swarm_net import HOST, local_testnet
 from test_swarm_interop import JsPeer, PyPeer, wait_until
 
-from hyperpunch.cli_swarm import run_swarm
+from hyperpunch.cli.swarm import run_swarm
 from hyperpunch.crypto import key_pair
 from hyperpunch.dht import HyperDHT
 from jsref import spawn_node

@@ -18,46 +18,28 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
+from hyperpunch.cli.options import (
+    CliError,
+    Network,
+    add_network_options,
+    parse_bootstrap,
+    parse_hex_key,
+    print_line,
+    run_command,
+    stdin_lines,
+    unless_stopped,
+    until_signalled,
+)
+from hyperpunch.swarm import Hyperswarm
 
 __all__ = ["register", "run_swarm", "run_swarm_cli"]
 
 Out = Callable[[str], None]
 
 JOIN_TIMEOUT = 20.0
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
-def _stdin_lines() -> asyncio.Queue[bytes | None]:
-    """stdin lines (newline kept), then None at EOF; a daemon thread reads, so a blocked read
-    never keeps the process alive."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def pump() -> None:
-        partial = b""
-        try:
-            while chunk := os.read(0, 65536):
-                *lines, partial = (partial + chunk).split(b"\n")
-                for line in lines:
-                    loop.call_soon_threadsafe(queue.put_nowait, line + b"\n")
-            if partial:
-                loop.call_soon_threadsafe(queue.put_nowait, partial)
-        except (OSError, RuntimeError):
-            pass
-        with contextlib.suppress(RuntimeError):  # the loop may be closed already
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-
-    threading.Thread(target=pump, name="hyperpunch-stdin", daemon=True).start()
-    return queue
 
 
 async def _print_lines(conn: Any, name: str, out: Out) -> None:
@@ -74,17 +56,15 @@ async def _print_lines(conn: Any, name: str, out: Out) -> None:
 async def run_swarm(
     topic: bytes | None,
     *,
-    bootstrap: list[tuple[str, int]] | None = None,
+    bootstrap: Network = None,
     host: str = "0.0.0.0",
     seed: bytes | None = None,
-    out: Out = _print,
+    out: Out = print_line,
     lines: asyncio.Queue[bytes | None] | None = None,
     stop: asyncio.Event | None = None,
     join_timeout: float = JOIN_TIMEOUT,
 ) -> int:
     """The command itself (testable: pass ``out``, ``lines`` and ``stop``)."""
-    from hyperpunch.swarm import Hyperswarm
-
     topic = topic if topic is not None else os.urandom(32)
     stop = stop or asyncio.Event()
     conns: set[Any] = set()
@@ -109,48 +89,23 @@ async def run_swarm(
             raise CliError(f"could not join the DHT: {err}") from None
         swarm.join(topic, server=True, client=True)
         out(f"joined topic: {topic.hex()}")
-        if lines is None:
-            lines = _stdin_lines()
-        stopper = asyncio.ensure_future(stop.wait())
         try:
-            while True:
-                getter = asyncio.ensure_future(lines.get())
-                await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    break
-                line = getter.result()
-                if line is None:
-                    break
-                for conn in list(conns):
-                    with contextlib.suppress(Exception):
-                        conn.write(line)
-                for conn in list(conns):
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.drain(), 5)
+            async with stdin_lines(lines) as queue:
+                while True:
+                    ok, line = await unless_stopped(stop, queue.get())
+                    if not ok or line is None:
+                        break
+                    for conn in list(conns):
+                        with contextlib.suppress(Exception):
+                            conn.write(line)
+                    for conn in list(conns):
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(conn.drain(), 5)
         finally:
-            stopper.cancel()
             for conn in list(conns):
                 with contextlib.suppress(Exception):
                     conn.write_eof()
     return 0
-
-
-async def _until_signalled(
-    topic: bytes | None, bootstrap: list[tuple[str, int]] | None, host: str, seed: bytes | None
-) -> int:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-    try:
-        return await run_swarm(topic, bootstrap=bootstrap, host=host, seed=seed, stop=stop)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 def run_swarm_cli(args: argparse.Namespace) -> int:
@@ -159,10 +114,10 @@ def run_swarm_cli(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(getattr(args, "bootstrap", None))
     host = getattr(args, "host", None) or "0.0.0.0"
     seed = parse_hex_key(args.seed, what="seed") if getattr(args, "seed", None) else None
-    try:
-        return asyncio.run(_until_signalled(topic, bootstrap, host, seed))
-    except KeyboardInterrupt:
-        return 0
+    return run_command(
+        until_signalled(lambda stop: run_swarm(topic, bootstrap=bootstrap, host=host, seed=seed, stop=stop)),
+        interrupted=0,
+    )
 
 
 def register(sub: Any) -> None:

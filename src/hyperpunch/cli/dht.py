@@ -11,8 +11,8 @@ Invariants:
 * Every command stops cleanly (exit 0) on SIGINT/SIGTERM; everything it opened is closed with
   ``aclose`` before it returns. Bad input and network failures become a one-line
   :class:`~hyperpunch.cli.CliError` (never a traceback), and joining the DHT is bounded in time.
-* stdin is read by a daemon thread (works for pipes, ttys, files and /dev/null alike), so a
-  blocked read never keeps the process alive after the command is done.
+* stdin is read by :class:`~hyperpunch.cli.options.StdinLines` (pipes, ttys, files, /dev/null and
+  a closed stdin alike), whose thread ends with the command.
 """
 
 from __future__ import annotations
@@ -20,17 +20,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import signal
-import threading
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
-
-if TYPE_CHECKING:
-    from hyperpunch.dht import HyperDHT
-    from hyperpunch.secretstream import SecretStream
+from hyperpunch.aio import TaskOwner
+from hyperpunch.cli.options import (
+    CliError,
+    Network,
+    add_network_options,
+    first_done,
+    parse_bootstrap,
+    parse_hex_key,
+    print_line,
+    run_command,
+    stdin_lines,
+    unless_stopped,
+    until_signalled,
+)
+from hyperpunch.dht import HyperDHT
+from hyperpunch.errors import HyperpunchError
+from hyperpunch.secretstream import SecretStream
 
 __all__ = ["register", "run_connect", "run_serve", "run_testnet"]
 
@@ -43,39 +52,7 @@ CONNECT_TIMEOUT = 60.0
 EOF_LINGER = 5.0  # after our stdin ends: how long to wait for the peer to end its side
 
 
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
 # -- helpers -------------------------------------------------------------------------------------
-
-
-class _StdinLines:
-    """stdin lines (bytes, newline kept) fed to an asyncio queue by a daemon thread; None = EOF."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def pump() -> None:
-            # raw os.read on fd 0: no buffered-reader lock for interpreter shutdown to trip over
-            partial = b""
-            try:
-                while chunk := os.read(0, 65536):
-                    *lines, partial = (partial + chunk).split(b"\n")
-                    for line in lines:
-                        loop.call_soon_threadsafe(self.queue.put_nowait, line + b"\n")
-                if partial:
-                    loop.call_soon_threadsafe(self.queue.put_nowait, partial)
-            except (OSError, RuntimeError):
-                pass
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                loop.call_soon_threadsafe(self.queue.put_nowait, None)
-
-        threading.Thread(target=pump, name="hyperpunch-stdin", daemon=True).start()
-
-    async def get(self) -> bytes | None:
-        return await self.queue.get()
 
 
 class _LineSplitter:
@@ -100,46 +77,13 @@ class _LineSplitter:
         return [line]
 
 
-async def _until_signalled(work: Callable[[asyncio.Event], Awaitable[int]]) -> int:
-    """Run ``work(stop)``; SIGINT/SIGTERM set ``stop`` (the work then winds down and returns)."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-    try:
-        return await work(stop)
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-async def _wait_either(stop: asyncio.Event, aw: Awaitable[Any]) -> tuple[bool, Any]:
-    """Await ``aw`` unless ``stop`` is set first: (True, result) or (False, None)."""
-    task = asyncio.ensure_future(aw)
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return True, task.result()
-        return False, None
-    finally:
-        for t in (task, stopper):
-            if not t.done():
-                t.cancel()
-                with contextlib.suppress(BaseException):
-                    await t
-
-
 def _describe(err: BaseException) -> str:
     code = getattr(err, "code", None)
     text = str(err) or type(err).__name__
     return f"{code}: {text}" if code and str(code) not in text else text
 
 
-async def _join(dht: HyperDHT, bootstrap: list[tuple[str, int]] | None, timeout: float) -> None:
+async def _join(dht: HyperDHT, bootstrap: Network, timeout: float) -> None:
     """Bootstrap ``dht`` or raise CliError when no bootstrap node answers within ``timeout``."""
     where = ",".join(f"{h}:{p}" for h, p in bootstrap) if bootstrap else "the public Holepunch nodes"
     try:
@@ -161,7 +105,7 @@ async def run_testnet(
     nodes: int = DEFAULT_TESTNET_NODES,
     host: str = DEFAULT_TESTNET_HOST,
     port: int = 0,
-    bootstrap: list[tuple[str, int]] | None = None,
+    bootstrap: Network = None,
     stop: asyncio.Event | None = None,
 ) -> int:
     """A local testnet like JS ``@hyperswarm/testnet``: ``nodes`` persistent, non-firewalled nodes.
@@ -175,8 +119,6 @@ async def run_testnet(
     with it, every node joins through those nodes instead. Prints
     ``bootstrap: host:port,...`` (every node of this testnet), then runs until ``stop``.
     """
-    from hyperpunch.dht import HyperDHT
-
     if nodes < 1:
         raise CliError("--nodes must be at least 1")
     # JS testnet: bind loopback for 127.0.0.1, else every interface (the host is the public address)
@@ -238,15 +180,13 @@ async def _pump_lines(stream: SecretStream, out: Out) -> None:
 async def run_serve(
     out: Out,
     *,
-    bootstrap: list[tuple[str, int]] | None,
+    bootstrap: Network,
     host: str = "0.0.0.0",
     seed: bytes | None = None,
     stop: asyncio.Event | None = None,
     join_timeout: float = JOIN_TIMEOUT,
 ) -> int:
     """Listen on a key pair; print each client's lines, send each stdin line to every client."""
-    from hyperpunch.dht import HyperDHT
-
     stop = stop if stop is not None else asyncio.Event()
     clients: set[SecretStream] = set()
 
@@ -261,7 +201,7 @@ async def run_serve(
             clients.discard(stream)
 
     async with HyperDHT(bootstrap=bootstrap, host=host) as dht:
-        if not (await _wait_either(stop, _join(dht, bootstrap, join_timeout)))[0]:
+        if not (await unless_stopped(stop, _join(dht, bootstrap, join_timeout)))[0]:
             return 0  # interrupted while joining
         key_pair = HyperDHT.key_pair(seed)
         server = dht.create_server(on_connection=on_connection)
@@ -270,17 +210,17 @@ async def run_serve(
         except Exception as err:
             raise CliError(f"cannot listen: {_describe(err)}") from None
         out(f"listening on: {key_pair.public_key.hex()}")
-        stdin = _StdinLines()
-        while True:
-            ok, line = await _wait_either(stop, stdin.get())
-            if not ok:
-                break
-            if line is None:  # stdin ended: keep serving until stopped
-                await stop.wait()
-                break
-            for client in list(clients):
-                with contextlib.suppress(Exception):
-                    client.write(line if line.endswith(b"\n") else line + b"\n")
+        async with stdin_lines() as lines:
+            while True:
+                ok, line = await unless_stopped(stop, lines.get())
+                if not ok:
+                    break
+                if line is None:  # stdin ended: keep serving until stopped
+                    await stop.wait()
+                    break
+                for client in list(clients):
+                    with contextlib.suppress(Exception):
+                        client.write(line if line.endswith(b"\n") else line + b"\n")
         for client in list(clients):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.aclose(), 5)
@@ -292,7 +232,7 @@ async def run_connect(
     out: Out,
     public_key: bytes,
     *,
-    bootstrap: list[tuple[str, int]] | None,
+    bootstrap: Network,
     host: str = "0.0.0.0",
     seed: bytes | None = None,
     stop: asyncio.Event | None = None,
@@ -300,65 +240,46 @@ async def run_connect(
     connect_timeout: float = CONNECT_TIMEOUT,
 ) -> int:
     """Connect to ``public_key``; stdin lines go to the server, its lines are printed."""
-    from hyperpunch.dht import HyperDHT
-    from hyperpunch.errors import HyperpunchError
-
     stop = stop if stop is not None else asyncio.Event()
     async with HyperDHT(bootstrap=bootstrap, host=host, key_pair=HyperDHT.key_pair(seed)) as dht:
-        if not (await _wait_either(stop, _join(dht, bootstrap, join_timeout)))[0]:
+        if not (await unless_stopped(stop, _join(dht, bootstrap, join_timeout)))[0]:
             return 0  # interrupted while joining
         out(f"Connecting to: {public_key.hex()}")
         try:
-            ok, stream = await _wait_either(stop, dht.connect(public_key, timeout=connect_timeout))
+            ok, stream = await unless_stopped(stop, dht.connect(public_key, timeout=connect_timeout))
         except TimeoutError:
             raise CliError(f"could not connect within {connect_timeout:g}s") from None
         except HyperpunchError as err:
             raise CliError(f"could not connect: {_describe(err)}") from None
         if not ok:
             return 0
+        assert stream is not None
         out("got connection!")
-        reader = asyncio.ensure_future(_pump_lines(stream, out))
-        stdin = _StdinLines()
+        tasks = TaskOwner("hyperpunch dht connect")
+        reader = tasks.spawn(_pump_lines(stream, out))
         try:
-            while not reader.done():
-                ok, line = await _wait_either(stop, _first_of(stdin.get(), reader))
-                if not ok or line is _READER_DONE:
-                    break
-                if line is None:  # stdin EOF: end our side, let the server's last lines arrive
+            async with stdin_lines() as lines:
+                while not reader.done():
+                    # a stdin line first, then the peer having ended its side, then a stop
+                    which, line = await first_done(lines.get(), asyncio.shield(reader), stop.wait())
+                    if which != 0:
+                        break
+                    if line is None:  # stdin EOF: end our side, let the server's last lines arrive
+                        with contextlib.suppress(Exception):
+                            stream.write_eof()
+                            await stream.drain()
+                        await unless_stopped(stop, asyncio.wait_for(asyncio.shield(reader), EOF_LINGER))
+                        break
+                    stream.write(line if line.endswith(b"\n") else line + b"\n")
                     with contextlib.suppress(Exception):
-                        stream.write_eof()
                         await stream.drain()
-                    await _wait_either(stop, asyncio.wait_for(asyncio.shield(reader), EOF_LINGER))
-                    break
-                stream.write(line if line.endswith(b"\n") else line + b"\n")
-                with contextlib.suppress(Exception):
-                    await stream.drain()
         except (TimeoutError, HyperpunchError):
             pass
         finally:
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+            await tasks.aclose()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(stream.aclose(), 5)
     return 0
-
-
-_READER_DONE = object()
-
-
-async def _first_of(line: Awaitable[bytes | None], reader: asyncio.Future[None]) -> object:
-    """The next stdin line, or ``_READER_DONE`` once the peer has ended its side."""
-    task = asyncio.ensure_future(line)
-    waiting: set[asyncio.Future[Any]] = {task, reader}
-    try:
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return task.result()
-        return _READER_DONE
-    finally:
-        if not task.done():
-            task.cancel()
 
 
 # -- argparse glue -------------------------------------------------------------------------------
@@ -368,10 +289,10 @@ def cmd_testnet(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
     if not 0 <= args.port < 65536:
         raise CliError(f"bad --port {args.port}")
-    return asyncio.run(
-        _until_signalled(
+    return run_command(
+        until_signalled(
             lambda stop: run_testnet(
-                _print, nodes=args.nodes, host=args.host, port=args.port, bootstrap=bootstrap, stop=stop
+                print_line, nodes=args.nodes, host=args.host, port=args.port, bootstrap=bootstrap, stop=stop
             )
         )
     )
@@ -380,9 +301,9 @@ def cmd_testnet(args: argparse.Namespace) -> int:
 def cmd_dht_serve(args: argparse.Namespace) -> int:
     seed = parse_hex_key(args.seed, what="seed") if args.seed else None
     bootstrap = parse_bootstrap(args.bootstrap)
-    return asyncio.run(
-        _until_signalled(
-            lambda stop: run_serve(_print, bootstrap=bootstrap, host=args.host, seed=seed, stop=stop)
+    return run_command(
+        until_signalled(
+            lambda stop: run_serve(print_line, bootstrap=bootstrap, host=args.host, seed=seed, stop=stop)
         )
     )
 
@@ -393,10 +314,10 @@ def cmd_dht_connect(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
     if args.timeout <= 0:
         raise CliError("--timeout must be positive")
-    return asyncio.run(
-        _until_signalled(
+    return run_command(
+        until_signalled(
             lambda stop: run_connect(
-                _print,
+                print_line,
                 key,
                 bootstrap=bootstrap,
                 host=args.host,

@@ -23,28 +23,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
-import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from hyperpunch.cli import CliError, add_network_options, parse_bootstrap, parse_hex_key
+from hyperpunch.cli.options import (
+    CliError,
+    Network,
+    add_network_options,
+    first,
+    open_swarm,
+    parse_bootstrap,
+    parse_hex_key,
+    print_line,
+    run_command,
+    stdin_lines,
+    until_signalled,
+)
+from hyperpunch.hypercore import Hypercore
+from hyperpunch.swarm import Hyperswarm
 
-__all__ = ["WRITER_NAME", "default_storage", "register"]
+__all__ = ["WRITER_NAME", "default_storage", "read", "register", "write"]
 
 WRITER_NAME = "writer-default"
 MAX_BATCH = 4096  # lines appended in one batch at most
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
-def _warn(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def default_storage(name: str) -> Path:
@@ -83,7 +85,11 @@ def register(sub: Any) -> None:
 def cmd_core_write(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
     storage = args.storage or str(default_storage(WRITER_NAME))
-    return _run(write(storage, bootstrap, args.host))
+    return run_command(
+        until_signalled(lambda stop: write(storage, bootstrap, args.host, stop=stop)),
+        interrupted=0,
+        quiet_broken_pipe=True,
+    )
 
 
 def cmd_core_read(args: argparse.Namespace) -> int:
@@ -92,113 +98,51 @@ def cmd_core_read(args: argparse.Namespace) -> int:
     if args.start is not None and args.start < 0:
         raise CliError(f"--start must be 0 or more, got {args.start}")
     storage = args.storage or str(default_storage(key.hex()))
-    return _run(read(key, storage, bootstrap, args.host, start=args.start))
+    return run_command(
+        until_signalled(lambda stop: read(key, storage, bootstrap, args.host, start=args.start, stop=stop)),
+        interrupted=0,
+        quiet_broken_pipe=True,
+    )
 
 
-def _run(coro: Any) -> int:
-    try:
-        code: int = asyncio.run(coro)
-    except KeyboardInterrupt:
-        return 0
-    except BrokenPipeError:  # our reader went away (``core read ... | head``): a quiet exit
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    return code
+def _block(line: bytes) -> bytes:
+    """A stdin line as a block: its ``\\n`` and then one trailing ``\\r`` removed."""
+    line = line.removesuffix(b"\n")
+    return line[:-1] if line.endswith(b"\r") else line
 
 
-def _stop_event() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-def _stdin_lines() -> asyncio.Queue[bytes | None]:
-    """stdin lines (``\\n``/``\\r\\n`` removed), then None at EOF. A daemon thread reads the raw fd,
-    so a blocked read never holds up the exit."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def put(item: bytes | None) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
-
-    def pump() -> None:
-        pending = b""
-        try:
-            while chunk := os.read(0, 1 << 16):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    put(line[:-1] if line.endswith(b"\r") else line)
-            if pending:
-                put(pending[:-1] if pending.endswith(b"\r") else pending)
-        except (OSError, RuntimeError, ValueError):
-            pass
-        with contextlib.suppress(RuntimeError):  # the loop may be closed already
-            put(None)
-
-    threading.Thread(target=pump, name="hyperpunch-stdin", daemon=True).start()
-    return queue
-
-
-async def _first(*aws: Any) -> None:
-    """Wait for the first of ``aws`` to finish; cancel (and reap) the others."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for t in tasks:
-        err = t.exception() if t.done() and not t.cancelled() else None
-        if err is not None:
-            raise err
-
-
-def _swarm(bootstrap: list[tuple[str, int]] | None, host: str) -> Any:
-    from hyperpunch.swarm import Hyperswarm
-
-    return Hyperswarm(bootstrap=bootstrap, host=host)
-
-
-async def write(storage: str, bootstrap: list[tuple[str, int]] | None, host: str) -> int:
-    """Run ``core write``: append stdin lines, serve the core until SIGINT/SIGTERM."""
-    from hyperpunch.hypercore import Hypercore
-    from hyperpunch.swarm import Hyperswarm  # noqa: F401 - imported before the core opens
-
-    stop = _stop_event()
+async def write(storage: str, bootstrap: Network, host: str, *, stop: asyncio.Event | None = None) -> int:
+    """Run ``core write``: append stdin lines, serve the core until ``stop`` is set."""
+    stop = stop if stop is not None else asyncio.Event()
     async with Hypercore(storage) as core:
         assert core.key is not None and core.discovery_key is not None
-        _print(f"hypercore key: {core.key.hex()}")
-        swarm = _swarm(bootstrap, host)
+        print_line(f"hypercore key: {core.key.hex()}")
+        swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
         async with swarm:
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def append_lines() -> None:
-                lines = _stdin_lines()
-                while (line := await lines.get()) is not None:
-                    batch = [line]
-                    eof = False
-                    while not lines.empty() and len(batch) < MAX_BATCH:
-                        more = lines.get_nowait()
-                        if more is None:
-                            eof = True
+                async with stdin_lines() as lines:
+                    while (line := await lines.get()) is not None:
+                        batch = [_block(line)]
+                        eof = False
+                        while not lines.empty() and len(batch) < MAX_BATCH:
+                            more = lines.get_nowait()
+                            if more is None:
+                                eof = True
+                                break
+                            batch.append(_block(more))
+                        await core.append(batch)
+                        if eof:
                             break
-                        batch.append(more)
-                    await core.append(batch)
-                    if eof:
-                        break
                 await stop.wait()  # stdin ended: keep serving
 
-            await _first(append_lines(), stop.wait())
+            await first(append_lines(), stop.wait())
     return 0
 
 
-async def _learn_length(core: Any, swarm: Any) -> int:
+async def _learn_length(core: Hypercore, swarm: Hyperswarm) -> int:
     """The core's length once first learnt: after the first peer's update, or the local length
     when the first full swarm flush found no peer (JS ``findingPeers`` + ``update``)."""
     peer_added = asyncio.Event()
@@ -215,7 +159,7 @@ async def _learn_length(core: Any, swarm: Any) -> int:
             await core.update()
 
         if not core.peers:
-            await _first(first_peer(), flushed_alone())
+            await first(first_peer(), flushed_alone())
         else:
             await core.update()
     finally:
@@ -263,33 +207,33 @@ class _Prefetch:
 async def read(
     key: bytes,
     storage: str,
-    bootstrap: list[tuple[str, int]] | None,
+    bootstrap: Network,
     host: str,
     *,
     start: int | None = None,
+    stop: asyncio.Event | None = None,
 ) -> int:
-    """Run ``core read``: print blocks from ``start`` (default: the first learnt length), live."""
-    from hyperpunch.hypercore import Hypercore
-
-    stop = _stop_event()
+    """Run ``core read``: print blocks from ``start`` (default: the first learnt length), live,
+    until ``stop`` is set."""
+    stop = stop if stop is not None else asyncio.Event()
     async with Hypercore(storage, key) as core:
         assert core.discovery_key is not None
-        swarm = _swarm(bootstrap, host)
+        swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
         async with swarm:
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def follow() -> None:
-                first = start if start is not None else await _learn_length(core, swarm)
-                _print(f"Skipping {first} earlier blocks...")
-                prefetch = _Prefetch(core, first)
+                begin = start if start is not None else await _learn_length(core, swarm)
+                print_line(f"Skipping {begin} earlier blocks...")
+                prefetch = _Prefetch(core, begin)
                 try:
-                    i = first
-                    async for block in core.read_stream(first, live=True):
-                        _print(f"Block {i}: {bytes(block).decode('utf-8', errors='replace')}")
+                    i = begin
+                    async for block in core.read_stream(begin, live=True):
+                        print_line(f"Block {i}: {bytes(block).decode('utf-8', errors='replace')}")
                         i += 1
                 finally:
                     prefetch.close()
 
-            await _first(follow(), stop.wait())
+            await first(follow(), stop.wait())
     return 0

@@ -1,0 +1,97 @@
+"""The ``hyperpunch`` command line.
+
+Every subcommand prints plain lines, flushed at once (other programs read them). Bad input gives a
+one-line ``hyperpunch: error: ...`` message on stderr and a non-zero exit, never a traceback.
+
+This package: :func:`main` and :func:`build_parser` here (``keygen``, ``discovery-key``, ``demo``),
+one module per layer's commands (:mod:`~hyperpunch.cli.dht`, :mod:`~hyperpunch.cli.swarm`,
+:mod:`~hyperpunch.cli.core`, :mod:`~hyperpunch.cli.store`, :mod:`~hyperpunch.cli.demo`), each
+registered here and importing only :mod:`hyperpunch.cli.options` (what they share) and the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from hyperpunch import __version__, crypto
+from hyperpunch.cli import core, dht, store, swarm
+from hyperpunch.cli.demo import run_demo
+from hyperpunch.cli.options import CliError, add_network_options, parse_bootstrap, parse_hex_key, print_line
+from hyperpunch.errors import HyperpunchError
+
+__all__ = [
+    "CliError",
+    "add_network_options",
+    "build_parser",
+    "main",
+    "parse_bootstrap",
+    "parse_hex_key",
+]
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    seed = parse_hex_key(args.seed, what="seed") if args.seed else None
+    kp = crypto.key_pair(seed)
+    print_line(f"public key: {kp.public_key.hex()}")
+    print_line(f"discovery key: {crypto.discovery_key(kp.public_key).hex()}")
+    if args.secret:
+        print_line(f"secret key: {kp.secret_key.hex()}")
+    return 0
+
+
+def cmd_discovery_key(args: argparse.Namespace) -> int:
+    print_line(crypto.discovery_key(parse_hex_key(args.key)).hex())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return asyncio.run(run_demo(print_line, size=args.size))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hyperpunch", description="hyperpunch: the Holepunch peer-to-peer stack for Python"
+    )
+    parser.add_argument("--version", action="version", version=f"hyperpunch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("keygen", help="make an Ed25519 key pair (random, or from a 32-byte hex seed)")
+    p.add_argument("--seed", help="64 hex characters; the same seed always gives the same key pair")
+    p.add_argument("--secret", action="store_true", help="also print the secret key")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("discovery-key", help="print the hypercore discovery key of a public key")
+    p.add_argument("key", help="64 hex characters")
+    p.set_defaults(func=cmd_discovery_key)
+
+    p = sub.add_parser(
+        "demo", help="show what works: secret-stream, a local DHT, connect by key, hypercore replication"
+    )
+    p.add_argument("--size", type=int, default=16 << 20, help="bytes to send each way (default 16 MiB)")
+    p.set_defaults(func=cmd_demo)
+
+    dht.register(sub)
+    swarm.register(sub)
+    core.register(sub)
+    store.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except CliError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    except HyperpunchError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
