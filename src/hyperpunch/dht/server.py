@@ -277,14 +277,10 @@ class Server:
     async def _add_handshake(
         self, k: bytes, noise: bytes, client_address: Address, req: IncomingRequest, direct: bool
     ) -> _Handshake | None:
-        assert self._key_pair is not None and self._announcer is not None
-        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
-        hs = _Handshake(hid, k)
-        if hid == len(self._holepunches):
-            self._holepunches.append(hs)
-        else:
-            self._holepunches[hid] = hs
-
+        """JS ``_addHandshake``: read the client's noise, ask the firewall, reply, then prepare
+        the path (direct, LAN, relay, holepunch). The steps are the methods below."""
+        hs = self._claim_slot(k)
+        assert self._key_pair is not None
         wrap = NoiseWrap(self._key_pair)
         try:
             remote = wrap.recv(noise)
@@ -293,43 +289,67 @@ class Server:
             return None
         remote_public_key = wrap.remote_public_key
         assert remote_public_key is not None
-
-        firewalled = True
-        try:
-            if self.firewall is None:
-                firewalled = False
-            else:
-                res = self.firewall(remote_public_key, remote, client_address)
-                if inspect.isawaitable(res):
-                    res = await res
-                firewalled = bool(res)
-        except Exception:
-            _log.debug("server firewall raised; dropping the handshake", exc_info=True)
-        if self.closing or firewalled:
+        if await self._rejects(remote_public_key, remote, client_address) or self.closing:
             self._clear_later(hs)
             return None
+        hs.remote_payload = remote
+        hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
+        replied = self._write_reply(hs, wrap, remote)
+        if replied is None:
+            return None
+        error, our_remote, relay_through = replied
+        if error != Error.NONE:
+            self._destroy_raw(hs)
+            self._clear_later(hs)
+            return hs
+        return await self._prepare_path(hs, remote, req, client_address, direct, our_remote, relay_through)
 
+    def _claim_slot(self, k: bytes) -> _Handshake:
+        """The handshake takes the first free slot; its index is the holepunch ``id``."""
+        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
+        hs = _Handshake(hid, k)
+        if hid == len(self._holepunches):
+            self._holepunches.append(hs)
+        else:
+            self._holepunches[hid] = hs
+        return hs
+
+    async def _rejects(self, remote_public_key: bytes, remote: NoisePayload, client_address: Address) -> bool:
+        """The user's firewall: True (or raising) drops the handshake silently."""
+        if self.firewall is None:
+            return False
+        try:
+            res = self.firewall(remote_public_key, remote, client_address)
+            if inspect.isawaitable(res):
+                res = await res
+            return bool(res)
+        except Exception:
+            _log.debug("server firewall raised; dropping the handshake", exc_info=True)
+            return True
+
+    def _write_reply(
+        self, hs: _Handshake, wrap: NoiseWrap, remote: NoisePayload
+    ) -> tuple[int, Address | None, bytes | None] | None:
+        """Allocate the raw stream and write our noise reply into ``hs.reply``.
+
+        Returns ``(error, our remote address, relay_through)``, or None when the reply failed."""
+        assert self._announcer is not None
         if remote.version != 1:
             error = Error.VERSION_MISMATCH
         elif remote.udx is None:
             error = Error.ABORTED
         else:
             error = Error.NONE
-
         our_remote = self.dht.remote_address()
         addresses: list[Address] = []
         if our_remote is not None:
             addresses.append(our_remote)
         if self._share_local_address:
             addresses.extend(self._local_addresses())
-        hs.remote_payload = remote
-        hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
-
         if error == Error.NONE:
             hs.raw_stream = self.dht.create_raw_stream(
                 firewall=lambda s, p, h: self._raw_firewall(hs, s, p, h)
             )
-
         relay_addresses = self.relay_addresses
         relay_through = self.relay_through() if callable(self.relay_through) else self.relay_through
         if relay_through is not None:
@@ -341,7 +361,7 @@ class Server:
                     firewall=Firewall.OPEN if our_remote is not None else Firewall.UNKNOWN,
                     holepunch=None
                     if our_remote is not None
-                    else HolepunchInfo(hid, list(self._announcer.relays)),
+                    else HolepunchInfo(hs.id, list(self._announcer.relays)),
                     addresses4=addresses,
                     udx=UdxInfo(hs.raw_stream.id if hs.raw_stream is not None else 0, 0, False),
                     secret_stream=SecretStreamInfo(),
@@ -359,12 +379,21 @@ class Server:
             self._destroy_raw(hs)
             self._clear_later(hs)
             return None
+        return error, our_remote, relay_through
 
-        if error != Error.NONE:
-            self._destroy_raw(hs)
-            self._clear_later(hs)
-            return hs
-
+    async def _prepare_path(
+        self,
+        hs: _Handshake,
+        remote: NoisePayload,
+        req: IncomingRequest,
+        client_address: Address,
+        direct: bool,
+        our_remote: Address | None,
+        relay_through: bytes | None,
+    ) -> _Handshake | None:
+        """After a good reply: connect to an OPEN client at once, or start the relay and get a
+        holepuncher ready (LAN clients and firewalled servers), with the initial timeout armed."""
+        assert hs.result is not None
         if remote.firewall == Firewall.OPEN or direct:
             sock = udx_of(req.socket) if direct else self.dht.udx_socket
             self.dht.stats_punches["open"] += 1
