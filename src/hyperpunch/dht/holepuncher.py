@@ -10,7 +10,7 @@ Invariants:
   answers every punch datagram with one of its own. ``on_abort()`` fires once if it is destroyed
   before connecting.
 * :class:`RandomPunchThrottle` is JS's random-punch throttle (sans-IO: the caller passes ``now``):
-  at most ``limit`` random punches at once, ``interval`` seconds after the last one that connected.
+  at most ``limit`` random punches at once, ``interval`` seconds after the last one ended.
 * The node is reached only through the :class:`PunchHost` seam (no import of the node).
 * Strategies (as JS): consistent<->consistent probes every remote address once a second (10
   tries); consistent->random sends to random ports of the remote's verified host every 20 ms
@@ -136,7 +136,8 @@ def punch_strategy(local: int, remote: int, has_verified: bool) -> str | None:
 
 class RandomPunchThrottle:
     """JS's random-punch throttle: at most ``limit`` random punches at once, and a new one only
-    ``interval`` seconds after the last one that connected (``last`` = 0: none yet)."""
+    ``interval`` seconds after the last one ended (``last`` = 0: none yet). Sans-IO: ``now`` is
+    the caller's loop time."""
 
     __slots__ = ("active", "interval", "last", "limit")
 
