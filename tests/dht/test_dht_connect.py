@@ -22,6 +22,7 @@ from hyperpunch.dht.constants import Command, HandshakeMode
 from hyperpunch.dht.errors import DHTError, PeerConnectionFailedError, PeerNotFoundError
 from hyperpunch.dht.messages import Handshake, Holepunch, NoisePayload, UdxInfo, handshake, holepunch
 from hyperpunch.dht.noise_wrap import NoiseWrap
+from hyperpunch.dht.peer_rpc import peer_handshake
 from hyperpunch.dht_rpc import RequestTimeoutError
 from hyperpunch.encoding import Address, encode
 from hyperpunch.errors import HyperpunchError
@@ -158,7 +159,7 @@ async def test_handshake_for_wrong_key_refused() -> None:
         wrong = NoiseWrap(b.default_key_pair, HyperDHT.key_pair().public_key)
         noise = wrong.send(NoisePayload(udx=UdxInfo(1)))
         with pytest.raises(RequestTimeoutError):
-            await b.router.peer_handshake(blake(kp.public_key), noise, relays[0])
+            await peer_handshake(b, blake(kp.public_key), noise, relays[0])
         assert not server.connections
         # the server is unharmed: a real client still connects
         stream = await asyncio.wait_for(b.connect(kp.public_key), 20)
@@ -231,7 +232,7 @@ async def test_close_leaves_nothing_running() -> None:
             # close the nodes with the stream still open: everything must go
         assert a.destroyed and b.destroyed
         assert not a.raw_streams and not b.raw_streams
-        assert not a._socket_pool.sockets and not b._socket_pool.sockets
+        assert not a.socket_pool.sockets and not b.socket_pool.sockets
     await asyncio.sleep(0.05)
     left = {t for t in asyncio.all_tasks() if t not in before and not t.done()}
     assert not left, left

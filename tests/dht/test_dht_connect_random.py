@@ -58,7 +58,7 @@ async def test_random_nat_birthday_punch(random_side: str) -> None:
         random_node = a if random_side == "server" else b
         assert random_node.stats()["punches"]["random"] == 1  # type: ignore[index]
         # the birthday side opened extra sockets and connected through one of them
-        assert random_node._socket_pool.stats["sockets_added"] > 2
+        assert random_node.socket_pool.stats["sockets_added"] > 2
         sent, got, n = await send_and_check_echo(stream, MIB)
         assert n == MIB and sent == got
         # a second random punch right away is refused by the throttle (no relay to wait on)

@@ -122,7 +122,7 @@ async def test_local_server_hooks_answer_by_mode() -> None:
         def loop_time(self) -> float:
             return 0.0
 
-    r = Router(dht=FakeDHT())  # type: ignore[arg-type]
+    r = Router(dht=FakeDHT())
     r.set(TARGET, ForwardEntry(None, b"rec", Hooks()))
     direct = FakeReq(hs(M.FROM_CLIENT))
     relayed = FakeReq(hs(M.FROM_RELAY, peer=OTHER))

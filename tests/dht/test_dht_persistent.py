@@ -378,7 +378,7 @@ def test_stores_are_bounded() -> None:
         rc.add(b"t", i.to_bytes(4, "big"), b"r%d" % i)
         assert len(rc) <= 201
     assert 0 < len(rc.get(b"t", 20)) <= 20
-    p = Persistent(Node(), Router(), max_size=64)
+    p = Persistent(Node(), Router(), max_size=64, wall_clock=lambda: 0.0)
     for i in range(500):
         v = b"%d" % i
         req = FakeReq(Command.IMMUTABLE_PUT, h(v), TOKEN, v)

@@ -22,6 +22,7 @@ from hyperpunch.dht.constants import Command, Error
 from hyperpunch.dht.errors import DHTLocalError
 from hyperpunch.dht.messages import Announce, MutableGetResponse, announce, encode, mutable_get_response
 from hyperpunch.dht.messages import Peer as PeerRecord
+from hyperpunch.dht.node import wall_clock_ms
 from hyperpunch.dht.persistent import Persistent
 from hyperpunch.dht.records import sign_announce, sign_mutable
 from hyperpunch.dht.router import Router
@@ -59,7 +60,7 @@ async def py_net(
     try:
         boot = DHT.bootstrapper(0, HOST, bind_host=HOST)
         made.append(boot)
-        ps = [Persistent(boot, Router())]
+        ps = [Persistent(boot, Router(), wall_clock=wall_clock_ms)]
         boot.on_request = storage_handler(boot, ps[0])
         await boot.ready()
         bs = [f"{HOST}:{boot.server_address().port}"]  # type: ignore[union-attr]
@@ -67,7 +68,7 @@ async def py_net(
         for _ in range(storers - 1):
             n = DHT(bootstrap=bs, host=HOST, ephemeral=False, firewalled=False)
             made.append(n)
-            p = Persistent(n, Router())
+            p = Persistent(n, Router(), wall_clock=wall_clock_ms)
             n.on_request = storage_handler(n, p)
             nodes.append(n)
             ps.append(p)

@@ -32,6 +32,7 @@ from hyperpunch.dht.messages import (
     peer,
 )
 from hyperpunch.dht.messages import Peer as PeerRecord
+from hyperpunch.dht.node import wall_clock_ms
 from hyperpunch.dht.persistent import Persistent
 from hyperpunch.dht.records import sign_announce, sign_mutable
 from hyperpunch.dht.router import Router
@@ -90,7 +91,7 @@ async def py_nodes(
     ps: list[Persistent] = []
 
     def storing(n: DHT) -> DHT:
-        p = Persistent(n, Router())
+        p = Persistent(n, Router(), wall_clock=wall_clock_ms)
         n.on_request = lambda req: p.on_request(req, loop.time())
         ps.append(p)
         made.append(n)

@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from hyperpunch import crypto
 from hyperpunch.dht import HyperDHT
-from hyperpunch.dht_rpc import DHT
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.secretstream import SecretStream, serve
 
@@ -89,7 +88,7 @@ async def run_demo(say: Callable[[str], None], *, size: int = 16 << 20, blocks: 
 async def _dht_and_hypercore(say: Callable[[str], None], *, blocks: int) -> int:
     host = "127.0.0.1"
     boot = HyperDHT.bootstrapper(0, host, bind_host=host)
-    nodes: list[DHT] = [boot]
+    nodes: list[HyperDHT] = [boot]
     try:
         await boot.ready()
         address = boot.server_address()

@@ -10,6 +10,8 @@ Invariants:
   at once when fewer than ``min(3, n)`` relays answer. Relays dropped between updates are
   unannounced; :meth:`stop` cancels the loop and unannounces everything.
 * ``record`` is the encoded peer record served by this node's router for FIND_PEER / LOOKUP.
+* The node is seen only through :class:`~hyperpunch.dht.context.NodeContext`; the background
+  loop is a task the node owns (``spawn``).
 """
 
 from __future__ import annotations
@@ -17,17 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyperpunch.crypto import KeyPair
 from hyperpunch.dht.constants import MIN_ACTIVE_RELAYS, Command
+from hyperpunch.dht.context import NodeContext
 from hyperpunch.dht.messages import Announce, Peer, RelayInfo, announce, peer
 from hyperpunch.dht.records import sign_announce, sign_unannounce
 from hyperpunch.dht_rpc import DHTRPCError, Response
 from hyperpunch.encoding import Address, encode
-
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
 
 __all__ = ["Announcer"]
 
@@ -38,7 +38,7 @@ PING_INTERVAL = 3.0
 
 
 class Announcer:
-    def __init__(self, dht: HyperDHT, key_pair: KeyPair, target: bytes) -> None:
+    def __init__(self, dht: NodeContext, key_pair: KeyPair, target: bytes) -> None:
         self.dht = dht
         self.key_pair = key_pair
         self.target = target

@@ -15,8 +15,10 @@ Invariants:
   (``change_remote``; the relay connection closes once drained), as JS ``confirmDirectUpgrade``.
 * :func:`connect` returns the :class:`SecretStream` once a path is chosen and its keys are set
   (JS emits ``open`` at the same point); on failure it raises a
-  :class:`~hyperpunch.dht.errors.DHTError` with the JS code and leaves nothing running. A relayed
+  :class:`~hyperpunch.dht.errors.DHTError` with the JS code and leaves nothing running: the
+  attempt's tasks belong to one :class:`~hyperpunch.aio.TaskOwner`, closed when it ends. A relayed
   stream's remaining punching is a task owned by the node.
+* The node is seen only through :class:`~hyperpunch.dht.context.NodeContext`.
 * ``stream.user_data["dht"]`` says how it connected: ``path`` in {"direct", "lan", "holepunched",
   "relayed"} plus ``relayed``, ``holepunched``, ``lan``, ``remote_address``,
   ``remote_public_key`` and, after an upgrade, ``upgraded_from_relay``.
@@ -27,13 +29,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hyperpunch.aio import TaskOwner
 from hyperpunch.crypto import KeyPair
 from hyperpunch.crypto import hash as _hash
 from hyperpunch.dht.constants import PASSIVE_CONNECT_TIMEOUT, Error, Firewall
+from hyperpunch.dht.context import NodeContext
 from hyperpunch.dht.errors import (
     CannotHolepunchError,
     DHTError,
@@ -58,7 +62,6 @@ from hyperpunch.dht.holepuncher import (
     is_reserved,
     local_addresses,
     match_address,
-    random_punch_allowed,
 )
 from hyperpunch.dht.messages import (
     HolepunchPayload,
@@ -69,26 +72,22 @@ from hyperpunch.dht.messages import (
     UdxInfo,
 )
 from hyperpunch.dht.noise_wrap import NoiseWrap, NoiseWrapResult
+from hyperpunch.dht.paths import HolepunchFn, close_relay_after, noop, path_info, udx_of
+from hyperpunch.dht.peer_rpc import HolepunchReply, peer_handshake, peer_holepunch
 from hyperpunch.dht.relay import relay_connection, relay_token
-from hyperpunch.dht.router import HolepunchReply
 from hyperpunch.dht.secure_payload import SecurePayload
 from hyperpunch.dht.socket_pool import attach_stream
+from hyperpunch.dht_rpc.transport import DatagramSocket
 from hyperpunch.encoding import Address
 from hyperpunch.secretstream import SecretStream
 from hyperpunch.udx.socket import UDXSocket
 from hyperpunch.udx.stream import UDXStream
 
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
-
 __all__ = ["connect"]
 
 _log = logging.getLogger(__name__)
 
-RELAY_LINGER = 5.0  # seconds a relay stays up after a connection moved to a direct path
-
 OPEN_TIMEOUT = 30.0  # seconds for the secret-stream headers once a path is chosen
-HolepunchFn = Callable[[int, int, list[Any], "list[Address] | None"], bool]
 
 
 @dataclass(slots=True)
@@ -111,7 +110,7 @@ def _diff(a: tuple[str, int], b: tuple[str, int]) -> bool:
 class _Connector:
     def __init__(
         self,
-        dht: HyperDHT,
+        dht: NodeContext,
         public_key: bytes,
         key_pair: KeyPair,
         *,
@@ -149,7 +148,7 @@ class _Connector:
         self.payload: SecurePayload | None = None
         self.server_socket: tuple[UDXSocket, int, str] | None = None
         self.result: asyncio.Future[SecretStream] = asyncio.get_running_loop().create_future()
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = TaskOwner("dht connect")
         self.wake = asyncio.Event()
         self.last_error: BaseException | None = None
 
@@ -164,11 +163,10 @@ class _Connector:
         # relayed but still punching for a direct path: not done (JS isDone)
         return not (self.relayed_claim and self.puncher is not None and not self.puncher.destroyed)
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        if self.tasks.closed:  # cleaned up: what is left belongs to the node
+            return self.dht.spawn(coro)
+        return self.tasks.spawn(coro)
 
     def fail(self, err: BaseException) -> None:
         if self.result.done() or self.done:
@@ -186,21 +184,14 @@ class _Connector:
 
     async def cleanup(self) -> None:
         self.wake.set()
-        current = asyncio.current_task()
-        for t in list(self.tasks):
-            if t is not current:
-                t.cancel()
-        for t in list(self.tasks):
-            if t is not current:
-                with contextlib.suppress(BaseException):
-                    await t
+        await self.tasks.aclose()
         if self.puncher is not None:
-            self.puncher.on_abort = _noop
+            self.puncher.on_abort = noop
             self.puncher.destroy()
         self.session.destroy()
         if self.raw is not None and not self.relayed_claim:  # never claimed
             self.raw.destroy()
-            self.dht._forget_raw_stream(self.raw)
+            self.dht.release_raw_stream(self.raw)
             self.raw = None
 
     # -- claiming the raw stream ------------------------------------------------------------------
@@ -228,23 +219,14 @@ class _Connector:
             return
         rid = info.payload.udx.id if remote_id is None else remote_id
         if info.payload.relay_addresses:
-            self.dht._relay_addresses_cache[self.public_key] = list(info.payload.relay_addresses)
+            self.dht.relay_addresses_cache.set(self.public_key, info.payload.relay_addresses)
         elif self.remote_relay_addresses:
-            self.dht._relay_addresses_cache[self.public_key] = list(self.remote_relay_addresses)
+            self.dht.relay_addresses_cache.set(self.public_key, self.remote_relay_addresses)
         raw.connect(sock, rid, port, host)
         stream = SecretStream(
             True, handshake=hs.preset_handshake(), keep_alive=self.dht.connection_keep_alive
         )
-        stream.user_data = {
-            "dht": {
-                "path": path,
-                "relayed": path == "relayed",
-                "holepunched": path == "holepunched",
-                "lan": path == "lan",
-                "remote_address": (host, port),
-                "remote_public_key": hs.remote_public_key,
-            }
-        }
+        stream.user_data = {"dht": path_info(path, host, port, hs.remote_public_key)}
         attach_stream(raw, stream.protocol)
         self.stream = stream
         self.dht.spawn(_forget_when_closed(self.dht, raw, lambda: self.relay_stream))
@@ -272,12 +254,12 @@ class _Connector:
                 remote_address=(host, port),
                 upgraded_from_relay=True,
             )
-        self.dht.spawn(_close_relay_after(changed, self.relay_stream))
+        self.dht.spawn(close_relay_after(changed, self.relay_stream))
         self._stop_puncher()
 
     def _stop_puncher(self) -> None:
         if self.puncher is not None:
-            self.puncher.on_abort = _noop
+            self.puncher.on_abort = noop
             self.puncher.destroy()
         self.settled.set()
 
@@ -286,7 +268,7 @@ class _Connector:
     async def find_and_connect(self) -> None:
         relay_addresses: list[Address] | None = list(self.relay_addresses) or None
         if relay_addresses is None:
-            cached = self.dht._relay_addresses_cache.get(self.public_key)
+            cached = self.dht.relay_addresses_cache.get(self.public_key)
             if cached:
                 relay_addresses = list(cached)
         route = self.dht.router.get(self.target)
@@ -356,7 +338,7 @@ class _Connector:
                 raise self.last_error
             raise PeerConnectionFailedError() if attempts else PeerNotFoundError()
 
-    async def connect_through_node(self, address: Address, socket: object | None) -> None:
+    async def connect_through_node(self, address: Address, socket: DatagramSocket | None) -> None:
         if self.handshake is None:
             return
         if not self.requesting:
@@ -385,8 +367,8 @@ class _Connector:
                 )
             )
         assert self.request is not None
-        reply = await self.dht.router.peer_handshake(
-            self.target, self.request, address, socket=socket, session=self.session
+        reply = await peer_handshake(
+            self.dht, self.target, self.request, address, socket=socket, session=self.session
         )
         if self.done or self.connect_info is not None or self.handshake is None:
             return
@@ -418,7 +400,7 @@ class _Connector:
             self._on_socket(sock, port, host, "direct")
             return
         if not reply.relayed:
-            via = _udx_of(socket) or self.dht.udx_socket
+            via = udx_of(socket) or self.dht.udx_socket
             if via is not None:
                 self._on_socket(via, address[1], address[0], "direct")
         self.session.destroy()
@@ -563,7 +545,8 @@ class _Connector:
         info, puncher, secure = self.connect_info, self.puncher, self.payload
         assert info is not None and puncher is not None and secure is not None
         assert info.payload.holepunch is not None
-        hp = await self.dht.router.peer_holepunch(
+        hp = await peer_holepunch(
+            self.dht,
             self.target,
             info.payload.holepunch.id,
             secure.encrypt(payload),
@@ -655,10 +638,11 @@ class _Connector:
         assert puncher is not None and secure is not None
         puncher.nat.freeze()
         is_random = puncher.remote_firewall >= Firewall.RANDOM or puncher.nat.firewall >= Firewall.RANDOM
-        if is_random and not random_punch_allowed(dht):
+        throttle = dht.punch_throttle
+        if is_random and not throttle.allowed(dht.loop_time()):
             raise HolepunchAbortedError()  # waiting for a slot needs a blind relay (relay_through)
         if is_random:
-            dht._random_punches += 1
+            throttle.begin()
         round_ = self.round
         self.round += 1
         try:
@@ -677,7 +661,7 @@ class _Connector:
             )
         finally:
             if is_random:
-                dht._random_punches -= 1
+                throttle.cancel()
         if self.done or reply is None:
             return
         if reply[0]:
@@ -748,7 +732,7 @@ class _Connector:
 
 
 async def _forget_when_closed(
-    dht: HyperDHT, raw: Any, relay_stream: Callable[[], SecretStream | None]
+    dht: NodeContext, raw: UDXStream, relay_stream: Callable[[], SecretStream | None]
 ) -> None:
     """Forget ``raw`` once closed, and close the relay stream the connection used, if any."""
     try:
@@ -756,23 +740,10 @@ async def _forget_when_closed(
     except Exception:
         pass
     finally:
-        dht._forget_raw_stream(raw)
+        dht.release_raw_stream(raw)
         relay = relay_stream()
         if relay is not None:
             relay.close()
-
-
-async def _close_relay_after(changed: asyncio.Future[None], relay_stream: SecretStream | None) -> None:
-    """Close the relay once the stream moved and the peer had time to move too.
-
-    JS closes its relay when traffic shows up on the direct path; until the peer switched, its
-    packets (and the acks it waits for) still cross the relay, so ours stays up a little longer.
-    """
-    with contextlib.suppress(Exception):
-        await changed
-    await asyncio.sleep(RELAY_LINGER)
-    if relay_stream is not None:
-        relay_stream.close()
 
 
 def _pick_server_relay(relays: list[RelayInfo], client_relay: Address) -> RelayInfo:
@@ -782,17 +753,8 @@ def _pick_server_relay(relays: list[RelayInfo], client_relay: Address) -> RelayI
     return relays[0]
 
 
-def _udx_of(handle: object) -> UDXSocket | None:
-    sock = getattr(handle, "udx_socket", None)
-    return sock if isinstance(sock, UDXSocket) else None
-
-
-def _noop() -> None:
-    return None
-
-
 async def connect(
-    dht: HyperDHT,
+    dht: NodeContext,
     remote_public_key: bytes,
     *,
     key_pair: KeyPair | None = None,

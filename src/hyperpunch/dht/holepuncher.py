@@ -9,6 +9,9 @@ Invariants:
   fires at most once, on the initiator, for the first punch datagram received; the responder
   answers every punch datagram with one of its own. ``on_abort()`` fires once if it is destroyed
   before connecting.
+* :class:`RandomPunchThrottle` is JS's random-punch throttle (sans-IO: the caller passes ``now``):
+  at most ``limit`` random punches at once, ``interval`` seconds after the last one ended.
+* The node is reached only through the :class:`PunchHost` seam (no import of the node).
 * Strategies (as JS): consistent<->consistent probes every remote address once a second (10
   tries); consistent->random sends to random ports of the remote's verified host every 20 ms
   (1750 tries); random->consistent opens up to 256 "birthday" sockets toward the remote's
@@ -23,8 +26,9 @@ import random
 import socket as _socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from hyperpunch.aio import TaskOwner
 from hyperpunch.dht.constants import (
     BIRTHDAY_SOCKETS,
     DEFAULT_TTL,
@@ -35,16 +39,15 @@ from hyperpunch.dht.constants import (
     Firewall,
 )
 from hyperpunch.dht.nat import NatAnalysis
-from hyperpunch.dht.socket_pool import SocketRef, send_ttl
+from hyperpunch.dht.socket_pool import SocketPool, SocketRef, send_ttl
+from hyperpunch.dht_rpc import DHTCore, Response, Session
 from hyperpunch.encoding import Address
 from hyperpunch.udx.socket import UDXSocket
 
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
-    from hyperpunch.dht_rpc import Session
-
 __all__ = [
     "Holepuncher",
+    "PunchHost",
+    "RandomPunchThrottle",
     "RemoteAddress",
     "coerce_firewall",
     "is_bogon",
@@ -54,7 +57,6 @@ __all__ = [
     "match_address",
     "punch_strategy",
     "random_port",
-    "random_punch_allowed",
 ]
 
 OnConnect = Callable[[UDXSocket, int, str], None]
@@ -132,13 +134,62 @@ def punch_strategy(local: int, remote: int, has_verified: bool) -> str | None:
     return None
 
 
-def random_punch_allowed(dht: HyperDHT) -> bool:
-    """JS's random-punch throttle: at most ``_random_punch_limit`` at once, ``_random_punch_interval``
-    seconds apart (``_last_random_punch`` is the loop time of the last success, 0 = never)."""
-    if dht._random_punches >= dht._random_punch_limit:
-        return False
-    last = dht._last_random_punch
-    return last <= 0 or dht.loop_time() - last >= dht._random_punch_interval
+class RandomPunchThrottle:
+    """JS's random-punch throttle: at most ``limit`` random punches at once, and a new one only
+    ``interval`` seconds after the last one ended (``last`` = 0: none yet). Sans-IO: ``now`` is
+    the caller's loop time."""
+
+    __slots__ = ("active", "interval", "last", "limit")
+
+    def __init__(self, interval: float, limit: int = 1) -> None:
+        self.interval = interval
+        self.limit = limit
+        self.active = 0
+        self.last = 0.0
+
+    def allowed(self, now: float) -> bool:
+        if self.active >= self.limit:
+            return False
+        return self.last <= 0 or now - self.last >= self.interval
+
+    def begin(self) -> None:
+        """A random punch starts (counts against ``limit`` until :meth:`end` or :meth:`cancel`)."""
+        self.active += 1
+
+    def end(self, now: float) -> None:
+        """The random punch connected (or gave up after punching) at ``now``."""
+        self.active -= 1
+        self.last = now
+
+    def cancel(self) -> None:
+        """Release a slot taken by :meth:`begin` without recording a punch."""
+        self.active -= 1
+
+
+class PunchHost(Protocol):
+    """What a :class:`Holepuncher` needs of its node (the node satisfies it structurally)."""
+
+    @property
+    def core(self) -> DHTCore: ...
+
+    @property
+    def firewalled(self) -> bool: ...
+
+    @property
+    def socket_pool(self) -> SocketPool: ...
+
+    @property
+    def nat_factory(self) -> Callable[[bool], NatAnalysis]: ...
+
+    @property
+    def punch_throttle(self) -> RandomPunchThrottle: ...
+
+    @property
+    def stats_punches(self) -> dict[str, int]: ...
+
+    def loop_time(self) -> float: ...
+
+    async def ping_from(self, to: tuple[str, int], ref: SocketRef, session: Session | None) -> Response: ...
 
 
 def random_port(rng: random.Random | None = None) -> int:
@@ -212,7 +263,12 @@ class Holepuncher:
     """One side's punching state for one connection attempt. Create with :meth:`create`."""
 
     def __init__(
-        self, dht: HyperDHT, session: Session | None, is_initiator: bool, remote_firewall: int, ref: SocketRef
+        self,
+        dht: PunchHost,
+        session: Session | None,
+        is_initiator: bool,
+        remote_firewall: int,
+        ref: SocketRef,
     ) -> None:
         self.dht = dht
         self.session = session
@@ -227,7 +283,7 @@ class Holepuncher:
         self.remote_addresses: list[RemoteAddress] = []
         self.remote_holepunching = False
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskOwner("holepuncher")
         self._reopening: asyncio.Future[bool] | None = None
         self._punching: asyncio.Future[bool] | None = None
         self._all_holders: list[SocketRef] = []
@@ -239,12 +295,12 @@ class Holepuncher:
     @classmethod
     async def create(
         cls,
-        dht: HyperDHT,
+        dht: PunchHost,
         session: Session | None,
         is_initiator: bool,
         remote_firewall: int = Firewall.UNKNOWN,
     ) -> Holepuncher:
-        ref = await dht._socket_pool.acquire()
+        ref = await dht.socket_pool.acquire()
         return cls(dht, session, is_initiator, remote_firewall, ref)
 
     @property
@@ -256,10 +312,7 @@ class Holepuncher:
         return self._holder
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def _pause(self, seconds: float) -> None:
         if self.destroyed:
@@ -296,7 +349,7 @@ class Holepuncher:
         self, nat: NatAnalysis, done: asyncio.Event, ref: SocketRef, to: tuple[str, int]
     ) -> None:
         try:
-            res = await self.dht._ping_from(to, ref, self.session)
+            res = await self.dht.ping_from(to, ref, self.session)
         except Exception:
             return
         nat.add(res.to, res.from_.address)
@@ -331,7 +384,7 @@ class Holepuncher:
     async def _reset(self) -> None:
         prev = self._holder
         self._all_holders.pop()
-        self._holder = self._add_ref(await self.dht._socket_pool.acquire())
+        self._holder = self._add_ref(await self.dht.socket_pool.acquire())
         prev.release()
         self.nat.destroy()
         self.nat = self.dht.nat_factory(self.dht.firewalled)
@@ -474,7 +527,7 @@ class Holepuncher:
 
     async def _open_birthday_sockets(self, remote: RemoteAddress) -> None:
         while self.punching and len(self._all_holders) < BIRTHDAY_SOCKETS:
-            ref = self._add_ref(await self.dht._socket_pool.acquire())
+            ref = self._add_ref(await self.dht.socket_pool.acquire())
             if self.destroyed:
                 ref.release()
                 return
@@ -487,13 +540,12 @@ class Holepuncher:
     def _increment_randomized(self) -> None:
         if not self.randomized:
             self.randomized = True
-            self.dht._random_punches += 1
+            self.dht.punch_throttle.begin()
 
     def _decrement_randomized(self) -> None:
         if self.randomized:
-            self.dht._last_random_punch = self.dht.loop_time()
             self.randomized = False
-            self.dht._random_punches -= 1
+            self.dht.punch_throttle.end(self.dht.loop_time())
 
     def destroy(self) -> None:
         if self.destroyed:
@@ -502,7 +554,7 @@ class Holepuncher:
         self.punching = False
         self._wake.set()
         current = asyncio.current_task()
-        for task in list(self._tasks):
+        for task in list(self._tasks.tasks):  # cancelled now; they end on their own
             if task is not current:
                 task.cancel()
         for ref in self._all_holders:

@@ -23,7 +23,8 @@ Invariants (as JS 6.34):
   udx-native receive buffer; a Python node takes what its socket delivers). As in JS an empty value
   is a value (JS Buffers are truthy), only an absent one is ``None``.
 * Time only enters through ``now`` (seconds, the caller's monotonic clock, also used for Router
-  entries) and ``wall_clock()`` (ms since the epoch, only for the announce ``bump`` drift check).
+  entries) and ``wall_clock()`` (ms since the epoch, only for the announce ``bump`` drift check),
+  which the adapter passes in: this module imports no clock.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
@@ -83,10 +83,6 @@ LOOKUP_MAX_RECORDS = 20  # persistent.js onlookup: records.get(k, 20)
 
 def _h(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=32).digest()
-
-
-def _wall_ms() -> float:
-    return time.time() * 1000.0
 
 
 class _HasId(Protocol):
@@ -299,7 +295,7 @@ class Persistent:
         *,
         max_size: int = DEFAULT_CACHE_MAX_SIZE,
         max_age: float | None = None,
-        wall_clock: Callable[[], float] = _wall_ms,
+        wall_clock: Callable[[], float],
         rng: random.Random | None = None,
     ) -> None:
         """``max_size`` / ``max_age`` (ms) are JS ``opts.maxSize`` / ``opts.maxAge``."""

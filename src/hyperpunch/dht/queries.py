@@ -1,5 +1,6 @@
 """Client-side HyperDHT record operations (JS ``hyperdht/index.js``): lookup, announce,
-unannounce, findPeer, mutable/immutable put and get, over a :class:`hyperpunch.dht_rpc.DHT`.
+unannounce, findPeer, mutable/immutable put and get, over any :class:`QueryNode` (a
+:class:`hyperpunch.dht_rpc.DHT` or the HyperDHT node, which forwards to its own).
 
 Invariants (as JS 6.34):
 
@@ -26,7 +27,7 @@ import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hyperpunch.crypto import KeyPair
 from hyperpunch.dht.constants import Command
@@ -47,7 +48,9 @@ from hyperpunch.dht_rpc import DHT, QueryStream
 from hyperpunch.dht_rpc.errors import QueryError
 from hyperpunch.dht_rpc.io import Peer as NodePeer
 from hyperpunch.dht_rpc.io import Response
+from hyperpunch.dht_rpc.node import AsyncCommit
 from hyperpunch.encoding import Address, DecodeError, decode, encode, uint
+from hyperpunch.encoding.numbers import uint_size
 
 __all__ = [
     "MAX_DATAGRAM_SIZE",
@@ -57,6 +60,7 @@ __all__ = [
     "LookupResult",
     "MutableGetResult",
     "MutablePutResult",
+    "QueryNode",
     "announce",
     "announce_query",
     "find_peer",
@@ -83,30 +87,58 @@ __all__ = [
 MAX_DATAGRAM_SIZE = 2048
 
 
-def _request_overhead(node: DHT, value_len: int) -> int:
+class QueryNode(Protocol):
+    """What the record operations need of a node: dht-rpc queries, requests and owned tasks."""
+
+    @property
+    def ephemeral(self) -> bool: ...
+
+    @property
+    def firewalled(self) -> bool: ...
+
+    def query(
+        self,
+        target: bytes,
+        command: int,
+        value: bytes | None = None,
+        *,
+        commit: bool | AsyncCommit | None = None,
+        **opts: Any,
+    ) -> QueryStream: ...
+
+    async def request(
+        self,
+        to: tuple[str, int],
+        command: int,
+        *,
+        target: bytes | None = None,
+        value: bytes | None = None,
+        token: bytes | None = None,
+    ) -> Response: ...
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+
+def _request_overhead(node: QueryNode, value_len: int) -> int:
     """Bytes of a dht-rpc request around a ``value_len``-byte value (with token and target).
 
     type 1 · flags 1 · tid 2 · to (IPv4) 6 · [id 32] · token 32 · command 1 · target 32 ·
     value length prefix. The id is sent by a persistent node that is not firewalled.
     """
     with_id = not node.ephemeral and not node.firewalled
-    return 1 + 1 + 2 + 6 + (32 if with_id else 0) + 32 + 1 + 32 + _uint_len(value_len)
+    return 1 + 1 + 2 + 6 + (32 if with_id else 0) + 32 + 1 + 32 + uint_size(value_len)
 
 
-def _uint_len(n: int) -> int:
-    return 1 if n <= 0xFC else 3 if n <= 0xFFFF else 5 if n <= 0xFFFFFFFF else 9
-
-
-def max_immutable_size(node: DHT) -> int:
+def max_immutable_size(node: QueryNode) -> int:
     """The largest value :func:`immutable_put` sends from ``node`` (one JS-receivable datagram)."""
     n = MAX_DATAGRAM_SIZE - _request_overhead(node, MAX_DATAGRAM_SIZE)
     return n
 
 
-def max_mutable_size(node: DHT, seq: int = 0) -> int:
+def max_mutable_size(node: QueryNode, seq: int = 0) -> int:
     """The largest value :func:`mutable_put` sends from ``node`` at ``seq``."""
     # mutablePutRequest: publicKey 32 · uint seq · buffer value (3-byte length here) · signature 64
-    return max_immutable_size(node) - (32 + _uint_len(seq) + 3 + 64)
+    return max_immutable_size(node) - (32 + uint_size(seq) + 3 + 64)
 
 
 _ANNOUNCE_REPLY_LIMIT = 20  # lookupAndUnannounce: a full reply (20 peers) may hide our record
@@ -217,12 +249,12 @@ def map_mutable(res: Response) -> MutableGetResult | None:
 # -- lookup / find_peer ------------------------------------------------------------------------
 
 
-def lookup(node: DHT, target: bytes, **opts: Any) -> QueryStream:
+def lookup(node: QueryNode, target: bytes, **opts: Any) -> QueryStream:
     """LOOKUP query towards ``target``; iterate it for :class:`LookupResult` items."""
     return node.query(target, Command.LOOKUP, None, map=map_lookup, **opts)
 
 
-def find_peer(node: DHT, public_key: bytes, *, hash: bool = True, **opts: Any) -> QueryStream:
+def find_peer(node: QueryNode, public_key: bytes, *, hash: bool = True, **opts: Any) -> QueryStream:
     """FIND_PEER query towards ``H(public_key)`` (or ``public_key`` itself with ``hash=False``)."""
     target = _h(public_key) if hash else public_key
     return node.query(target, Command.FIND_PEER, None, map=map_find_peer, **opts)
@@ -238,7 +270,7 @@ def _need_token(token: bytes | None, from_: NodePeer) -> tuple[bytes, bytes]:
 
 
 async def request_announce(
-    node: DHT,
+    node: QueryNode,
     key_pair: KeyPair,
     target: bytes,
     token: bytes | None,
@@ -255,7 +287,7 @@ async def request_announce(
 
 
 async def request_unannounce(
-    node: DHT, key_pair: KeyPair, target: bytes, token: bytes | None, from_: NodePeer
+    node: QueryNode, key_pair: KeyPair, target: bytes, token: bytes | None, from_: NodePeer
 ) -> Response:
     """JS ``_requestUnannounce``: a signed UNANNOUNCE of ``key_pair`` to one storing node."""
     tok, node_id = _need_token(token, from_)
@@ -269,7 +301,7 @@ UserCommit = Callable[[Response, DHT, QueryStream], Awaitable[Any]]
 
 
 def lookup_and_unannounce(
-    node: DHT,
+    node: QueryNode,
     target: bytes,
     key_pair: KeyPair,
     *,
@@ -317,14 +349,14 @@ async def _quiet(aw: Awaitable[Any]) -> None:
 
 
 async def unannounce(
-    node: DHT, target: bytes, key_pair: KeyPair, *, persistent: Persistent | None = None
+    node: QueryNode, target: bytes, key_pair: KeyPair, *, persistent: Persistent | None = None
 ) -> None:
     """JS ``unannounce``: :func:`lookup_and_unannounce` to the end."""
     await lookup_and_unannounce(node, target, key_pair, persistent=persistent).finished()
 
 
 def announce_query(
-    node: DHT,
+    node: QueryNode,
     target: bytes,
     key_pair: KeyPair,
     relay_addresses: list[Address] | None = None,
@@ -347,7 +379,7 @@ def announce_query(
 
 
 async def announce(
-    node: DHT,
+    node: QueryNode,
     target: bytes,
     key_pair: KeyPair,
     relay_addresses: list[Address] | None = None,
@@ -364,12 +396,13 @@ async def announce(
 # -- immutable ---------------------------------------------------------------------------------
 
 
-async def immutable_get(node: DHT, target: bytes, **opts: Any) -> ImmutableGetResult | None:
+async def immutable_get(node: QueryNode, target: bytes, **opts: Any) -> ImmutableGetResult | None:
     """The first reply whose value hashes to ``target`` (the walk stops there), else ``None``."""
     async with node.query(target, Command.IMMUTABLE_GET, None, map=map_immutable, **opts) as q:
         async for item in q:
-            if _h(item.value) == target:
-                return item  # type: ignore[no-any-return]
+            found: ImmutableGetResult = item
+            if _h(found.value) == target:
+                return found
     return None
 
 
@@ -381,7 +414,7 @@ def _check_size(value: bytes, limit: int) -> None:
         )
 
 
-async def immutable_put(node: DHT, value: bytes, **opts: Any) -> ImmutablePutResult:
+async def immutable_put(node: QueryNode, value: bytes, **opts: Any) -> ImmutablePutResult:
     """Store ``value`` under ``H(value)`` on the closest nodes."""
     value = bytes(value)
     _check_size(value, max_immutable_size(node))
@@ -405,7 +438,7 @@ async def immutable_put(node: DHT, value: bytes, **opts: Any) -> ImmutablePutRes
 
 
 async def mutable_get(
-    node: DHT,
+    node: QueryNode,
     public_key: bytes,
     *,
     seq: int = 0,
@@ -463,7 +496,7 @@ async def mutable_get(
 
 
 async def mutable_put(
-    node: DHT, key_pair: KeyPair, value: bytes, *, seq: int = 0, **opts: Any
+    node: QueryNode, key_pair: KeyPair, value: bytes, *, seq: int = 0, **opts: Any
 ) -> MutablePutResult:
     """JS ``mutablePut``: sign ``(seq, value)`` and store it under ``H(public_key)`` on the closest nodes."""
     value = bytes(value)

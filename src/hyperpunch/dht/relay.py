@@ -11,6 +11,9 @@ Invariants:
 * :class:`BlindRelayClient` pairs one raw stream per token; :func:`relay_connection` is the
   connect/server glue: connect to the relay by key, pair, then connect the raw stream to the
   relay's address with the relay's stream id. Everything it starts is owned by its caller's task.
+  It reaches the node only through the :class:`RelayDialer` seam (``connect`` by public key).
+* :class:`RelayAddressCache` remembers, per server public key, the relay addresses its last
+  connection advertised (JS ``_relayAddressesCache``), tried first on the next connect.
 * :class:`BlindRelayServer` matches pairings across sessions, creates the two relay streams and
   links them with ``UDXStream.relay_to``; a session ending cancels its pending pairings and
   destroys its links.
@@ -23,23 +26,22 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from hyperpunch.dht.errors import RelayAbortedError
-from hyperpunch.encoding import Codec, DecodeState, EncodeState, fixed32, uint
+from hyperpunch.encoding import Address, Codec, DecodeState, EncodeState, fixed32, uint
 from hyperpunch.protomux import Channel, MessageSpec, Protomux
 from hyperpunch.secretstream import SecretStream
 from hyperpunch.udx.socket import UDXSocket
 from hyperpunch.udx.stream import UDXStream
-
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
 
 __all__ = [
     "BlindRelayClient",
     "BlindRelayServer",
     "BlindRelaySession",
     "Pair",
+    "RelayAddressCache",
+    "RelayDialer",
     "Unpair",
     "pair_message",
     "relay_connection",
@@ -52,6 +54,30 @@ PROTOCOL = "blind-relay"
 
 def relay_token() -> bytes:
     return os.urandom(32)
+
+
+class RelayDialer(Protocol):
+    """How :func:`relay_connection` reaches the relay: the node's connect by public key."""
+
+    async def connect(self, remote_public_key: bytes, *, timeout: float | None = None) -> SecretStream: ...
+
+
+class RelayAddressCache:
+    """Relay addresses last advertised by each server (by public key), for the next connect."""
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self) -> None:
+        self._by_key: dict[bytes, list[Address]] = {}
+
+    def get(self, public_key: bytes) -> list[Address] | None:
+        return self._by_key.get(public_key)
+
+    def set(self, public_key: bytes, addresses: list[Address]) -> None:
+        self._by_key[public_key] = list(addresses)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +189,7 @@ def _raw_of(stream: SecretStream) -> UDXStream | None:
 
 
 async def relay_connection(
-    dht: HyperDHT,
+    dht: RelayDialer,
     relay_public_key: bytes,
     is_initiator: bool,
     token: bytes,

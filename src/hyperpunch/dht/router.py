@@ -10,31 +10,30 @@ Invariants:
 * Entries expire like the JS xache (20 min) unless refreshed; the owner passes ``now``.
 
 The persistent record handlers (``dht/persistent.py``) only use ``get``/``set``/``delete``; the
-handshake/holepunch relaying on top of the table lives here too (PEER_HANDSHAKE, PEER_HOLEPUNCH).
+server-side handshake/holepunch relaying on top of the table lives here too (incoming
+PEER_HANDSHAKE, PEER_HOLEPUNCH). The client side of those RPCs is :mod:`~hyperpunch.dht.peer_rpc`.
+The node is reached only through the :class:`RouterHost` seam (``spawn``, ``loop_time``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol
 
-from hyperpunch.dht.constants import Command, HandshakeMode
-from hyperpunch.dht.errors import BadHandshakeReplyError, BadHolepunchReplyError
+from hyperpunch.dht.constants import HandshakeMode
 from hyperpunch.dht.messages import Handshake, Holepunch, handshake, holepunch
+from hyperpunch.dht_rpc import IncomingRequest
 from hyperpunch.encoding import Address, DecodeError, decode, encode
-
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
-    from hyperpunch.dht_rpc import DatagramSocket, IncomingRequest, Session
 
 __all__ = [
     "ROUTER_TTL",
     "ForwardEntry",
-    "HandshakeReply",
-    "HolepunchReply",
     "Router",
+    "RouterHost",
     "ServerHooks",
+    "decode_or_none",
 ]
 
 _log = logging.getLogger(__name__)
@@ -58,6 +57,14 @@ class ServerHooks(Protocol):
     ) -> tuple[bytes, object | None] | None: ...
 
 
+class RouterHost(Protocol):
+    """What the router needs of its node: owned tasks for server hooks, and the clock."""
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any: ...
+
+    def loop_time(self) -> float: ...
+
+
 @dataclass
 class ForwardEntry:
     """How to reach a server: through ``relay`` (its address), or ``server`` when it is local."""
@@ -68,23 +75,8 @@ class ForwardEntry:
     inserted: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class HandshakeReply:
-    noise: bytes
-    relayed: bool
-    server_address: Address
-    client_address: Address
-
-
-@dataclass(frozen=True, slots=True)
-class HolepunchReply:
-    from_: Address
-    to: Address
-    payload: bytes
-    peer_address: Address
-
-
-def _decode_or_none(codec: Any, value: bytes | None) -> Any:
+def decode_or_none(codec: Any, value: bytes | None) -> Any:
+    """``decode(codec, value)``, or None for an empty or undecodable value (peer bytes never raise)."""
     if not value:
         return None
     try:
@@ -96,12 +88,12 @@ def _decode_or_none(codec: Any, value: bytes | None) -> Any:
 class Router:
     """The forwarding table (target -> entry), bounded and expiring, plus the relaying logic.
 
-    ``dht`` is needed only for the request side (:meth:`peer_handshake` / :meth:`peer_holepunch`)
-    and to run server hooks as owned tasks; the table alone works without it.
+    ``dht`` is needed only to run server hooks as owned tasks and for the clock; the table alone
+    works without it.
     """
 
     def __init__(
-        self, *, ttl: float = ROUTER_TTL, max_size: int = ROUTER_MAX_SIZE, dht: HyperDHT | None = None
+        self, *, ttl: float = ROUTER_TTL, max_size: int = ROUTER_MAX_SIZE, dht: RouterHost | None = None
     ) -> None:
         self.ttl = ttl
         self.max_size = max_size
@@ -135,76 +127,9 @@ class Router:
     def _now(self) -> float | None:
         return None if self.dht is None else self.dht.loop_time()
 
-    # -- client side ------------------------------------------------------------------------------
-
-    async def peer_handshake(
-        self,
-        target: bytes,
-        noise: bytes,
-        to: Address,
-        *,
-        peer_address: Address | None = None,
-        relay_address: Address | None = None,
-        socket: object | None = None,
-        session: Session | None = None,
-    ) -> HandshakeReply:
-        assert self.dht is not None
-        value = encode(handshake, Handshake(HandshakeMode.FROM_CLIENT, noise, peer_address, relay_address))
-        res = await self.dht.request(
-            to,
-            Command.PEER_HANDSHAKE,
-            target=target,
-            value=value,
-            socket=cast("DatagramSocket | None", socket),
-            session=session,
-        )
-        hs = _decode_or_none(handshake, res.value)
-        if (
-            not isinstance(hs, Handshake)
-            or hs.mode != HandshakeMode.REPLY
-            or to[0] != res.from_.host
-            or to[1] != res.from_.port
-            or not hs.noise
-        ):
-            raise BadHandshakeReplyError()
-        return HandshakeReply(
-            hs.noise, hs.peer_address is not None, hs.peer_address or Address(to[0], to[1]), res.to
-        )
-
-    async def peer_holepunch(
-        self,
-        target: bytes,
-        id: int,
-        payload: bytes,
-        peer_address: Address | None,
-        to: Address,
-        *,
-        socket: object | None = None,
-        session: Session | None = None,
-    ) -> HolepunchReply:
-        assert self.dht is not None
-        value = encode(holepunch, Holepunch(HandshakeMode.FROM_CLIENT, id, payload, peer_address))
-        res = await self.dht.request(
-            to,
-            Command.PEER_HOLEPUNCH,
-            target=target,
-            value=value,
-            socket=cast("DatagramSocket | None", socket),
-            session=session,
-        )
-        hp = _decode_or_none(holepunch, res.value)
-        if (
-            not isinstance(hp, Holepunch)
-            or hp.mode != HandshakeMode.REPLY
-            or to[0] != res.from_.host
-            or to[1] != res.from_.port
-        ):
-            raise BadHolepunchReplyError()
-        return HolepunchReply(res.from_.address, res.to, hp.payload, hp.peer_address or Address(to[0], to[1]))
-
     # -- relaying / server side -------------------------------------------------------------------
 
-    def _spawn_hook(self, coro: Any) -> None:
+    def _spawn_hook(self, coro: Coroutine[Any, Any, Any]) -> None:
         if self.dht is None:
             coro.close()
             return
@@ -212,7 +137,7 @@ class Router:
 
     def on_peer_handshake(self, req: IncomingRequest) -> None:
         """Handle a PEER_HANDSHAKE request; never raises for peer bytes (bad ones are ignored)."""
-        hs = _decode_or_none(handshake, req.value)
+        hs = decode_or_none(handshake, req.value)
         if not isinstance(hs, Handshake):
             return
         entry = self.get(req.target, self._now()) if req.target is not None else None
@@ -287,7 +212,7 @@ class Router:
 
     def on_peer_holepunch(self, req: IncomingRequest) -> None:
         """Handle a PEER_HOLEPUNCH request; never raises for peer bytes."""
-        hp = _decode_or_none(holepunch, req.value)
+        hp = decode_or_none(holepunch, req.value)
         if not isinstance(hp, Holepunch):
             return
         entry = self.get(req.target, self._now()) if req.target is not None else None

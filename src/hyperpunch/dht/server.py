@@ -16,9 +16,11 @@ Invariants:
   a relayed connection keeps its puncher, and a punched path found later moves the stream off the
   relay (JS ``confirmDirectUpgrade``).
 * ``stream.user_data["dht"]`` carries the path like the client's (see :mod:`.connect`).
-* Every timer and task is owned; :meth:`aclose` stops the announcer, destroys punchers and
-  pending raw streams, and cancels the connection tasks; open connections stay open, as in JS,
-  owned by the DHT node, which destroys them when it closes.
+* Every timer and task is owned (one :class:`~hyperpunch.aio.TaskOwner`; :meth:`aclose` runs
+  once, :class:`~hyperpunch.aio.CloseOnce`); :meth:`aclose` stops the announcer, destroys
+  punchers and pending raw streams, and cancels the connection tasks; open connections stay open,
+  as in JS, owned by the DHT node, which destroys them when it closes.
+* The node is seen only through :class:`~hyperpunch.dht.context.NodeContext`.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.crypto import KeyPair
 from hyperpunch.crypto import hash as _hash
 from hyperpunch.dht.announcer import Announcer
@@ -42,13 +45,13 @@ from hyperpunch.dht.constants import (
     Error,
     Firewall,
 )
+from hyperpunch.dht.context import NodeContext
 from hyperpunch.dht.errors import AlreadyListeningError, KeypairAlreadyUsedError, NodeDestroyedError
 from hyperpunch.dht.holepuncher import (
     Holepuncher,
     is_private,
     local_addresses,
     match_address,
-    random_punch_allowed,
 )
 from hyperpunch.dht.messages import (
     HolepunchInfo,
@@ -59,27 +62,20 @@ from hyperpunch.dht.messages import (
     UdxInfo,
 )
 from hyperpunch.dht.noise_wrap import NoiseWrap, NoiseWrapResult
+from hyperpunch.dht.paths import FirewallFn, HolepunchFn, close_relay_after, noop, path_info, udx_of
 from hyperpunch.dht.relay import relay_connection, relay_token
 from hyperpunch.dht.router import ForwardEntry
 from hyperpunch.dht.secure_payload import SecurePayload
 from hyperpunch.dht.socket_pool import attach_stream
+from hyperpunch.dht_rpc import IncomingRequest
 from hyperpunch.encoding import Address
 from hyperpunch.secretstream import SecretStream
 from hyperpunch.udx.socket import UDXSocket
 from hyperpunch.udx.stream import UDXStream
 
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
-    from hyperpunch.dht_rpc import IncomingRequest
-
 __all__ = ["Server"]
 
 _log = logging.getLogger(__name__)
-
-RELAY_LINGER = 5.0  # seconds a relay stays up after a connection moved to a direct path
-
-FirewallFn = Callable[[bytes, NoisePayload, Address], "bool | Awaitable[bool]"]
-HolepunchFn = Callable[[int, int, list[Any], "list[Address] | None"], bool]
 
 
 @dataclass(eq=False)
@@ -112,7 +108,7 @@ class Server:
 
     def __init__(
         self,
-        dht: HyperDHT,
+        dht: NodeContext,
         *,
         firewall: FirewallFn | None = None,
         on_connection: Callable[[SecretStream], Awaitable[None] | None] | None = None,
@@ -135,8 +131,8 @@ class Server:
         self._connects: dict[bytes, asyncio.Future[_Handshake | None]] = {}
         self._holepunches: list[_Handshake | None] = []
         self._listening = False
-        self._closing: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._close_once = CloseOnce(self._close)
+        self._tasks = TaskOwner("dht server")
         # accepted connections not yet taken by ``async for``; a connection leaves it when it ends,
         # so a server nobody iterates does not keep every stream it ever accepted
         self._accepted: collections.deque[SecretStream] = collections.deque()
@@ -170,7 +166,7 @@ class Server:
         self._listening = True
         await self.dht.bind()
         for s in self.dht.listening:
-            if s is not self and s._key_pair is not None and s._key_pair.public_key == key_pair.public_key:
+            if s is not self and s.public_key is not None and s.public_key == key_pair.public_key:
                 self._listening = False
                 raise KeypairAlreadyUsedError()
         self.dht.listening.add(self)
@@ -186,10 +182,13 @@ class Server:
             await self.aclose()
             raise
 
+    @property
+    def closing(self) -> bool:
+        """:meth:`aclose` has started: no new handshake or holepunch is answered."""
+        return self._close_once.started
+
     async def aclose(self) -> None:
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._close())
-        await asyncio.shield(self._closing)
+        await self._close_once()
 
     async def __aenter__(self) -> Server:
         return self
@@ -215,11 +214,7 @@ class Server:
             if entry is not None and entry.server is self:
                 self.dht.router.delete(self.target)
         self._clear_all()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
+        await self._tasks.aclose()
         if self._announcer is not None:
             with contextlib.suppress(Exception):
                 await self._announcer.stop()
@@ -234,32 +229,31 @@ class Server:
             if h is None:
                 continue
             if h.puncher is not None:
-                h.puncher.on_abort = _noop
+                h.puncher.on_abort = noop
                 h.puncher.destroy()
             for timer in (h.clearing, h.prepunching):
                 if timer is not None:
                     timer.cancel()
             if h.raw_stream is not None and not h.relayed:  # a relayed connection stays up
                 h.raw_stream.destroy()
-                self.dht._forget_raw_stream(h.raw_stream)
+                self.dht.release_raw_stream(h.raw_stream)
                 h.raw_stream = None
         for fut in self._connects.values():
             if not fut.done():
                 fut.cancel()
         self._connects.clear()
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        if self._tasks.closed:  # closed: a connection living on belongs to the node
+            return self.dht.spawn(coro)
+        return self._tasks.spawn(coro)
 
     # -- handshake ---------------------------------------------------------------------------------
 
     async def on_peer_handshake(
         self, noise: bytes, peer_address: Address | None, req: IncomingRequest
     ) -> tuple[bytes, object | None] | None:
-        if self._closing is not None or self._key_pair is None:
+        if self.closing or self._key_pair is None:
             return None
         k = bytes(noise)
         fut = self._connects.get(k)
@@ -271,7 +265,7 @@ class Server:
             )
             task.add_done_callback(functools.partial(_settle, fut))
         h = await asyncio.shield(fut)
-        if h is None or h.reply is None or self._closing is not None:
+        if h is None or h.reply is None or self.closing:
             return None
         sock = h.puncher.ref.wrapper if (h.reply_from_puncher and h.puncher is not None) else None
         return h.reply, sock
@@ -283,14 +277,10 @@ class Server:
     async def _add_handshake(
         self, k: bytes, noise: bytes, client_address: Address, req: IncomingRequest, direct: bool
     ) -> _Handshake | None:
-        assert self._key_pair is not None and self._announcer is not None
-        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
-        hs = _Handshake(hid, k)
-        if hid == len(self._holepunches):
-            self._holepunches.append(hs)
-        else:
-            self._holepunches[hid] = hs
-
+        """JS ``_addHandshake``: read the client's noise, ask the firewall, reply, then prepare
+        the path (direct, LAN, relay, holepunch). The steps are the methods below."""
+        hs = self._claim_slot(k)
+        assert self._key_pair is not None
         wrap = NoiseWrap(self._key_pair)
         try:
             remote = wrap.recv(noise)
@@ -299,43 +289,67 @@ class Server:
             return None
         remote_public_key = wrap.remote_public_key
         assert remote_public_key is not None
-
-        firewalled = True
-        try:
-            if self.firewall is None:
-                firewalled = False
-            else:
-                res = self.firewall(remote_public_key, remote, client_address)
-                if inspect.isawaitable(res):
-                    res = await res
-                firewalled = bool(res)
-        except Exception:
-            _log.debug("server firewall raised; dropping the handshake", exc_info=True)
-        if self._closing is not None or firewalled:
+        if await self._rejects(remote_public_key, remote, client_address) or self.closing:
             self._clear_later(hs)
             return None
+        hs.remote_payload = remote
+        hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
+        replied = self._write_reply(hs, wrap, remote)
+        if replied is None:
+            return None
+        error, our_remote, relay_through = replied
+        if error != Error.NONE:
+            self._destroy_raw(hs)
+            self._clear_later(hs)
+            return hs
+        return await self._prepare_path(hs, remote, req, client_address, direct, our_remote, relay_through)
 
+    def _claim_slot(self, k: bytes) -> _Handshake:
+        """The handshake takes the first free slot; its index is the holepunch ``id``."""
+        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
+        hs = _Handshake(hid, k)
+        if hid == len(self._holepunches):
+            self._holepunches.append(hs)
+        else:
+            self._holepunches[hid] = hs
+        return hs
+
+    async def _rejects(self, remote_public_key: bytes, remote: NoisePayload, client_address: Address) -> bool:
+        """The user's firewall: True (or raising) drops the handshake silently."""
+        if self.firewall is None:
+            return False
+        try:
+            res = self.firewall(remote_public_key, remote, client_address)
+            if inspect.isawaitable(res):
+                res = await res
+            return bool(res)
+        except Exception:
+            _log.debug("server firewall raised; dropping the handshake", exc_info=True)
+            return True
+
+    def _write_reply(
+        self, hs: _Handshake, wrap: NoiseWrap, remote: NoisePayload
+    ) -> tuple[int, Address | None, bytes | None] | None:
+        """Allocate the raw stream and write our noise reply into ``hs.reply``.
+
+        Returns ``(error, our remote address, relay_through)``, or None when the reply failed."""
+        assert self._announcer is not None
         if remote.version != 1:
             error = Error.VERSION_MISMATCH
         elif remote.udx is None:
             error = Error.ABORTED
         else:
             error = Error.NONE
-
         our_remote = self.dht.remote_address()
         addresses: list[Address] = []
         if our_remote is not None:
             addresses.append(our_remote)
         if self._share_local_address:
             addresses.extend(self._local_addresses())
-        hs.remote_payload = remote
-        hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
-
         if error == Error.NONE:
             hs.raw_stream = self.dht.create_raw_stream(
                 firewall=lambda s, p, h: self._raw_firewall(hs, s, p, h)
             )
-
         relay_addresses = self.relay_addresses
         relay_through = self.relay_through() if callable(self.relay_through) else self.relay_through
         if relay_through is not None:
@@ -347,7 +361,7 @@ class Server:
                     firewall=Firewall.OPEN if our_remote is not None else Firewall.UNKNOWN,
                     holepunch=None
                     if our_remote is not None
-                    else HolepunchInfo(hid, list(self._announcer.relays)),
+                    else HolepunchInfo(hs.id, list(self._announcer.relays)),
                     addresses4=addresses,
                     udx=UdxInfo(hs.raw_stream.id if hs.raw_stream is not None else 0, 0, False),
                     secret_stream=SecretStreamInfo(),
@@ -365,14 +379,23 @@ class Server:
             self._destroy_raw(hs)
             self._clear_later(hs)
             return None
+        return error, our_remote, relay_through
 
-        if error != Error.NONE:
-            self._destroy_raw(hs)
-            self._clear_later(hs)
-            return hs
-
+    async def _prepare_path(
+        self,
+        hs: _Handshake,
+        remote: NoisePayload,
+        req: IncomingRequest,
+        client_address: Address,
+        direct: bool,
+        our_remote: Address | None,
+        relay_through: bytes | None,
+    ) -> _Handshake | None:
+        """After a good reply: connect to an OPEN client at once, or start the relay and get a
+        holepuncher ready (LAN clients and firewalled servers), with the initial timeout armed."""
+        assert hs.result is not None
         if remote.firewall == Firewall.OPEN or direct:
-            sock = _udx_of(req.socket) if direct else self.dht.udx_socket
+            sock = udx_of(req.socket) if direct else self.dht.udx_socket
             self.dht.stats_punches["open"] += 1
             if sock is not None:
                 self._on_socket(hs, sock, client_address[1], client_address[0], "direct")
@@ -395,7 +418,7 @@ class Server:
             hs.prepunching = loop.call_later(HANDSHAKE_INITIAL_TIMEOUT / 1000, self._on_abort, hs)
             return hs
 
-        if self._closing is not None:
+        if self.closing:
             self._clear_later(hs)
             return None
 
@@ -415,7 +438,7 @@ class Server:
         if hs.puncher is not None:
             return
         puncher = await Holepuncher.create(self.dht, self.dht.session(), False, remote_firewall)
-        if self._closing is not None:
+        if self.closing:
             puncher.destroy()
             return
         hs.puncher = puncher
@@ -456,16 +479,7 @@ class Server:
         )
         if path is None:
             path = self._classify(hs, sock, port, host)
-        stream.user_data = {
-            "dht": {
-                "path": path,
-                "relayed": path == "relayed",
-                "holepunched": path == "holepunched",
-                "lan": path == "lan",
-                "remote_address": (host, port),
-                "remote_public_key": hs.result.remote_public_key,
-            }
-        }
+        stream.user_data = {"dht": path_info(path, host, port, hs.result.remote_public_key)}
         hs.stream = stream
         attach_stream(raw, stream.protocol)
         self._accept(stream, raw, hs)
@@ -496,12 +510,12 @@ class Server:
                 remote_address=(host, port),
                 upgraded_from_relay=True,
             )
-        self._spawn(_close_relay_after(changed, hs.relay_stream))
+        self._spawn(close_relay_after(changed, hs.relay_stream))
         self._stop_puncher(hs)
 
     def _stop_puncher(self, hs: _Handshake) -> None:
         if hs.puncher is not None:
-            hs.puncher.on_abort = _noop
+            hs.puncher.on_abort = noop
             hs.puncher.destroy()
 
     def _accept(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
@@ -537,7 +551,7 @@ class Server:
     def _connection_ended(self, stream: SecretStream, raw: UDXStream, hs: _Handshake) -> None:
         with contextlib.suppress(ValueError):
             self._accepted.remove(stream)
-        self.dht._forget_raw_stream(raw)
+        self.dht.release_raw_stream(raw)
         if hs.raw_stream is raw:  # relayed, never upgraded
             hs.raw_stream = None
             hs.relayed = False
@@ -551,7 +565,7 @@ class Server:
             hs.prepunching.cancel()
             hs.prepunching = None
         if hs.puncher is not None:
-            hs.puncher.on_abort = _noop
+            hs.puncher.on_abort = noop
             hs.puncher.destroy()
         if hs.relay_token is None:  # else the blind relay may still pair this raw stream
             self._destroy_raw(hs)
@@ -598,10 +612,10 @@ class Server:
         if raw is not None:
             hs.raw_stream = None
             raw.destroy()
-            self.dht._forget_raw_stream(raw)
+            self.dht.release_raw_stream(raw)
 
     def _clear_later(self, hs: _Handshake) -> None:
-        if hs.clearing is not None or self._closing is not None:
+        if hs.clearing is not None or self.closing:
             return
         with contextlib.suppress(RuntimeError):
             hs.clearing = asyncio.get_running_loop().call_later(HANDSHAKE_CLEAR_WAIT / 1000, self._clear, hs)
@@ -620,7 +634,7 @@ class Server:
         self, id: int, payload: bytes, peer_address: Address, req: IncomingRequest
     ) -> tuple[bytes, object | None] | None:
         h = self._holepunches[id] if 0 <= id < len(self._holepunches) else None
-        if h is None or self._closing is not None:
+        if h is None or self.closing:
             return None
         if h.payload is None:
             return self._abort(h)
@@ -638,7 +652,7 @@ class Server:
             return self._abort(h)
         token = h.payload.token(peer_address)
         echoed = is_server_relay and remote.remote_token is not None and remote.remote_token == token
-        if _udx_of(req.socket) is p.socket:
+        if udx_of(req.socket) is p.socket:
             p.nat.add(req.to, req.from_.address)
         if remote.round >= h.round:
             h.round = remote.round
@@ -676,7 +690,7 @@ class Server:
                 h.prepunching = None
             dht = self.dht
             random_nat = p.remote_firewall >= Firewall.RANDOM or p.nat.firewall >= Firewall.RANDOM
-            if random_nat and not random_punch_allowed(dht):
+            if random_nat and not dht.punch_throttle.allowed(dht.loop_time()):
                 dht.stats_punches["try_later"] += 1
                 if h.relay_token is None:
                     return self._abort(h, Error.TRY_LATER)
@@ -728,19 +742,6 @@ class Server:
         return payload, self.dht.socket
 
 
-async def _close_relay_after(changed: asyncio.Future[None], relay_stream: SecretStream | None) -> None:
-    """Close the relay once the stream moved and the peer had time to move too.
-
-    JS closes its relay when traffic shows up on the direct path; until the peer switched, its
-    packets (and the acks it waits for) still cross the relay, so ours stays up a little longer.
-    """
-    with contextlib.suppress(Exception):
-        await changed
-    await asyncio.sleep(RELAY_LINGER)
-    if relay_stream is not None:
-        relay_stream.close()
-
-
 def _settle(fut: asyncio.Future[Any], task: asyncio.Task[Any]) -> None:
     if fut.done():
         return
@@ -753,14 +754,5 @@ def _settle(fut: asyncio.Future[Any], task: asyncio.Task[Any]) -> None:
         fut.set_result(task.result())
 
 
-def _udx_of(handle: object) -> UDXSocket | None:
-    sock = getattr(handle, "udx_socket", None)
-    return sock if isinstance(sock, UDXSocket) else None
-
-
 def _is_lan(host: str, port: int, lan: list[Address]) -> bool:
     return any(a[0] == host and a[1] == port for a in lan)
-
-
-def _noop() -> None:
-    return None

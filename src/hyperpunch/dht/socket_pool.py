@@ -7,22 +7,23 @@ Invariants:
   (replies to requests sent from this socket); one-byte datagrams are holepunch probes and go to
   the ref's ``on_holepunch_message``.
 * A ref is released once; the socket closes when its last ref is gone and no raw stream uses it.
-  The pool owns the close tasks; :meth:`SocketPool.aclose` closes everything left.
+  The pool owns the close tasks (a :class:`~hyperpunch.aio.TaskOwner`); :meth:`SocketPool.aclose`
+  closes everything left, and a ref released after that has nothing left to close.
+* The pool knows the node only as its dht-rpc node (``dht``, to deliver DHT replies) and its
+  :class:`~hyperpunch.udx.socket.UDX`; it imports nothing above it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket as _socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any
 
+from hyperpunch.aio import TaskOwner
+from hyperpunch.dht_rpc import DHT
 from hyperpunch.dht_rpc.transport import UDXDatagramSocket
-from hyperpunch.udx.socket import UDXSocket
-
-if TYPE_CHECKING:
-    from hyperpunch.dht.node import HyperDHT
+from hyperpunch.udx.socket import UDX, UDXSocket
 
 __all__ = ["SocketPool", "SocketRef", "attach_stream", "send_ttl"]
 
@@ -57,7 +58,7 @@ class SocketRef:
     def __init__(self, pool: SocketPool) -> None:
         self.pool = pool
         self.on_holepunch_message: HolepunchHandler = _noop
-        self.socket: UDXSocket = pool.dht.udx.create_socket(on_message=self._on_message)
+        self.socket: UDXSocket = pool.udx.create_socket(on_message=self._on_message)
         self.wrapper = UDXDatagramSocket(self.socket)  # the handle dht-rpc sends through
         self.refs = 1
         self.released = False
@@ -100,18 +101,20 @@ class SocketRef:
 class SocketPool:
     """Creates, tracks and closes the holepunch sockets of a node."""
 
-    def __init__(self, dht: HyperDHT, host: str) -> None:
+    def __init__(self, dht: DHT, udx: UDX, host: str) -> None:
         self.dht = dht
+        self.udx = udx
         self.host = host
         self.sockets: dict[UDXSocket, SocketRef] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskOwner("dht socket pool")
         self._all: set[UDXSocket] = set()
         self.stats = {"sockets_added": 0, "sockets_removed": 0}
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._tasks.closed:  # closed: every socket is closed already
+            coro.close()
+            return
+        self._tasks.spawn(coro)
 
     async def acquire(self) -> SocketRef:
         ref = SocketRef(self)
@@ -127,7 +130,7 @@ class SocketPool:
         return ref
 
     def lookup(self, sock: object) -> SocketRef | None:
-        return self.sockets.get(sock)  # type: ignore[call-overload, no-any-return]
+        return self.sockets.get(sock) if isinstance(sock, UDXSocket) else None
 
     def _close(self, ref: SocketRef) -> None:
         if self.sockets.pop(ref.socket, None) is None:
@@ -148,16 +151,12 @@ class SocketPool:
         self._spawn(wait())
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        await self._tasks.aclose()
         self.sockets.clear()
         for sock in list(self._all):
             with contextlib.suppress(Exception):
                 await sock.aclose()
         self._all.clear()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
 
 
 def attach_stream(raw: Any, protocol: Any) -> None:

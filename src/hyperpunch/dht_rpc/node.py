@@ -540,10 +540,28 @@ class DHT:
             )
         )
 
-    async def ping(self, to: tuple[str, int], *, size: int = 0, retry: bool = True, ttl: int = 0) -> Response:
+    async def ping(
+        self,
+        to: tuple[str, int],
+        *,
+        size: int = 0,
+        retry: bool = True,
+        ttl: int = 0,
+        socket: DatagramSocket | None = None,
+        session: Session | None = None,
+    ) -> Response:
+        """PING ``to``; ``socket`` (a socket of this node's UDX, e.g. a holepunch one) and
+        ``session`` as for :meth:`request`."""
         return await self._await_request(
             lambda ok, fail: self.core.ping(
-                to, on_response=ok, on_error=fail, size=size, retry=retry, ttl=ttl
+                to,
+                on_response=ok,
+                on_error=fail,
+                size=size,
+                retry=retry,
+                ttl=ttl,
+                socket=socket,
+                session=session,
             )
         )
 
