@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from hyperpunch.dht_rpc.transport import UDXDatagramSocket
 from hyperpunch.udx.socket import UDXSocket
+from hyperpunch.udx.stream import UDXStream
+from hyperpunch.udx.transport import attach
 
 if TYPE_CHECKING:
     from hyperpunch.dht.node import HyperDHT
@@ -64,7 +66,7 @@ class SocketRef:
 
     def _on_message(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) > 1:
-            self.pool.dht._deliver(self.wrapper, data, addr)
+            self.pool.dht.deliver(self.wrapper, data, addr)
         else:
             self.on_holepunch_message(data, addr, self)
 
@@ -160,16 +162,8 @@ class SocketPool:
                 await task
 
 
-def attach_stream(raw: Any, protocol: Any) -> None:
-    """``hyperpunch.udx.transport.attach`` that also delivers bytes the raw stream received
-    before the transport existed (the remote may send its secret-stream header before our side
-    has chosen its path: JS secret-stream reads those from the raw stream when it starts)."""
-    from hyperpunch.udx.transport import attach
-
-    early = raw._take(-1) if raw._buffered else b""
-    eof = raw._eof
+def attach_stream(raw: UDXStream, protocol: asyncio.Protocol) -> None:
+    """``hyperpunch.udx.transport.attach``: it also delivers the bytes (and END) the raw stream
+    received before the transport existed (the remote may send its secret-stream header before
+    our side has chosen its path)."""
     attach(raw, protocol)
-    if early:
-        protocol.data_received(early)
-    if eof:
-        protocol.eof_received()

@@ -464,12 +464,14 @@ class DHT:
         cast(DatagramSocket, socket).send(data, port, host, ttl)
 
     def _on_server_message(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._deliver(self.server_socket, data, addr)
+        self.deliver(self.server_socket, data, addr)
 
     def _on_client_message(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._deliver(self.client_socket, data, addr)
+        self.deliver(self.client_socket, data, addr)
 
-    def _deliver(self, sock: object, data: bytes, addr: tuple[str, int]) -> None:
+    def deliver(self, sock: object, data: bytes, addr: tuple[str, int]) -> None:
+        """Feed a datagram that arrived on ``sock`` (one of this node's socket handles, or a
+        pooled one requests were sent from) into the core."""
         core = self.core
         if core.destroyed or sock is None or self._loop is None:
             return

@@ -1,11 +1,15 @@
 """Sans-IO UDX stream: reliable, ordered, congestion-controlled byte stream over datagrams.
 
 Invariants:
-* Inputs are datagrams already routed to this stream (``receive``), user calls (``write``,
-  ``write_end``, ``send_message``, ``destroy``, ``consume``) and clock ticks (``on_timer``);
-  every input takes ``now`` (seconds). Outputs are datagrams appended to ``outbox`` (always
-  addressed to ``remote_addr``), callbacks (``on_data``/``on_end``/``on_message``/``on_close``/
-  ``on_remote_changed``) and ``deadline`` (when ``on_timer`` must run next, or None).
+* Inputs are datagrams already routed to this stream (``receive_datagram(data, now)``), user
+  calls (``write``, ``write_end``, ``send_message``, ``destroy``, ``consume``) and clock ticks
+  (``handle_timer(now)``); time is always the ``now`` argument (seconds). Outputs are datagrams,
+  drained by ``datagrams_to_send(now)`` (always addressed to ``remote_addr``; ``outbox`` is the
+  queue they wait in), callbacks (``on_data``/``on_end``/``on_message``/``on_close``/
+  ``on_remote_changed``) and ``next_deadline()`` (when ``handle_timer`` must run next, or None).
+* Outcomes are callbacks, not returned event lists, on purpose: this is the bulk-transfer hot path
+  (one ``receive_datagram`` per packet), and building a list of event objects per packet for the
+  adapter to dispatch costs measurable throughput against a direct call into the adapter.
 * One DATA/END/DESTROY packet uses one sequence number; MESSAGE, HEARTBEAT and ACK packets reuse
   the current one. Sequence numbers wrap at 2**32 and compare with ``seq_diff``.
 * Data is delivered in order exactly once; a packet is ACKed (cumulative ``ack`` + SACK ranges of
@@ -18,7 +22,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hyperpunch.udx.congestion import NewReno, RttEstimator
@@ -60,6 +64,7 @@ Address = tuple[Any, ...]
 
 _MAGIC = 0xFF
 _VERSION = 1
+_NOTHING: tuple[bytes, ...] = ()
 
 
 def _noop(*_args: object) -> None:
@@ -262,7 +267,12 @@ class StreamCore:
         )
 
     @property
-    def deadline(self) -> float | None:
+    def ack_urgent(self) -> bool:
+        """An ACK must go out at the next flush (e.g. the receive window reopened)."""
+        return self._ack_urgent
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must run next (``None``: no timer armed)."""
         best: float | None = None
         for d in (
             self.rto_deadline,
@@ -277,7 +287,7 @@ class StreamCore:
 
     # ------------------------------------------------------------------ receive
 
-    def receive(self, buf: bytes | bytearray | memoryview, now: float) -> None:
+    def receive_datagram(self, buf: bytes | bytearray | memoryview, now: float) -> None:
         """Process one datagram already matched to this stream (magic/version/id checked)."""
         if self.closed:
             return
@@ -569,7 +579,8 @@ class StreamCore:
 
     # ------------------------------------------------------------------ timers
 
-    def on_timer(self, now: float) -> None:
+    def handle_timer(self, now: float) -> None:
+        """Run the timers due at ``now`` (RACK, tail-loss probe, RTO, zero-window probe, keepalive)."""
         if self.closed:
             return
         if self.reo_deadline is not None and now >= self.reo_deadline:
@@ -591,7 +602,7 @@ class StreamCore:
             if self.connected and self.remote_acked == self.seq:
                 self.outbox.append(self._heartbeat())
                 self.keepalive_deadline = now + self.keepalive
-        self.flush(now)
+        self._flush(now)
 
     def _send_tail_loss_probe(self, now: float) -> None:
         if not self._tlp_armed or self.remote_acked == self.seq:
@@ -661,7 +672,16 @@ class StreamCore:
             self._rwnd_was_low = True
         return free
 
-    def flush(self, now: float) -> None:
+    def datagrams_to_send(self, now: float) -> Sequence[bytes]:
+        """Packetize what the windows allow and drain every queued datagram, in order."""
+        self._flush(now)
+        out = self.outbox
+        if not out:
+            return _NOTHING
+        self.outbox = []
+        return out
+
+    def _flush(self, now: float) -> None:
         """Send what the windows allow (retransmissions first) and any owed ACK."""
         if self.closed or not self.connected:
             return
@@ -809,6 +829,10 @@ class StreamCore:
         if not self.connected:
             return None
         return HEADER.pack(_MAGIC, _VERSION, 0, 0, self.remote_id, self.rwnd_max, self.seq, self.ack)
+
+    def close(self, err: UDXError | None = None) -> None:
+        """Close now without sending anything (a relay saw the DESTROY go through)."""
+        self._close(err)
 
     def _close(self, err: UDXError | None) -> None:
         if self.closed:
