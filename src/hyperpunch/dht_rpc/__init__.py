@@ -30,7 +30,6 @@ from hyperpunch.dht_rpc.errors import (
     RequestDestroyedError,
     RequestTimeoutError,
 )
-from hyperpunch.dht_rpc.io import IncomingRequest, OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.messages import (
     DELAYED_PING,
     DOWN_HINT,
@@ -47,6 +46,7 @@ from hyperpunch.dht_rpc.messages import (
 from hyperpunch.dht_rpc.nat_sampler import NatSampler
 from hyperpunch.dht_rpc.node import DHT, QueryStream
 from hyperpunch.dht_rpc.query import Query
+from hyperpunch.dht_rpc.requests import IncomingRequest, OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.routing_table import Node, RoutingTable
 from hyperpunch.dht_rpc.transport import (
     DatagramSocket,
