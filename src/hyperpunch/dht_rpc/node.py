@@ -419,8 +419,6 @@ class DHT:
         assert self._ready is not None
         await asyncio.shield(self._ready)
 
-    fully_bootstrapped = ready
-
     async def aclose(self) -> None:
         """Destroy the node, end its tasks and close its sockets (idempotent)."""
         await self._close_once()
