@@ -1,4 +1,4 @@
-"""The asyncio dht-rpc node: sockets, a timer task and awaitables around :class:`DHTCore`.
+"""The asyncio dht-rpc node: sockets, one deadline timer and awaitables around :class:`DHTCore`.
 
 Invariants:
 
@@ -6,10 +6,11 @@ Invariants:
   only binds the two sockets (server and client), feeds datagrams and ``loop.time()`` into the
   core, dispatches the core's events (to ``on(name, fn)`` listeners, by JS event name) and turns
   callbacks into futures / async iterators.
-* Every task is owned by ``tasks`` (a :class:`~hyperpunch.aio.TaskOwner`): one timer task plus
-  commit/handler tasks; :meth:`aclose` (idempotent, or leaving ``async with``) destroys the core
-  (failing every request in flight with ``REQUEST_DESTROYED``), cancels and awaits the tasks and
-  closes both sockets.
+* One :class:`~hyperpunch.aio.DeadlineTimer` stays armed at the core's ``next_deadline()`` (the
+  core's timer heap re-arms it when a deadline moves earlier). Every task (commit and handler
+  tasks) is owned by ``tasks``, a :class:`~hyperpunch.aio.TaskOwner`. :meth:`aclose` (idempotent,
+  or leaving ``async with``) destroys the core (failing every request in flight with
+  ``REQUEST_DESTROYED``), cancels and awaits the tasks and closes both sockets.
 * Cancelling an awaiting ``request()``/``ping()`` destroys that request.
 """
 
@@ -23,7 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
-from hyperpunch.aio import CloseOnce, TaskOwner
+from hyperpunch.aio import CloseOnce, DeadlineTimer, TaskOwner
 from hyperpunch.dht_rpc.core import DHTCore, RequestHandler
 from hyperpunch.dht_rpc.errors import DHTRPCError, DHTRPCLocalError, NodeDestroyedError
 from hyperpunch.dht_rpc.events import DHTEvent, Ready
@@ -59,6 +60,26 @@ def _is_ipv4(host: str) -> bool:
     except OSError:
         return False
     return True
+
+
+class _GuardedClock:
+    """The core's timer side for :class:`DeadlineTimer`: a failing callback is logged, and the
+    node's clock keeps running (the timer re-arms after it)."""
+
+    __slots__ = ("core",)
+
+    def __init__(self, core: DHTCore) -> None:
+        self.core = core
+
+    def next_deadline(self) -> float | None:
+        return None if self.core.destroyed else self.core.next_deadline()
+
+    def handle_timer(self, now: float) -> list[DHTEvent]:
+        try:
+            return self.core.handle_timer(now)
+        except Exception:  # a callback bug must not stop the node's clock
+            _log.exception("dht-rpc timer callback failed")
+            return self.core.take_events()
 
 
 class QueryStream:
@@ -201,8 +222,7 @@ class DHT:
         self._seed_nat: str | None = None
         self._binding: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._timer_task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
+        self._timer: DeadlineTimer[DHTEvent] | None = None
         self.tasks = TaskOwner("dht-rpc")
         self._close_once = CloseOnce(self._aclose)
 
@@ -363,12 +383,12 @@ class DHT:
             raise NodeDestroyedError()
         if self._seed_nat is not None and not self._port:
             self.core.seed_nat(self._seed_nat, server.address()[1])
-        self._wake = asyncio.Event()
-        self.core.timers.on_reschedule = lambda _d: self._wake.set() if self._wake else None
+        timer = self._timer = DeadlineTimer(loop, _GuardedClock(self.core), self._dispatch)
+        self.core.timers.on_reschedule = lambda _d: timer.rearm()
         self._dispatch(self.core.handle_timer(loop.time()))
         self.core.bind(server, client, server.address()[1], bootstrap=False)
         self._drain_events()
-        self._timer_task = self.tasks.spawn(self._run_timers())
+        timer.rearm()
         self.core.bootstrap_nodes[:] = await self._resolve_bootstrap()
         if not self.core.destroyed:
             self._now()
@@ -432,6 +452,8 @@ class DHT:
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(NodeDestroyedError())
             self._ready.exception()
+        if self._timer is not None:
+            self._timer.cancel()
         await self.tasks.aclose()
         for sock in (self.server_socket, self.client_socket):
             if sock is not None:
@@ -440,24 +462,6 @@ class DHT:
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run ``coro`` as a task owned by this node: cancelled and awaited by :meth:`aclose`."""
         return self.tasks.spawn(coro)
-
-    async def _run_timers(self) -> None:
-        assert self._loop is not None and self._wake is not None
-        loop, wake, core = self._loop, self._wake, self.core
-        while not core.destroyed:
-            deadline = core.next_deadline()
-            wake.clear()
-            if deadline is None:
-                await wake.wait()
-            else:
-                delay = deadline - loop.time()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), delay)
-            try:
-                self._dispatch(core.handle_timer(loop.time()))
-            except Exception:  # a callback bug must not stop the node's clock
-                _log.exception("dht-rpc timer callback failed")
 
     # -- datagrams -----------------------------------------------------------------------------
 
