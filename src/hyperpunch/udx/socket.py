@@ -4,7 +4,8 @@ Invariants:
 * A datagram is a stream packet only if it is >= 20 bytes, starts 0xFF 0x01 and names a live
   local stream id (libudx ``process_packet``); everything else goes to ``on_message`` (the DHT).
 * Packets for a stream arriving on a socket that is not the stream's own (including before
-  ``connect``) pass the stream's firewall first; a true return drops them.
+  ``connect``) pass the stream's firewall (given to ``UDX.create_stream``) first; a true return, or
+  no firewall, drops them.
 * Reads are drained in batches (``recvfrom_into`` into one preallocated buffer) and every stream
   touched by a batch is flushed once afterwards, so ACKs and new data go out together.
 * Sends never block: on EAGAIN datagrams queue until the socket is writable again.
