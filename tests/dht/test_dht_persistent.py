@@ -34,8 +34,8 @@ from hyperpunch.dht.messages import Peer as PeerRecord
 from hyperpunch.dht.persistent import GenerationalCache, Persistent, RecordCache
 from hyperpunch.dht.records import mutable_put_value, sign_announce, sign_mutable, sign_unannounce
 from hyperpunch.dht.router import Router
-from hyperpunch.dht_rpc.io import IncomingRequest
-from hyperpunch.dht_rpc.io import Peer as NodePeer
+from hyperpunch.dht_rpc.requests import IncomingRequest
+from hyperpunch.dht_rpc.requests import Peer as NodePeer
 from hyperpunch.encoding import Address, uint
 from jsref import run_node_json
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hyperpunch.dht_rpc.core import DHTCore
+from hyperpunch.dht_rpc.events import DHTEvent
 from hyperpunch.dht_rpc.messages import REQUEST_ID, decode_message
 
 
@@ -32,6 +33,7 @@ class MemNet:
         self.down: set[tuple[str, int]] = set()  # hosts:ports that swallow everything
         self.sent_log: list[tuple[tuple[str, int], tuple[str, int], bytes]] = []
         self.log_sends = False
+        self.events: dict[int, list[DHTEvent]] = {}  # id(core) -> everything it reported
         self._next_port = 10000
 
     def _alloc(self) -> int:
@@ -61,7 +63,18 @@ class MemNet:
             core.seed_nat(host, sport)
         core.bind(server, client, sport)
         self.cores.append(core)
+        self.events[id(core)] = core.take_events()
         return core
+
+    def events_of(self, core: DHTCore) -> list[DHTEvent]:
+        """Everything ``core`` reported so far (its inputs' events plus any left by commands)."""
+        got = self.events[id(core)]
+        got.extend(core.take_events())
+        return got
+
+    def _record(self, core: DHTCore, events: list[DHTEvent]) -> None:
+        if events:
+            self.events[id(core)].extend(events)
 
     def address(self, core: DHTCore) -> tuple[str, int]:
         sock = core.io.server_socket
@@ -76,8 +89,7 @@ class MemNet:
             sock = self.sockets.get(dst)
             if sock is None or sock.blocked or sock.core is None or sock.core.destroyed:
                 continue
-            sock.core.advance(self.now)
-            sock.core.on_message(sock, data, src[0], src[1])
+            self._record(sock.core, sock.core.receive_datagram(data, src, self.now, socket=sock))
 
     def run(self, until: Callable[[], bool] | None = None, *, max_time: float = 600.0) -> bool:
         """Deliver packets and advance virtual time until ``until()`` or ``max_time`` seconds pass."""
@@ -93,13 +105,13 @@ class MemNet:
             if nxt > end:
                 self.now = end
                 for c in self.cores:
-                    c.advance(self.now)
+                    self._record(c, c.handle_timer(self.now))
                 self.deliver_all()
                 return until() if until is not None else True
             self.now = max(self.now, nxt)
             for c in self.cores:
                 if not c.destroyed:
-                    c.advance(self.now)
+                    self._record(c, c.handle_timer(self.now))
 
     def requests_sent(self, command: int, internal: bool = True) -> int:
         n = 0

@@ -20,8 +20,8 @@ from hyperpunch.dht_rpc import (
     peer_id,
 )
 from hyperpunch.dht_rpc.core import DHTCore
-from hyperpunch.dht_rpc.io import CongestionWindow, OutgoingRequest
 from hyperpunch.dht_rpc.messages import RequestMessage, encode_request
+from hyperpunch.dht_rpc.requests import CongestionWindow, OutgoingRequest
 from hyperpunch.encoding import Address, decode, encode, ipv4_address
 
 
@@ -259,12 +259,12 @@ def test_commit_without_replies_fails() -> None:
 def test_adaptive_node_becomes_persistent_after_stable_period() -> None:
     net = MemNet(seed=2)
     boot, _nodes = bootstrap_network(net, 8)
-    events: list[str] = []
-    ad = net.add(bootstrap=[net.address(boot)], host="10.0.9.9", on_event=lambda e, *a: events.append(e))
+    ad = net.add(bootstrap=[net.address(boot)], host="10.0.9.9")
     assert net.run(lambda: ad.bootstrapped, max_time=60)
     # the quick PING_NAT check found the server socket reachable: not firewalled, still ephemeral
     assert ad.ephemeral and not ad.firewalled and ad.id is None
     assert net.run(lambda: not ad.ephemeral, max_time=240 * 5 + 120)
+    events = [e.name for e in net.events_of(ad)]
     assert "persistent" in events and ad.id == peer_id("10.0.9.9", net.address(ad)[1])
 
 
@@ -334,7 +334,7 @@ def test_down_hint_makes_node_check_and_drop_dead_node() -> None:
 
 
 def _peer(addr: tuple[str, int]) -> Any:
-    from hyperpunch.dht_rpc.io import Peer
+    from hyperpunch.dht_rpc.requests import Peer
 
     return Peer(addr[0], addr[1])
 
@@ -353,11 +353,10 @@ def test_delayed_ping_and_destroy() -> None:
 
     pending = Outcome()
     b.request(None, 42, None, None, ("10.9.9.9", 9), on_response=pending.ok, on_error=pending.fail)
-    events: list[str] = []
-    b.on_event = lambda e, *args: events.append(e)
+    net.events_of(b).clear()
     b.destroy()
     assert pending.error is not None and pending.error.code == "REQUEST_DESTROYED"
-    assert events == ["close"]
+    assert [e.name for e in net.events_of(b)] == ["close"]
     with pytest.raises(NodeDestroyedError):
         b.find_node(bytes(32))
     after = Outcome()
@@ -372,9 +371,9 @@ def test_junk_datagrams_never_crash_core(junk: list[bytes], port: int) -> None:
     a = net.add(ephemeral=False, firewalled=False, seed_nat=True)
     sock = a.io.server_socket
     for data in junk:
-        a.on_message(sock, data, "10.1.1.1", port)
-        a.on_message(sock, b"\x03" + data, "10.1.1.1", port)
-        a.on_message(sock, b"\x13" + data, "10.1.1.1", port)
+        a.receive_datagram(data, ("10.1.1.1", port), net.now, socket=sock)
+        a.receive_datagram(b"\x03" + data, ("10.1.1.1", port), net.now, socket=sock)
+        a.receive_datagram(b"\x13" + data, ("10.1.1.1", port), net.now, socket=sock)
     net.queue.clear()
     b = net.add()
     out = Outcome()
@@ -391,11 +390,11 @@ def test_internal_requests_are_answered_like_js() -> None:
     net.log_sends = True
     sock = a.io.server_socket
     ping_nat = RequestMessage(7, Address(*net.address(a)), 1, True, value=(4321).to_bytes(2, "little"))
-    a.on_message(sock, encode_request(ping_nat), "10.2.2.2", 1234)
+    a.receive_datagram(encode_request(ping_nat), ("10.2.2.2", 1234), net.now, socket=sock)
     fn = RequestMessage(8, Address(*net.address(a)), 2, True)
-    a.on_message(sock, encode_request(fn), "10.2.2.2", 1234)
+    a.receive_datagram(encode_request(fn), ("10.2.2.2", 1234), net.now, socket=sock)
     unknown = RequestMessage(9, Address(*net.address(a)), 99, True)
-    a.on_message(sock, encode_request(unknown), "10.2.2.2", 1234)
+    a.receive_datagram(encode_request(unknown), ("10.2.2.2", 1234), net.now, socket=sock)
     sent = [(d, data) for d, _s, data in net.sent_log]
     assert [d for d, _ in sent] == [("10.2.2.2", 4321), ("10.2.2.2", 1234)]
     from hyperpunch.dht_rpc import decode_message
@@ -408,8 +407,7 @@ def test_suspend_fails_inflight_and_resume_refreshes() -> None:
     net = MemNet(seed=12)
     boot, nodes = bootstrap_network(net, 5)
     a = nodes[0]
-    events: list[str] = []
-    a.on_event = lambda e, *args: events.append(e)
+    net.events_of(a).clear()
     out = Outcome()
     a.request(None, 42, None, None, ("10.9.9.9", 9), on_response=out.ok, on_error=out.fail)
     a.suspend()
@@ -421,6 +419,7 @@ def test_suspend_fails_inflight_and_resume_refreshes() -> None:
     assert probe.error is not None and probe.error.code == "REQUEST_TIMEOUT"
     net.log_sends = True
     a.resume()
+    events = [e.name for e in net.events_of(a)]
     assert events[:1] == ["suspend"] and "wakeup" in events and events[-1] == "resume"
     net.deliver_all()
     assert net.requests_sent(2) > 0  # the refresh FIND_NODE went out
@@ -442,15 +441,15 @@ def test_outbox_mode_and_deadlines() -> None:
         random_bytes=random.Random(2).randbytes,
     )
     core.bind("S", "C", 5000)
-    out = core.take_outbox()
+    out = core.datagrams_to_send()
     assert len(out) == 1
     sock, data, port, host, ttl = out[0]
     m = decode_message(data)
     assert (sock, port, host, ttl) == ("C", 4000, "10.0.0.7", 0)  # firewalled: client socket
     assert m.command == 2 and m.internal and m.target == core.table.id  # type: ignore[union-attr]
     assert core.next_deadline() == 100.75  # the congestion window drains every 750 ms
-    core.advance(101.0)
-    retry = core.take_outbox()
+    core.handle_timer(101.0)
+    retry = core.datagrams_to_send()
     assert [d for _s, d, *_ in retry] == [data]  # same datagram resent
     # answer it: a FIND_NODE reply from the bootstrap node, which tells us our address
     from hyperpunch.dht_rpc import ResponseMessage, encode_response
@@ -458,8 +457,8 @@ def test_outbox_mode_and_deadlines() -> None:
     reply = encode_response(
         ResponseMessage(m.tid, Address("10.0.0.9", 5001), closer_nodes=[Address("10.0.0.8", 4001)])
     )
-    core.on_message("C", reply, "10.0.0.7", 4000)
-    nxt = core.take_outbox()
+    core.receive_datagram(reply, ("10.0.0.7", 4000), 101.0, socket="C")
+    nxt = core.datagrams_to_send()
     # the first reply triggers the quick firewall probe (PING_NAT naming our server port 5000),
     # then the walk goes on to the closer node
     assert [(p, h) for _s, _d, p, h, _t in nxt] == [(4000, "10.0.0.7"), (4001, "10.0.0.8")]

@@ -17,8 +17,8 @@ from hyperpunch.dht_rpc import (
     encode_response,
     peer_id,
 )
-from hyperpunch.dht_rpc.io import IO
 from hyperpunch.dht_rpc.messages import validate_id
+from hyperpunch.dht_rpc.requests import IO
 from hyperpunch.dht_rpc.routing_table import RoutingTable
 from hyperpunch.dht_rpc.timers import Timers
 from hyperpunch.encoding import Address, DecodeError, EncodeError
@@ -103,7 +103,7 @@ def test_relay_vectors() -> None:
     io = IO(table, Timers(), lambda s, d, p, h, ttl: sent.append((s, d, p, h)))
     io.ephemeral = False
     io.bind("server", "client")
-    from hyperpunch.dht_rpc.io import IncomingRequest, Peer
+    from hyperpunch.dht_rpc.requests import IncomingRequest, Peer
 
     m = RequestMessage(
         r["tid"],

@@ -11,8 +11,11 @@ from hyperpunch.udx.packet import (
     FLAG_DATA,
     FLAG_END,
     FLAG_SACK,
+    MAX_SACKS,
+    SACK_PAIR,
     decode_header,
     encode_packet,
+    encode_sacks,
     is_stream_packet,
     seq_add,
     seq_diff,
@@ -71,3 +74,12 @@ def test_decode_never_raises_other_errors(buf: bytes) -> None:
 @given(st.integers(0, 2**32 - 1), st.integers(-(2**31) + 1, 2**31 - 1))
 def test_seq_diff_inverts_add(a: int, n: int) -> None:
     assert seq_diff(seq_add(a, n), a) == n
+
+
+def test_sacks_are_runs_of_consecutive_seqs_across_the_wrap() -> None:
+    base = 0xFFFFFFFE
+    body = encode_sacks({0xFFFFFFFF, 0, 1, 5, 7, 8}, base)
+    pairs = [SACK_PAIR.unpack_from(body, i) for i in range(0, len(body), 8)]
+    assert pairs == [(0xFFFFFFFF, 2), (5, 6), (7, 9)]
+    assert encode_sacks((), base) == b""
+    assert len(encode_sacks(range(0, 4 * MAX_SACKS, 2), 0)) == 8 * MAX_SACKS

@@ -77,7 +77,7 @@ class MemNet:
         self.filter: object = None  # optional callable(src, datagram) -> bool (True = drop)
 
     def _pump(self, name: str, ep: Endpoint) -> None:
-        out = ep.core.outbox
+        out = ep.core.datagrams_to_send(self.now)
         if not out:
             return
         dest = "b" if name == "a" else "a"
@@ -92,17 +92,15 @@ class MemNet:
                 t = self.now + self.delay + self.rng.random() * self.jitter
                 self._n += 1
                 heapq.heappush(self._queue, (t, self._n, dest, d))
-        out.clear()
 
     def flush(self) -> None:
         for name, ep in (("a", self.a), ("b", self.b)):
-            ep.core.flush(self.now)
             self._pump(name, ep)
 
     def step(self) -> bool:
         """Advance to the next delivery or timer; False when nothing is left to do."""
         self.flush()
-        deadlines = [d for d in (self.a.core.deadline, self.b.core.deadline) if d is not None]
+        deadlines = [d for d in (self.a.core.next_deadline(), self.b.core.next_deadline()) if d is not None]
         next_t = min(deadlines) if deadlines else None
         if self._queue and (next_t is None or self._queue[0][0] <= next_t):
             t = self._queue[0][0]
@@ -116,15 +114,15 @@ class MemNet:
                     if final is not None:
                         ep.core.outbox.append(final)
                     continue
-                ep.core.receive(d, self.now)
+                ep.core.receive_datagram(d, self.now)
             return True
         if next_t is None:
             return False
         self.now = max(self.now, next_t)
         for ep in (self.a, self.b):
-            d = ep.core.deadline
+            d = ep.core.next_deadline()
             if d is not None and d <= self.now:
-                ep.core.on_timer(self.now)
+                ep.core.handle_timer(self.now)
         return True
 
     def run(self, *, until: object = None, max_time: float = 600.0) -> None:

@@ -56,7 +56,7 @@ from hyperpunch.dht.messages import (
 )
 from hyperpunch.dht.records import verify_announce, verify_mutable, verify_unannounce
 from hyperpunch.dht.router import ForwardEntry, Router
-from hyperpunch.dht_rpc.io import IncomingRequest
+from hyperpunch.dht_rpc.requests import IncomingRequest
 from hyperpunch.encoding import DecodeError, EncodeError, State, decode, encode, uint
 
 __all__ = ["GenerationalCache", "Persistent", "RecordCache"]

@@ -46,9 +46,9 @@ from hyperpunch.dht.persistent import Persistent
 from hyperpunch.dht.records import sign_announce, sign_mutable, sign_unannounce, verify_mutable
 from hyperpunch.dht_rpc import DHT, QueryStream
 from hyperpunch.dht_rpc.errors import QueryError
-from hyperpunch.dht_rpc.io import Peer as NodePeer
-from hyperpunch.dht_rpc.io import Response
 from hyperpunch.dht_rpc.node import AsyncCommit
+from hyperpunch.dht_rpc.requests import Peer as NodePeer
+from hyperpunch.dht_rpc.requests import Response
 from hyperpunch.encoding import Address, DecodeError, decode, encode, uint
 from hyperpunch.encoding.numbers import uint_size
 

@@ -209,7 +209,11 @@ async def relay_connection(
         client = BlindRelayClient(relay_stream, id=relay_stream.public_key)
         remote_id = await asyncio.wait_for(client.pair(is_initiator, token, raw), timeout)
         relay_raw = _raw_of(relay_stream)
-        if relay_raw is None or relay_raw.socket is None or relay_raw.remote_address is None:
+        if (
+            relay_raw is None
+            or not isinstance(relay_raw.socket, UDXSocket)
+            or relay_raw.remote_address is None
+        ):
             raise RelayAbortedError("the relay connection has no UDX stream")
         host, port = relay_raw.remote_address
         return relay_stream, relay_raw.socket, port, host, remote_id

@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket as _socket
 from collections.abc import Callable, Coroutine
@@ -24,6 +25,8 @@ from hyperpunch.aio import TaskOwner
 from hyperpunch.dht_rpc import DHT
 from hyperpunch.dht_rpc.transport import UDXDatagramSocket
 from hyperpunch.udx.socket import UDX, UDXSocket
+from hyperpunch.udx.stream import UDXStream
+from hyperpunch.udx.transport import attach
 
 __all__ = ["SocketPool", "SocketRef", "attach_stream", "send_ttl"]
 
@@ -65,7 +68,7 @@ class SocketRef:
 
     def _on_message(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) > 1:
-            self.pool.dht._deliver(self.wrapper, data, addr)
+            self.pool.dht.deliver(self.wrapper, data, addr)
         else:
             self.on_holepunch_message(data, addr, self)
 
@@ -159,16 +162,8 @@ class SocketPool:
         self._all.clear()
 
 
-def attach_stream(raw: Any, protocol: Any) -> None:
-    """``hyperpunch.udx.transport.attach`` that also delivers bytes the raw stream received
-    before the transport existed (the remote may send its secret-stream header before our side
-    has chosen its path: JS secret-stream reads those from the raw stream when it starts)."""
-    from hyperpunch.udx.transport import attach
-
-    early = raw._take(-1) if raw._buffered else b""
-    eof = raw._eof
+def attach_stream(raw: UDXStream, protocol: asyncio.Protocol) -> None:
+    """``hyperpunch.udx.transport.attach``: it also delivers the bytes (and END) the raw stream
+    received before the transport existed (the remote may send its secret-stream header before
+    our side has chosen its path)."""
     attach(raw, protocol)
-    if early:
-        protocol.data_received(early)
-    if eof:
-        protocol.eof_received()

@@ -1,9 +1,9 @@
 """hyperpunch.dht_rpc: Kademlia RPC over UDP, wire-compatible with JS dht-rpc 6.27.
 
 Invariants: messages are byte-exact with JS (:mod:`.messages`); the protocol logic is sans-IO
-(:class:`DHTCore`, driven by datagrams and ``now``); :class:`DHT` is the thin asyncio node on the
-datagram transport interface of :mod:`.transport`; errors are :class:`DHTRPCError` subclasses
-with the JS codes.
+(:class:`DHTCore`, driven by datagrams and ``now``, reporting the typed events of
+:mod:`.events`); :class:`DHT` is the thin asyncio node on the datagram transport interface of
+:mod:`.transport`; errors are :class:`DHTRPCError` subclasses with the JS codes.
 
 Usage::
 
@@ -30,7 +30,21 @@ from hyperpunch.dht_rpc.errors import (
     RequestDestroyedError,
     RequestTimeoutError,
 )
-from hyperpunch.dht_rpc.io import IncomingRequest, OutgoingRequest, Peer, Response, Session
+from hyperpunch.dht_rpc.events import (
+    AddNode,
+    Close,
+    DHTEvent,
+    Ephemeral,
+    Listening,
+    NatUpdate,
+    NetworkUpdate,
+    Persistent,
+    Ready,
+    RemoveNode,
+    Resume,
+    Suspend,
+    Wakeup,
+)
 from hyperpunch.dht_rpc.messages import (
     DELAYED_PING,
     DOWN_HINT,
@@ -47,6 +61,7 @@ from hyperpunch.dht_rpc.messages import (
 from hyperpunch.dht_rpc.nat_sampler import NatSampler
 from hyperpunch.dht_rpc.node import DHT, QueryStream
 from hyperpunch.dht_rpc.query import Query
+from hyperpunch.dht_rpc.requests import IncomingRequest, OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.routing_table import Node, RoutingTable
 from hyperpunch.dht_rpc.transport import (
     DatagramSocket,
@@ -54,8 +69,6 @@ from hyperpunch.dht_rpc.transport import (
     asyncio_socket_factory,
     udx_socket_factory,
 )
-
-DHTNode = DHT
 
 __all__ = [
     "DELAYED_PING",
@@ -67,30 +80,42 @@ __all__ = [
     "PING",
     "PING_NAT",
     "UNKNOWN_COMMAND",
+    "AddNode",
+    "Close",
     "DHTCore",
-    "DHTNode",
+    "DHTEvent",
     "DHTRPCError",
     "DHTRPCLocalError",
     "DHTRPCRemoteError",
     "DatagramSocket",
+    "Ephemeral",
     "IOSuspendedError",
     "IncomingRequest",
+    "Listening",
     "NatSampler",
+    "NatUpdate",
+    "NetworkUpdate",
     "Node",
     "NodeDestroyedError",
     "OutgoingRequest",
     "Peer",
+    "Persistent",
     "Query",
     "QueryError",
     "QueryStream",
+    "Ready",
+    "RemoveNode",
     "RequestDestroyedError",
     "RequestMessage",
     "RequestTimeoutError",
     "Response",
     "ResponseMessage",
+    "Resume",
     "RoutingTable",
     "Session",
     "SocketFactory",
+    "Suspend",
+    "Wakeup",
     "asyncio_socket_factory",
     "decode_message",
     "encode_request",

@@ -3,16 +3,21 @@
 Invariants:
 
 * :class:`DHTCore` never touches sockets, clocks or tasks. Datagrams go out through the injected
-  ``send(socket, data, port, host, ttl)`` (or queue in ``outbox`` without one); they come in through :meth:`DHTCore.on_message`; time
-  advances only through :meth:`DHTCore.advance` (``core.timers``); outcomes are callbacks and
-  ``on_event(name, *args)`` events (``listening``, ``ready``, ``persistent``, ``ephemeral``,
-  ``nat-update``, ``add-node``, ``remove-node``, ``wakeup``, ``close``).
+  ``send(socket, data, port, host, ttl)`` (or, without one, wait for
+  :meth:`DHTCore.datagrams_to_send`); they come in through :meth:`DHTCore.receive_datagram`; time
+  advances only through ``now`` arguments and :meth:`DHTCore.handle_timer` (``core.timers``,
+  next due at :meth:`DHTCore.next_deadline`). Per-request outcomes are callbacks; node outcomes
+  are the typed events of :mod:`.events` (``Listening``, ``Ready``, ``Persistent``, ``NatUpdate``,
+  ``AddNode``, ``Close``, ...), returned by ``receive_datagram``/``handle_timer`` and, after a
+  command, by :meth:`DHTCore.take_events`.
 * Only nodes whose id checks out (id == H(source ip:port)) enter the routing table; a node that
   times out is removed; a full row pings its least recently pinged node and swaps it out if the
   ping fails (at most 3 such pings at once).
 * A node starts ephemeral and firewalled. PING_NAT probes (5 nodes, >= 3 consistent replies on the
   server socket) clear ``firewalled``; ``ephemeral=False`` or the adaptive timer (240 stable ticks)
-  makes it persistent: its id becomes H(public ip:port) and the table is rebuilt around it.
+  makes it persistent: its id becomes H(public ip:port) and the table is rebuilt around it. The
+  decision is :class:`~hyperpunch.dht_rpc.network_state.NetworkState`'s, which owns the NAT
+  sampler; the core satisfies its ``Prober`` seam.
 * Ticks are every 5 s; a gap of more than 15 s between ticks counts as a wake-up from sleep.
 """
 
@@ -21,33 +26,50 @@ from __future__ import annotations
 import hashlib
 import os
 import random as _random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hyperpunch.dht_rpc.errors import UNKNOWN_COMMAND, DHTRPCError, DHTRPCLocalError, NodeDestroyedError
+from hyperpunch.dht_rpc.events import (
+    AddNode,
+    Close,
+    DHTEvent,
+    Ephemeral,
+    Listening,
+    NetworkUpdate,
+    Ready,
+    RemoveNode,
+    Resume,
+    Suspend,
+    Wakeup,
+)
 from hyperpunch.dht_rpc.health import NetworkHealth
-from hyperpunch.dht_rpc.io import IO, IncomingRequest, OutgoingRequest, Peer, Response, SendFn, Session
 from hyperpunch.dht_rpc.messages import DELAYED_PING, DOWN_HINT, FIND_NODE, PING, PING_NAT, peer_id
-from hyperpunch.dht_rpc.nat_sampler import NatSampler
-from hyperpunch.dht_rpc.network_state import update_network_state
+from hyperpunch.dht_rpc.network_state import NetworkState
 from hyperpunch.dht_rpc.query import CommitFn, Query
+from hyperpunch.dht_rpc.requests import (
+    IO,
+    IncomingRequest,
+    OutgoingRequest,
+    Peer,
+    Response,
+    SendFn,
+    Session,
+)
 from hyperpunch.dht_rpc.routing_table import Node, NodeSet, RoutingTable, Row
 from hyperpunch.dht_rpc.timers import Timer, Timers
 from hyperpunch.encoding import Address
 
-__all__ = ["DEFAULT_CONCURRENCY", "DHTCore", "EventFn", "RequestHandler"]
+__all__ = ["DEFAULT_CONCURRENCY", "DHTCore", "RequestHandler"]
 
 TICK_INTERVAL = 5.0
 SLEEPING_INTERVAL = 3 * TICK_INTERVAL
-STABLE_TICKS = 240
-MORE_STABLE_TICKS = 3 * STABLE_TICKS
 REFRESH_TICKS = 60
 RECENT_NODE = 12
 OLD_NODE = 360
 DEFAULT_CONCURRENCY = 10
 DEFAULT_MAX_PING_DELAY = 10.0
 
-EventFn = Callable[..., None]
 # Called for each non-internal request; return False to answer UNKNOWN_COMMAND.
 RequestHandler = Callable[[IncomingRequest], bool]
 ResponseCb = Callable[[Response, OutgoingRequest], None]
@@ -78,7 +100,6 @@ class DHTCore:
         down_hints_rate_limit: int = 50,
         filter_node: Callable[[Peer], bool] | None = None,
         nodes: list[tuple[str, int]] | None = None,
-        on_event: EventFn | None = None,
         on_request: RequestHandler | None = None,
         rng: _random.Random | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
@@ -113,7 +134,6 @@ class DHTCore:
         self.destroyed = False
         self.suspended = False
         self.filter_node = filter_node
-        self.on_event: EventFn = on_event or _noop
         self.on_request: RequestHandler | None = on_request
         self.stats_queries = {"active": 0, "total": 0}
         self.online = True
@@ -122,7 +142,8 @@ class DHTCore:
         self.down_hints_rate_limit = down_hints_rate_limit
         self.down_hints_sent_per_tick = 0
         self.server_port = 0
-        self._nat = NatSampler()
+        self._events: list[DHTEvent] = []
+        self.network = NetworkState(self, adaptive=self.adaptive)
         self._quick_firewall = quick_firewall
         self._force_persistent = ephemeral is False
         self._send_down_hints = send_down_hints
@@ -130,12 +151,8 @@ class DHTCore:
         self._checks = 0
         self._tick = self._random_offset(100)
         self._refresh_ticks = self._random_offset(REFRESH_TICKS)
-        self._stable_ticks = STABLE_TICKS if self.adaptive else 0
         self._tick_timer: Timer | None = None
         self._last_tick = now
-        self._last_host: str | None = None
-        self._none_persistent_samples: list[tuple[str, int]] = []
-        self._server_listeners: list[Callable[[str, int], None]] = []
         self._pending_timers: set[Timer] = set()
         self._bootstrap_first = False
         self._bootstrap_test_nat = False
@@ -145,10 +162,23 @@ class DHTCore:
     def _enqueue(self, socket: object, data: bytes, port: int, host: str, ttl: int) -> None:
         self.outbox.append((socket, data, port, host, ttl))
 
-    def take_outbox(self) -> list[tuple[object, bytes, int, str, int]]:
-        """The datagrams queued since the last call (only used when no ``send`` was given)."""
+    def datagrams_to_send(self) -> list[tuple[object, bytes, int, str, int]]:
+        """The datagrams queued since the last call, as ``(socket, data, port, host, ttl)``
+        (only used when no ``send`` was given)."""
         out, self.outbox = self.outbox, []
         return out
+
+    def emit(self, event: DHTEvent) -> None:
+        """Queue an event for the adapter (drained by the next input or :meth:`take_events`)."""
+        self._events.append(event)
+
+    def take_events(self) -> list[DHTEvent]:
+        """The events that happened since the last drain, in order (call after a command)."""
+        events = self._events
+        if not events:
+            return []
+        self._events = []
+        return events
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -158,15 +188,19 @@ class DHTCore:
 
     @property
     def host(self) -> str | None:
-        return self._nat.host
+        return self.network.nat.host
 
     @property
     def port(self) -> int:
-        return self._nat.port
+        return self.network.nat.port
 
     @property
     def randomized(self) -> bool:
-        return self._nat.host is not None and self._nat.port == 0
+        return self.network.nat.host is not None and self.network.nat.port == 0
+
+    @property
+    def table_id(self) -> bytes:
+        return self.table.id
 
     @property
     def now(self) -> float:
@@ -181,7 +215,7 @@ class DHTCore:
 
     def seed_nat(self, host: str, port: int) -> None:
         """Record our own public address (JS ``bootstrapper``'s ``_nat.add(host, port)``)."""
-        self._nat.add(host, port)
+        self.network.nat.add(host, port)
 
     # -- entry points for the adapter ----------------------------------------------------------
 
@@ -193,21 +227,26 @@ class DHTCore:
         self.io.bind(server_socket, client_socket)
         self._last_tick = self.now
         self._tick_timer = self.timers.call_later(TICK_INTERVAL, self._on_tick)
-        self.on_event("listening")
+        self.emit(Listening())
         if bootstrap:
             self.start_bootstrap()
 
-    def on_message(self, socket: object, data: bytes, host: str, port: int) -> None:
-        """A datagram arrived on ``socket``. Bad bytes are dropped silently."""
-        if len(data) <= 1:
-            return
-        if socket is self.io.server_socket and self._server_listeners:
-            for fn in list(self._server_listeners):
-                fn(host, port)
-        self.io.on_message(socket, data, host, port)
-
-    def advance(self, now: float) -> None:
+    def receive_datagram(
+        self, data: bytes, addr: tuple[str, int], now: float, *, socket: object
+    ) -> list[DHTEvent]:
+        """A datagram from ``addr`` arrived on ``socket`` at ``now``. Bad bytes are dropped silently."""
         self.timers.advance(now)
+        if len(data) > 1:
+            host, port = addr
+            if socket is self.io.server_socket and self.network.server_listeners:
+                self.network.on_server_datagram(host, port)
+            self.io.on_message(socket, data, host, port)
+        return self.take_events()
+
+    def handle_timer(self, now: float) -> list[DHTEvent]:
+        """Run everything due by ``now`` (ticks, request timeouts, the congestion window)."""
+        self.timers.advance(now)
+        return self.take_events()
 
     def next_deadline(self) -> float | None:
         return self.timers.next_deadline()
@@ -358,7 +397,7 @@ class DHTCore:
         self.io.destroy()
         self.timers.clear()
         if emit_close:
-            self.on_event("close")
+            self.emit(Close())
 
     def suspend(self) -> None:
         """Stop ticking and fail requests in flight with ``IO_SUSPENDED`` (JS ``suspend``).
@@ -374,7 +413,7 @@ class DHTCore:
         self.io.suspended = True
         self.io.clear(True)
         self.io.congestion.clear()
-        self.on_event("suspend")
+        self.emit(Suspend())
 
     def resume(self) -> None:
         """Resume after :meth:`suspend`: everything looks old, so nodes get re-pinged and refreshed."""
@@ -387,7 +426,7 @@ class DHTCore:
         self.io.restart_drain()
         self._on_wakeup()
         self.refresh()
-        self.on_event("resume")
+        self.emit(Resume())
 
     @property
     def stats(self) -> dict[str, object]:
@@ -443,7 +482,7 @@ class DHTCore:
         if self.bootstrapped or self.destroyed:
             return
         self.bootstrapped = True
-        self.on_event("ready")
+        self.emit(Ready())
 
     def _bootstrap_ondata(self, data: Response) -> None:
         if not self._bootstrap_first:
@@ -458,33 +497,18 @@ class DHTCore:
 
     # -- routing table maintenance -------------------------------------------------------------
 
-    def _nat_add(self, host: str, port: int) -> None:
-        prev = (self._nat.host, self._nat.port)
-        self._nat.add(host, port)
-        if prev != (self._nat.host, self._nat.port):
-            self.on_event("nat-update", self._nat.host, self._nat.port)
-
-    def _sample_bootstrap_maybe(self, from_: Peer, to: Address) -> None:
-        if len(self._none_persistent_samples) >= max(1, len(self.bootstrap_nodes)):
-            return
-        key = (from_.host, from_.port)
-        if key in self._none_persistent_samples:
-            return
-        self._none_persistent_samples.append(key)
-        self._nat_add(to.host, to.port)
-
     def _add_node_from_network(self, sample: bool, from_: Peer, to: Address) -> None:
         if self.filter_node is not None and not self.filter_node(from_):
             return
         if from_.id is None:
-            self._sample_bootstrap_maybe(from_, to)
+            self.network.sample_bootstrap(from_, to)
             return
         old = self.table.get(from_.id)
         if old is not None:
             if sample and (old.sampled == 0 or self._tick - old.sampled >= OLD_NODE):
                 old.to = to
                 old.sampled = self._tick
-                self._nat_add(to.host, to.port)
+                self.network.add_sample(to.host, to.port)
             old.pinged = old.seen = self._tick
             self.nodes.add(old)
             return
@@ -499,8 +523,8 @@ class DHTCore:
         self.nodes.add(node)
         if node.to is not None and node.sampled == 0:
             node.sampled = self._tick
-            self._nat_add(node.to.host, node.to.port)
-        self.on_event("add-node", node)
+            self.network.add_sample(node.to.host, node.to.port)
+        self.emit(AddNode(node))
 
     def _remove_stale_node(self, node: Node, last_seen: int) -> None:
         if node.seen <= last_seen:
@@ -511,19 +535,18 @@ class DHTCore:
             return
         self.table.remove(node.id)
         self.nodes.remove(node)
-        self.on_event("remove-node", node)
+        self.emit(RemoveNode(node))
 
     def _on_wakeup(self) -> None:
         self._tick += 2 * OLD_NODE
         self._tick += 8 - (self._tick & 7) - 2
-        self._stable_ticks = MORE_STABLE_TICKS
+        self.network.on_wakeup()
         self._refresh_ticks = 1
-        self._last_host = None
         self.health.reset()
         if self.adaptive and not self.ephemeral:
             self.ephemeral = self.io.ephemeral = True
-            self.on_event("ephemeral")
-        self.on_event("wakeup")
+            self.emit(Ephemeral())
+        self.emit(Wakeup())
 
     def _on_full_row(self, new_node: Node, row: Row) -> None:
         if not self.bootstrapped or self._repinging >= 3:
@@ -683,12 +706,7 @@ class DHTCore:
         if not self.bootstrapped or self.suspended:
             return
         if self.adaptive and self.ephemeral:
-            self._stable_ticks -= 1
-            if self._stable_ticks <= 0:
-                if self._last_host == self._nat.host:
-                    self._stable_ticks = MORE_STABLE_TICKS
-                else:
-                    self._update_network_state(False, _noop)
+            self.network.tick()
         if (self._tick & 7) == 0:
             self._ping_some()
         if (self._tick & 63) == 0 and len(self.nodes) < self.table.k:
@@ -705,12 +723,39 @@ class DHTCore:
         if (online, degraded) == (self.online, self.degraded):
             return
         self.online, self.degraded = online, degraded
-        self.on_event("network-update")
+        self.emit(NetworkUpdate())
 
     # -- network state (firewall / persistence) -------------------------------------------------
 
     def _update_network_state(self, only_firewall: bool, cb: Callable[[bool], None]) -> None:
-        update_network_state(self, only_firewall, cb)
+        self.network.update(only_firewall, cb)
+
+    # the Prober seam of NetworkState
+
+    def recent_nodes(self) -> Iterator[Node]:
+        return self.nodes.latest_first()
+
+    def ping_nat(self, to: Peer, on_response: ResponseCb, on_error: ErrorCb) -> OutgoingRequest | None:
+        value = self.server_port.to_bytes(2, "little")
+        return self.make_request(to, False, True, PING_NAT, None, value, None, on_response, on_error)
+
+    def set_reachable(self) -> None:
+        self.firewalled = self.io.firewalled = False
+
+    def set_persistent(self) -> None:
+        self.ephemeral = self.io.ephemeral = False
+
+    def rebuild_table(self, new_id: bytes) -> None:
+        old_nodes = self.table.to_array()
+        self.table = self.io.table = RoutingTable(new_id, rng=self.rng)
+        self.table.on_full = self._on_full_row
+        for node in old_nodes:
+            if node.id == new_id:
+                continue
+            if not self.table.add(node):
+                self.nodes.remove(node)
+        if self.bootstrapped:
+            self.refresh()
 
     def _background_query(self, target: bytes) -> Query:
         self._refresh_ticks = REFRESH_TICKS

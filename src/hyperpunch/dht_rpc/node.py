@@ -1,12 +1,15 @@
-"""The asyncio dht-rpc node: sockets, a timer task and awaitables around :class:`DHTCore`.
+"""The asyncio dht-rpc node: sockets, one deadline timer and awaitables around :class:`DHTCore`.
 
 Invariants:
 
 * All protocol state lives in the sans-IO :class:`~hyperpunch.dht_rpc.core.DHTCore`; this class
   only binds the two sockets (server and client), feeds datagrams and ``loop.time()`` into the
-  core and turns callbacks into futures / async iterators.
-* Every task is owned: one timer task plus commit/handler tasks in ``_tasks``; :meth:`aclose`
-  (or leaving ``async with``) destroys the core (failing every request in flight with
+  core, dispatches the core's events (to ``on(name, fn)`` listeners, by JS event name) and turns
+  callbacks into futures / async iterators.
+* One :class:`~hyperpunch.aio.DeadlineTimer` stays armed at the core's ``next_deadline()`` (the
+  core's timer heap re-arms it when a deadline moves earlier). Every task (commit and handler
+  tasks) is owned by ``tasks``, a :class:`~hyperpunch.aio.TaskOwner`. :meth:`aclose` (idempotent,
+  or leaving ``async with``) destroys the core (failing every request in flight with
   ``REQUEST_DESTROYED``), cancels and awaits the tasks and closes both sockets.
 * Cancelling an awaiting ``request()``/``ping()`` destroys that request.
 """
@@ -21,10 +24,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
+from hyperpunch.aio import CloseOnce, DeadlineTimer, TaskOwner
 from hyperpunch.dht_rpc.core import DHTCore, RequestHandler
 from hyperpunch.dht_rpc.errors import DHTRPCError, DHTRPCLocalError, NodeDestroyedError
-from hyperpunch.dht_rpc.io import IncomingRequest, OutgoingRequest, Peer, Response, Session
-from hyperpunch.dht_rpc.query import CommitDone, Query
+from hyperpunch.dht_rpc.events import DHTEvent, Ready
+from hyperpunch.dht_rpc.query import CommitDone, Query, QueryHost
+from hyperpunch.dht_rpc.requests import IncomingRequest, OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.transport import DatagramSocket, SocketFactory, asyncio_socket_factory
 from hyperpunch.encoding import Address
 
@@ -55,6 +60,26 @@ def _is_ipv4(host: str) -> bool:
     except OSError:
         return False
     return True
+
+
+class _GuardedClock:
+    """The core's timer side for :class:`DeadlineTimer`: a failing callback is logged, and the
+    node's clock keeps running (the timer re-arms after it)."""
+
+    __slots__ = ("core",)
+
+    def __init__(self, core: DHTCore) -> None:
+        self.core = core
+
+    def next_deadline(self) -> float | None:
+        return None if self.core.destroyed else self.core.next_deadline()
+
+    def handle_timer(self, now: float) -> list[DHTEvent]:
+        try:
+            return self.core.handle_timer(now)
+        except Exception:  # a callback bug must not stop the node's clock
+            _log.exception("dht-rpc timer callback failed")
+            return self.core.take_events()
 
 
 class QueryStream:
@@ -189,18 +214,17 @@ class DHT:
             down_hints_rate_limit=down_hints_rate_limit,
             filter_node=filter_node,
             nodes=[parse_node(n) for n in (nodes or [])],
-            on_event=self._emit,
             on_request=self._handle_request,
         )
+        self.core.take_events()  # the initial nodes' AddNode: nobody can listen yet
         self.server_socket: DatagramSocket | None = None
         self.client_socket: DatagramSocket | None = None
         self._seed_nat: str | None = None
         self._binding: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._timer_task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closing: asyncio.Task[None] | None = None
+        self._timer: DeadlineTimer[DHTEvent] | None = None
+        self.tasks = TaskOwner("dht-rpc")
+        self._close_once = CloseOnce(self._aclose)
 
     # -- construction helpers ------------------------------------------------------------------
 
@@ -290,6 +314,7 @@ class DHT:
 
     def add_node(self, host: str, port: int) -> None:
         self.core.add_node(host, port)
+        self._drain_events()
 
     # -- events --------------------------------------------------------------------------------
 
@@ -300,14 +325,23 @@ class DHT:
         with contextlib.suppress(KeyError, ValueError):
             self._listeners[event].remove(fn)
 
-    def _emit(self, event: str, *args: Any) -> None:
-        if event == "ready" and self._ready is not None and not self._ready.done():
-            self._ready.set_result(None)
-        for fn in list(self._listeners.get(event, ())):
-            try:
-                fn(*args)
-            except Exception:
-                _log.exception("dht-rpc %r listener failed", event)
+    def _dispatch(self, events: list[DHTEvent]) -> None:
+        for event in events:
+            if isinstance(event, Ready) and self._ready is not None and not self._ready.done():
+                self._ready.set_result(None)
+            listeners = self._listeners.get(event.name)
+            if not listeners:
+                continue
+            args = event.args()
+            for fn in list(listeners):
+                try:
+                    fn(*args)
+                except Exception:
+                    _log.exception("dht-rpc %r listener failed", event.name)
+
+    def _drain_events(self) -> None:
+        """Dispatch what the core reported during a command (not an input)."""
+        self._dispatch(self.core.take_events())
 
     def _handle_request(self, req: IncomingRequest) -> bool:
         handler = self.on_request
@@ -349,15 +383,17 @@ class DHT:
             raise NodeDestroyedError()
         if self._seed_nat is not None and not self._port:
             self.core.seed_nat(self._seed_nat, server.address()[1])
-        self._wake = asyncio.Event()
-        self.core.timers.on_reschedule = lambda _d: self._wake.set() if self._wake else None
-        self.core.advance(loop.time())
+        timer = self._timer = DeadlineTimer(loop, _GuardedClock(self.core), self._dispatch)
+        self.core.timers.on_reschedule = lambda _d: timer.rearm()
+        self._dispatch(self.core.handle_timer(loop.time()))
         self.core.bind(server, client, server.address()[1], bootstrap=False)
-        self._timer_task = loop.create_task(self._run_timers())
+        self._drain_events()
+        timer.rearm()
         self.core.bootstrap_nodes[:] = await self._resolve_bootstrap()
         if not self.core.destroyed:
             self._now()
             self.core.start_bootstrap()
+            self._drain_events()
 
     async def _bind_server(self) -> DatagramSocket:
         ports = [0] if not self._port else [*range(self._port, self._port + 5)]
@@ -403,60 +439,29 @@ class DHT:
         assert self._ready is not None
         await asyncio.shield(self._ready)
 
-    fully_bootstrapped = ready
-
     async def aclose(self) -> None:
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._aclose())
-        await asyncio.shield(self._closing)
+        """Destroy the node, end its tasks and close its sockets (idempotent)."""
+        await self._close_once()
 
     async def _aclose(self) -> None:
         self.core.destroy()  # first: fails bootstrap-resolution pings, so binding ends promptly
+        self._drain_events()
         if self._binding is not None:
             with contextlib.suppress(Exception):
                 await self._binding
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(NodeDestroyedError())
             self._ready.exception()
-        tasks = list(self._tasks)
-        if self._timer_task is not None:
-            tasks.append(self._timer_task)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.tasks.aclose()
         for sock in (self.server_socket, self.client_socket):
             if sock is not None:
                 await sock.aclose()
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run ``coro`` as a task owned by this node: cancelled and awaited by :meth:`aclose`."""
-        return self._spawn(coro)
-
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _run_timers(self) -> None:
-        assert self._loop is not None and self._wake is not None
-        loop, wake, core = self._loop, self._wake, self.core
-        while not core.destroyed:
-            deadline = core.next_deadline()
-            wake.clear()
-            if deadline is None:
-                await wake.wait()
-            else:
-                delay = deadline - loop.time()
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), delay)
-            try:
-                core.advance(loop.time())
-            except Exception:  # a callback bug must not stop the node's clock
-                _log.exception("dht-rpc timer callback failed")
+        return self.tasks.spawn(coro)
 
     # -- datagrams -----------------------------------------------------------------------------
 
@@ -464,24 +469,25 @@ class DHT:
         cast(DatagramSocket, socket).send(data, port, host, ttl)
 
     def _on_server_message(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._deliver(self.server_socket, data, addr)
+        self.deliver(self.server_socket, data, addr)
 
     def _on_client_message(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._deliver(self.client_socket, data, addr)
+        self.deliver(self.client_socket, data, addr)
 
-    def _deliver(self, sock: object, data: bytes, addr: tuple[str, int]) -> None:
+    def deliver(self, sock: object, data: bytes, addr: tuple[str, int]) -> None:
+        """Feed a datagram that arrived on ``sock`` (one of this node's socket handles, or a
+        pooled one requests were sent from) into the core."""
         core = self.core
         if core.destroyed or sock is None or self._loop is None:
             return
         try:
-            core.advance(self._loop.time())
-            core.on_message(sock, data, addr[0], addr[1])
+            self._dispatch(core.receive_datagram(data, addr, self._loop.time(), socket=sock))
         except Exception:
             _log.exception("dht-rpc failed handling a datagram from %s:%d", addr[0], addr[1])
 
     def _now(self) -> None:
         if self._loop is not None:
-            self.core.advance(self._loop.time())
+            self._dispatch(self.core.handle_timer(self._loop.time()))
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -597,7 +603,7 @@ class DHT:
         if callable(commit):
             user_commit = commit
 
-            def core_commit(reply: Response, _core: DHTCore, _q: Query, done: CommitDone) -> None:
+            def core_commit(reply: Response, _host: QueryHost, _q: Query, done: CommitDone) -> None:
                 async def run() -> None:
                     try:
                         await user_commit(reply, self, stream_box[0])
@@ -606,12 +612,13 @@ class DHT:
                     else:
                         done(None)
 
-                self._spawn(run())
+                self.spawn(run())
 
         q = self.core.query(target, command, value, commit=core_commit, **opts)
         stream = QueryStream(self, q)
         stream_box.append(stream)
         q.start()
+        self._drain_events()
         return stream
 
     def find_node(self, target: bytes, **opts: Any) -> QueryStream:
@@ -621,19 +628,23 @@ class DHT:
         q = self.core.find_node(target, **opts)
         stream = QueryStream(self, q)
         q.start()
+        self._drain_events()
         return stream
 
     def refresh(self) -> None:
         self.core.refresh()
+        self._drain_events()
 
     def suspend(self) -> None:
         """Pause: requests in flight fail with ``IO_SUSPENDED``; nothing is sent until :meth:`resume`."""
         self._now()
         self.core.suspend()
+        self._drain_events()
 
     def resume(self) -> None:
         self._now()
         self.core.resume()
+        self._drain_events()
 
     @property
     def online(self) -> bool:

@@ -15,26 +15,92 @@ Invariants:
   successfully if at least one commit succeeds, else with the last commit error, or
   "Too few nodes responded" when there was nothing to commit.
 * Every reply is passed to ``on_data`` (after ``map``); ``on_close(err)`` is called exactly once.
+* A query talks to its node only through the :class:`QueryHost` Protocol declared here (the core
+  satisfies it; this module does not import the core).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hyperpunch.dht_rpc.errors import DHTRPCError, QueryError
-from hyperpunch.dht_rpc.io import OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.messages import DOWN_HINT, peer_id
+from hyperpunch.dht_rpc.requests import IO, OutgoingRequest, Peer, Response, Session
+from hyperpunch.dht_rpc.routing_table import RoutingTable
 from hyperpunch.encoding import Address, encode, ipv4_address
 
-if TYPE_CHECKING:
-    from hyperpunch.dht_rpc.core import DHTCore
+__all__ = ["CommitDone", "CommitFn", "Query", "QueryHost"]
 
-__all__ = ["CommitDone", "CommitFn", "Query"]
+ResponseCb = Callable[[Response, OutgoingRequest], None]
+ErrorCb = Callable[[DHTRPCError, OutgoingRequest], None]
+
+
+class QueryHost(Protocol):
+    """What a :class:`Query` needs of its node (``DHTCore`` satisfies it)."""
+
+    down_hints_sent_per_tick: int  # the query counts the DOWN_HINTs it sends this tick
+
+    @property
+    def table(self) -> RoutingTable: ...
+
+    @property
+    def io(self) -> IO: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def bootstrap_nodes(self) -> list[tuple[str, int]]: ...
+
+    @property
+    def filter_node(self) -> Callable[[Peer], bool] | None: ...
+
+    @property
+    def stats_queries(self) -> dict[str, int]: ...
+
+    @property
+    def down_hints_rate_limit(self) -> int: ...
+
+    def request(
+        self,
+        token: bytes | None,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        to: tuple[str, int],
+        *,
+        on_response: ResponseCb,
+        on_error: ErrorCb,
+    ) -> OutgoingRequest | None: ...
+
+    def make_request(
+        self,
+        to: Peer,
+        force: bool,
+        internal: bool,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        session: Session | None,
+        on_response: ResponseCb,
+        on_error: ErrorCb,
+    ) -> OutgoingRequest | None: ...
+
+    def internal_request(
+        self,
+        to: Peer,
+        command: int,
+        target: bytes | None,
+        value: bytes | None,
+        *,
+        session: Session | None = None,
+    ) -> OutgoingRequest | None: ...
+
 
 CommitDone = Callable[[BaseException | None], None]
-# commit(reply, core, query, done): start the commit, call done(None) or done(err) once.
-CommitFn = Callable[[Response, "DHTCore", "Query", CommitDone], None]
+# commit(reply, host, query, done): start the commit, call done(None) or done(err) once.
+CommitFn = Callable[[Response, QueryHost, "Query", CommitDone], None]
 
 _DONE: list[Peer] = []
 _DOWN: list[Peer] = []
@@ -44,7 +110,7 @@ def _noop(*_: object) -> None:
     return None
 
 
-def auto_commit(reply: Response, core: DHTCore, query: Query, done: CommitDone) -> None:
+def auto_commit(reply: Response, core: QueryHost, query: Query, done: CommitDone) -> None:
     """Re-send the query's command/target/value to the replying node with its token."""
     if reply.token is None:
         done(QueryError("No token received for closest node"))
@@ -65,7 +131,7 @@ class Query:
 
     def __init__(
         self,
-        core: DHTCore,
+        core: QueryHost,
         target: bytes,
         internal: bool,
         command: int,

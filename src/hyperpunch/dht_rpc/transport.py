@@ -23,6 +23,8 @@ import socket as _socket
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from hyperpunch.udx.socket import UDX, UDXSocket
+
 __all__ = [
     "AsyncioDatagramSocket",
     "DatagramSocket",
@@ -127,11 +129,11 @@ class UDXDatagramSocket:
     ``udx_socket`` is the underlying socket, for running UDX streams on the DHT's port.
     """
 
-    def __init__(self, sock: Any) -> None:
+    def __init__(self, sock: UDXSocket) -> None:
         self._sock = sock
 
     @property
-    def udx_socket(self) -> Any:
+    def udx_socket(self) -> UDXSocket:
         return self._sock
 
     def send(self, data: bytes, port: int, host: str, ttl: int = 0) -> None:
@@ -146,15 +148,13 @@ class UDXDatagramSocket:
         await self._sock.aclose()
 
 
-def udx_socket_factory(udx: Any = None) -> SocketFactory:
+def udx_socket_factory(udx: UDX | None = None) -> SocketFactory:
     """A factory binding :class:`hyperpunch.udx.UDXSocket` sockets (non-stream datagrams go to the DHT).
 
     ``ttl`` is not supported by the UDX socket yet and is ignored.
     """
 
     async def factory(host: str, port: int, on_message: MessageHandler) -> DatagramSocket:
-        from hyperpunch.udx.socket import UDX
-
         u = udx if udx is not None else UDX()
         sock = u.create_socket(on_message=on_message)
         await sock.bind(port, host)

@@ -10,6 +10,7 @@ flag is set, then ``data_offset`` bytes of padding, then the payload.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hyperpunch.udx.errors import UDXDecodeError
@@ -93,6 +94,25 @@ def decode_header(buf: bytes | bytearray | memoryview) -> Header:
     if data_offset > rest:
         raise UDXDecodeError("data_offset points past the end of the datagram")
     return Header(type_, data_offset, stream_id, rwnd, seq, ack, sacks, HEADER_SIZE + data_offset)
+
+
+def encode_sacks(seqs: Iterable[int], base: int) -> bytes:
+    """The SACK pairs for the out-of-order packets ``seqs`` above ``base`` (the cumulative ack):
+    runs of consecutive sequence numbers, lowest first, at most ``MAX_SACKS``; ``b""`` if none."""
+    ranges: list[tuple[int, int]] = []
+    run_start = run_end = -1
+    for off in sorted(seq_diff(s, base) for s in seqs):
+        if off == run_end:
+            run_end += 1
+            continue
+        if run_start >= 0:
+            ranges.append((run_start, run_end))
+            if len(ranges) >= MAX_SACKS:
+                break
+        run_start, run_end = off, off + 1
+    if run_start >= 0 and len(ranges) < MAX_SACKS:
+        ranges.append((run_start, run_end))
+    return b"".join(SACK_PAIR.pack((base + s) & U32, (base + e) & U32) for s, e in ranges)
 
 
 def encode_header(type_: int, stream_id: int, rwnd: int, seq: int, ack: int, data_offset: int = 0) -> bytes:

@@ -4,11 +4,14 @@ Invariants:
 * A datagram is a stream packet only if it is >= 20 bytes, starts 0xFF 0x01 and names a live
   local stream id (libudx ``process_packet``); everything else goes to ``on_message`` (the DHT).
 * Packets for a stream arriving on a socket that is not the stream's own (including before
-  ``connect``) pass the stream's firewall first; a true return drops them.
+  ``connect``) pass the stream's firewall (given to ``UDX.create_stream``) first; a true return, or
+  no firewall, drops them.
 * Reads are drained in batches (``recvfrom_into`` into one preallocated buffer) and every stream
   touched by a batch is flushed once afterwards, so ACKs and new data go out together.
 * Sends never block: on EAGAIN datagrams queue until the socket is writable again.
 * Closed streams linger briefly (``LINGER``) so a retransmitted END is still acknowledged.
+* This module sits above ``stream.py``: ``UDXSocket`` satisfies its ``DatagramSender`` and ``UDX``
+  its ``StreamRegistry``; streams are driven only through their public port.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ import asyncio
 import contextlib
 import socket as _socket
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from hyperpunch.udx.errors import UDXLocalError
 from hyperpunch.udx.packet import FLAG_DATA_OR_END, HEADER_SIZE, MAGIC, VERSION
+from hyperpunch.udx.stream import DatagramSender, UDXStream
 
-if TYPE_CHECKING:
-    from hyperpunch.udx.stream import UDXStream
+__all__ = ["UDX", "Firewall", "MessageHandler", "UDXSocket"]
 
 MessageHandler = Callable[[bytes, tuple[str, int]], None]
+# firewall(socket, port, host) for a stream's packet arriving on a socket that is not its own
+# (including before ``connect``): True drops it.
+Firewall = Callable[["UDXSocket", int, str], bool]
 
 READ_BATCH = 512
 RECV_BUFFER_SIZE = 4 * 1024 * 1024
@@ -40,7 +46,8 @@ class UDX:
 
     def __init__(self) -> None:
         self.streams: dict[int, UDXStream] = {}
-        self.lingering: dict[int, tuple[bytes, tuple[str, int], float, UDXSocket]] = {}
+        self.firewalls: dict[int, Firewall] = {}
+        self.lingering: dict[int, tuple[bytes, tuple[str, int], float, DatagramSender]] = {}
 
     def create_socket(self, *, on_message: MessageHandler | None = None) -> UDXSocket:
         return UDXSocket(self, on_message=on_message)
@@ -49,23 +56,25 @@ class UDX:
         self,
         stream_id: int,
         *,
-        firewall: Callable[[UDXSocket, int, str], bool] | None = None,
+        firewall: Firewall | None = None,
         seq: int = 0,
         ack: int = 0,
     ) -> UDXStream:
-        from hyperpunch.udx.stream import UDXStream
+        stream = UDXStream(self, stream_id, seq=seq, ack=ack)
+        if firewall is not None:
+            self.firewalls[stream_id] = firewall
+        return stream
 
-        return UDXStream(self, stream_id, firewall=firewall, seq=seq, ack=ack)
-
-    def _register(self, stream: UDXStream) -> None:
+    def register(self, stream: UDXStream) -> None:
         if stream.id in self.streams:
             raise UDXLocalError(f"stream id {stream.id} is already in use", code="EADDRINUSE")
         self.lingering.pop(stream.id, None)
         self.streams[stream.id] = stream
 
-    def _unregister(self, stream: UDXStream, final_ack: bytes | None, now: float) -> None:
+    def unregister(self, stream: UDXStream, final_ack: bytes | None, now: float) -> None:
         if self.streams.get(stream.id) is stream:
             del self.streams[stream.id]
+            self.firewalls.pop(stream.id, None)
         sock = stream.socket
         if final_ack is not None and sock is not None and stream.remote_address is not None:
             self.lingering[stream.id] = (final_ack, stream.remote_address, now + LINGER, sock)
@@ -137,9 +146,10 @@ class UDXSocket:
         """Send one raw datagram (not a stream packet)."""
         if self._sock is None or self.closed:
             raise UDXLocalError("socket is not bound or is closed")
-        self._send_one(bytes(data), (host, port))
+        self.send_one(bytes(data), (host, port))
 
-    def _send_one(self, data: bytes, addr: tuple[str, int]) -> None:
+    def send_one(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Send one datagram to ``addr``, queueing it while the socket is not writable."""
         if self._send_queue:
             if len(self._send_queue) < MAX_SEND_QUEUE:
                 self._send_queue.append((data, addr))
@@ -158,14 +168,14 @@ class UDXSocket:
         except OSError:
             self.dropped_tx += 1
 
-    def _send_many(self, datagrams: list[bytes], addr: tuple[str, int]) -> None:
+    def send_many(self, datagrams: Sequence[bytes], addr: tuple[str, int]) -> None:
         """The hot path: send a stream's outbox in order, queueing the rest on EAGAIN."""
         sock = self._sock
         if sock is None or self.closed:
             return
         if self._send_queue:
             for d in datagrams:
-                self._send_one(d, addr)
+                self.send_one(d, addr)
             return
         sendto = sock.sendto
         sent = 0
@@ -182,7 +192,7 @@ class UDXSocket:
             rest = datagrams[sent + 1 :]
             self.packets_tx += sent
             if rest:
-                self._send_many(rest, addr)
+                self.send_many(rest, addr)
             return
         self.packets_tx += sent
 
@@ -235,14 +245,14 @@ class UDXSocket:
                 sid = int.from_bytes(buf[4:8], "little")
                 stream = streams.get(sid) if streams else None
                 if stream is not None:
-                    if stream.socket is not self and stream._firewall_drop(self, addr):
+                    if stream.socket is not self and self._firewall_drop(sid, addr):
                         continue
-                    if stream._relay_to is not None:
-                        stream._relay(view[:n], now)
+                    if stream.relaying is not None:
+                        stream.relay(view[:n], now)
                         continue
-                    stream.core.receive(view[:n], now)
-                    if not stream._touched:
-                        stream._touched = True
+                    stream.core.receive_datagram(view[:n], now)
+                    if not stream.touched:
+                        stream.touched = True
                         touched.append(stream)
                     continue
                 if self.udx.lingering and self._linger_reply(sid, buf, addr, now):
@@ -257,8 +267,17 @@ class UDXSocket:
                     )
         self.packets_rx += count
         for stream in touched:
-            stream._touched = False
-            stream._after_io(now)
+            stream.touched = False
+            stream.after_io(now)
+
+    def _firewall_drop(self, sid: int, addr: tuple[Any, ...]) -> bool:
+        port = int(addr[1])
+        if not 0 < port < 65536:
+            return True
+        fw = self.udx.firewalls.get(sid)
+        if fw is None:
+            return True
+        return bool(fw(self, port, str(addr[0])))
 
     def _linger_reply(self, sid: int, buf: bytearray, addr: tuple[Any, ...], now: float) -> bool:
         entry = self.udx.lingering.get(sid)
@@ -269,7 +288,7 @@ class UDXSocket:
             del self.udx.lingering[sid]
             return False
         if sock is self and buf[2] & FLAG_DATA_OR_END:
-            self._send_one(final_ack, remote)
+            self.send_one(final_ack, remote)
         return True
 
     # ------------------------------------------------------------------ close

@@ -9,23 +9,51 @@ Invariants:
   ``close()``/``aclose()`` destroy (DESTROY packet) a stream that has not closed cleanly.
 * All protocol work happens in ``core``; this class only moves bytes between it, the socket and
   the event loop (one flush per loop tick, one timer handle per stream).
+* This module does not know the socket class: it sends through the :class:`DatagramSender` and
+  registers with the :class:`StreamRegistry` it declares, which ``socket.py`` satisfies. The
+  socket drives a stream only through its public port: ``core.receive_datagram``, ``relaying`` /
+  ``relay``, ``touched`` and ``after_io``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from hyperpunch.udx.core import StreamCore
 from hyperpunch.udx.errors import StreamStateError, UDXError, UDXLocalError
 from hyperpunch.udx.packet import FLAG_DESTROY, U32
 
-if TYPE_CHECKING:
-    from hyperpunch.udx.socket import UDX, UDXSocket
+__all__ = ["HIGH_WATER", "DatagramSender", "StreamRegistry", "UDXStream"]
 
-Firewall = Callable[["UDXSocket", int, str], bool]
+
+class DatagramSender(Protocol):
+    """What a stream needs of the UDP socket it runs on (``UDXSocket`` satisfies it)."""
+
+    closed: bool
+
+    @property
+    def bound(self) -> bool: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def address(self) -> tuple[str, int]: ...
+
+    def send_one(self, data: bytes, addr: tuple[str, int]) -> None: ...
+
+    def send_many(self, datagrams: Sequence[bytes], addr: tuple[str, int]) -> None: ...
+
+
+class StreamRegistry(Protocol):
+    """The table of live stream ids a stream registers in (``UDX`` satisfies it)."""
+
+    def register(self, stream: UDXStream) -> None: ...
+
+    def unregister(self, stream: UDXStream, final_ack: bytes | None, now: float) -> None: ...
+
 
 HIGH_WATER = 1024 * 1024
 
@@ -35,10 +63,9 @@ class UDXStream:
 
     def __init__(
         self,
-        udx: UDX,
+        udx: StreamRegistry,
         stream_id: int,
         *,
-        firewall: Firewall | None = None,
         seq: int = 0,
         ack: int = 0,
         high_water: int = HIGH_WATER,
@@ -46,14 +73,13 @@ class UDXStream:
         self.udx = udx
         self.id = stream_id
         self.core = StreamCore(stream_id, seq=seq, ack=ack)
-        self.socket: UDXSocket | None = None
+        self.socket: DatagramSender | None = None
         self.remote_address: tuple[str, int] | None = None
-        self.firewall = firewall
         self.high_water = high_water
         self.on_message: Callable[[bytes], None] | None = None
         self.on_remote_changed: Callable[[], None] | None = None
-        self._touched = False
-        self._relay_to: UDXStream | None = None
+        self.touched = False  # the socket's read batch already holds this stream for after_io
+        self.relaying: UDXStream | None = None  # set by relay_to: packets go there, not to core
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._eof = False
@@ -65,14 +91,14 @@ class UDXStream:
         self._flush_scheduled = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = 0.0
-        self._io_hook: Callable[[], None] | None = None  # set by UDXTransport
+        self.io_hook: Callable[[], None] | None = None  # after every flush (set by UDXTransport)
         core = self.core
         core.on_data = self._on_data
         core.on_end = self._on_end
         core.on_message = self._on_message
         core.on_close = self._on_close
         core.on_remote_changed = self._on_remote_changed
-        udx._register(self)
+        udx.register(self)
 
     # ------------------------------------------------------------------ properties
 
@@ -102,7 +128,7 @@ class UDXStream:
 
     # ------------------------------------------------------------------ wiring
 
-    def connect(self, socket: UDXSocket, remote_id: int, port: int, host: str = "127.0.0.1") -> None:
+    def connect(self, socket: DatagramSender, remote_id: int, port: int, host: str = "127.0.0.1") -> None:
         if self.core.closed:
             raise StreamStateError("stream is closed")
         if not socket.bound or socket.closed:
@@ -112,10 +138,10 @@ class UDXStream:
         self.socket = socket
         self.remote_address = (host, port)
         self.core.connect(remote_id, (host, port), ipv6=":" in host)
-        self._schedule_flush()
+        self.schedule_flush()
 
     def change_remote(
-        self, socket: UDXSocket, remote_id: int, port: int, host: str = "127.0.0.1"
+        self, socket: DatagramSender, remote_id: int, port: int, host: str = "127.0.0.1"
     ) -> asyncio.Future[None]:
         """Switch to a new socket/address/id; the future resolves once the old path is drained."""
         if not socket.bound or socket.closed:
@@ -126,37 +152,29 @@ class UDXStream:
         self.socket = socket
         self.remote_address = (host, port)
         self.core.change_remote(remote_id, (host, port), ipv6=":" in host)
-        self._schedule_flush()
+        self.schedule_flush()
         return fut
 
     def set_keepalive(self, seconds: float) -> None:
         """Send a HEARTBEAT after ``seconds`` with nothing in flight (0 turns it off)."""
         self.core.set_keepalive(seconds)
-        self._schedule_flush()
+        self.schedule_flush()
 
     def relay_to(self, destination: UDXStream) -> None:
         """Forward every packet of this stream to ``destination``'s remote, rewriting the id."""
-        self._relay_to = destination
+        self.relaying = destination
 
-    def _relay(self, packet: memoryview, now: float) -> None:
-        dest = self._relay_to
+    def relay(self, packet: memoryview, now: float) -> None:
+        """Forward one packet to the relay destination (the socket calls this while ``relaying``)."""
+        dest = self.relaying
         if dest is None:
             return
         if dest.socket is not None and dest.remote_address is not None and not dest.closed:
             data = bytearray(packet)
             data[4:8] = (dest.core.remote_id & U32).to_bytes(4, "little")
-            dest.socket._send_one(bytes(data), dest.remote_address)
+            dest.socket.send_one(bytes(data), dest.remote_address)
         if packet[2] & FLAG_DESTROY:
-            self.core._close(None)
-
-    def _firewall_drop(self, socket: UDXSocket, addr: tuple[Any, ...]) -> bool:
-        fw = self.firewall
-        port = int(addr[1])
-        if not 0 < port < 65536:
-            return True
-        if fw is None:
-            return True
-        return bool(fw(socket, port, str(addr[0])))
+            self.core.close()
 
     # ------------------------------------------------------------------ core callbacks
 
@@ -190,10 +208,10 @@ class UDXStream:
         core = self.core
         sock = self.socket
         now = sock.loop.time() if sock is not None and sock.bound else 0.0
-        if core.outbox and sock is not None and self.remote_address is not None:
-            sock._send_many(core.outbox, self.remote_address)
-            core.outbox.clear()
-        self.udx._unregister(self, core.final_ack() if err is None else None, now)
+        out = core.datagrams_to_send(now)
+        if out and sock is not None and self.remote_address is not None:
+            sock.send_many(out, self.remote_address)
+        self.udx.unregister(self, core.final_ack() if err is None else None, now)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -209,23 +227,22 @@ class UDXStream:
 
     # ------------------------------------------------------------------ io plumbing
 
-    def _after_io(self, now: float) -> None:
+    def after_io(self, now: float) -> None:
+        """Flush the core, send its datagrams and re-arm the timer (after every input batch)."""
         core = self.core
-        core.flush(now)
-        if core.outbox:
-            if self.socket is not None and self.remote_address is not None:
-                self.socket._send_many(core.outbox, self.remote_address)
-            core.outbox.clear()
+        out = core.datagrams_to_send(now)
+        if out and self.socket is not None and self.remote_address is not None:
+            self.socket.send_many(out, self.remote_address)
         if core.closed:
             return
         w = self._drain_waiter
         if w is not None and core.queued_bytes <= self.high_water and not w.done():
             w.set_result(None)
-        if self._io_hook is not None:
-            self._io_hook()
+        if self.io_hook is not None:
+            self.io_hook()
             if core.closed:
                 return
-        d = core.deadline
+        d = core.next_deadline()
         if d is not None and (self._timer is None or d < self._timer_when):
             if self._timer is not None:
                 self._timer.cancel()
@@ -243,12 +260,13 @@ class UDXStream:
         if self.core.closed:
             return
         now = self._loop().time()
-        d = self.core.deadline
+        d = self.core.next_deadline()
         if d is not None and d <= now:
-            self.core.on_timer(now)
-        self._after_io(now)
+            self.core.handle_timer(now)
+        self.after_io(now)
 
-    def _schedule_flush(self) -> None:
+    def schedule_flush(self) -> None:
+        """Flush once on the next loop tick (coalesces many writes into one flush)."""
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._loop().call_soon(self._flush_soon)
@@ -256,7 +274,7 @@ class UDXStream:
     def _flush_soon(self) -> None:
         self._flush_scheduled = False
         if not self.core.closed and self.socket is not None:
-            self._after_io(self._loop().time())
+            self.after_io(self._loop().time())
 
     # ------------------------------------------------------------------ writing
 
@@ -266,7 +284,7 @@ class UDXStream:
         if not self.core.connected:
             raise StreamStateError("writing while not connected is not supported", code="ENOTCONN")
         self.core.write(data)
-        self._schedule_flush()
+        self.schedule_flush()
 
     @property
     def write_buffer_size(self) -> int:
@@ -294,14 +312,12 @@ class UDXStream:
         if not self.core.connected:
             raise StreamStateError("ending while not connected is not supported", code="ENOTCONN")
         self.core.write_end()
-        self._schedule_flush()
+        self.schedule_flush()
 
     def send(self, message: bytes) -> None:
         """An unreliable, unordered datagram on this stream (delivered to the peer's on_message)."""
         self.core.send_message(message)
-        if self.socket is not None and self.remote_address is not None:
-            self.socket._send_many(self.core.outbox, self.remote_address)
-        self.core.outbox.clear()
+        self.after_io(self._loop().time())
 
     # ------------------------------------------------------------------ reading
 
@@ -325,9 +341,13 @@ class UDXStream:
             data = b"".join(parts)
         self._buffered -= len(data)
         self.core.consume(len(data))
-        if self.core._ack_urgent:
-            self._schedule_flush()
+        if self.core.ack_urgent:
+            self.schedule_flush()
         return data
+
+    def read_nowait(self, n: int = -1) -> bytes:
+        """Up to ``n`` already buffered bytes (all if n < 0); ``b""`` when none are buffered."""
+        return self._take(n) if self._buffered else b""
 
     async def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (all buffered if n < 0); ``b""`` at EOF."""

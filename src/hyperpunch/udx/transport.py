@@ -1,8 +1,9 @@
 """asyncio Transport view of a UDX stream, for protocols such as the secret-stream adapter.
 
 Invariants:
-* ``attach(stream, protocol)`` calls ``protocol.connection_made`` once; afterwards every delivered
-  byte goes to ``data_received`` in order, the remote END to ``eof_received`` once, datagrams
+* ``attach(stream, protocol)`` calls ``protocol.connection_made`` once, then replays what the
+  stream received before (its unread bytes, then its END); afterwards every delivered byte goes
+  to ``data_received`` in order, the remote END to ``eof_received`` once, datagrams
   (MESSAGE packets) to ``message_received`` when the protocol has it, and the stream's close to
   ``connection_lost`` exactly once (``None`` for a clean close, the UDX error otherwise).
 * ``pause_reading`` stops delivery and stops reopening the receive window, so the peer is flow
@@ -26,7 +27,7 @@ from hyperpunch.udx.stream import UDXStream
 class UDXTransport(asyncio.Transport):
     """Drives an ``asyncio.Protocol`` from a connected :class:`UDXStream`."""
 
-    def __init__(self, stream: UDXStream, protocol: asyncio.BaseProtocol) -> None:
+    def __init__(self, stream: UDXStream, protocol: asyncio.Protocol) -> None:
         super().__init__()
         self._stream = stream
         self._protocol = protocol
@@ -43,7 +44,7 @@ class UDXTransport(asyncio.Transport):
         core.on_message = self._on_message
         self._stream_on_close = core.on_close
         core.on_close = self._on_close
-        stream._io_hook = self._on_io
+        stream.io_hook = self._on_io
 
     # ------------------------------------------------------------------ stream -> protocol
 
@@ -52,7 +53,7 @@ class UDXTransport(asyncio.Transport):
             self._pending.append(data)
             return
         self._stream.core.consume(len(data))
-        self._protocol.data_received(data)  # type: ignore[attr-defined]
+        self._protocol.data_received(data)
 
     def _on_end(self) -> None:
         if self._pending or self._paused_reading:
@@ -64,7 +65,7 @@ class UDXTransport(asyncio.Transport):
         if self._eof_delivered:
             return
         self._eof_delivered = True
-        self._protocol.eof_received()  # type: ignore[attr-defined]
+        self._protocol.eof_received()
 
     def _on_message(self, data: bytes) -> None:
         handler = getattr(self._protocol, "message_received", None)
@@ -77,7 +78,7 @@ class UDXTransport(asyncio.Transport):
             return
         self._lost = True
         while self._pending and not self._paused_reading:
-            self._protocol.data_received(self._pending.popleft())  # type: ignore[attr-defined]
+            self._protocol.data_received(self._pending.popleft())
         if self._eof_pending and not self._pending:
             self._deliver_eof()
         self._protocol.connection_lost(err)
@@ -96,6 +97,14 @@ class UDXTransport(asyncio.Transport):
             if core.ended_remote:
                 return  # the core closes by itself
             self._stream.destroy()
+
+    def replay(self, data: bytes) -> None:
+        """Deliver bytes the stream received (and its reader consumed) before this transport."""
+        self._protocol.data_received(data)
+
+    def replay_eof(self) -> None:
+        """Deliver an END the stream received before this transport."""
+        self._on_end()
 
     # ------------------------------------------------------------------ transport API
 
@@ -147,11 +156,11 @@ class UDXTransport(asyncio.Transport):
         while self._pending and not self._paused_reading:
             data = self._pending.popleft()
             core.consume(len(data))
-            self._protocol.data_received(data)  # type: ignore[attr-defined]
+            self._protocol.data_received(data)
         if self._eof_pending and not self._pending and not self._paused_reading:
             self._deliver_eof()
-        if core._ack_urgent:
-            self._stream._schedule_flush()
+        if core.ack_urgent:
+            self._stream.schedule_flush()
 
     def is_reading(self) -> bool:
         return not self._paused_reading
@@ -160,6 +169,8 @@ class UDXTransport(asyncio.Transport):
         return self._protocol
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        if not isinstance(protocol, asyncio.Protocol):
+            raise TypeError("a UDX transport drives an asyncio.Protocol (a byte stream)")
         self._protocol = protocol
 
     def get_write_buffer_size(self) -> int:
@@ -187,8 +198,19 @@ class UDXTransport(asyncio.Transport):
             self._stream.send(data)
 
 
-def attach(stream: UDXStream, protocol: asyncio.BaseProtocol) -> UDXTransport:
-    """Wrap a connected stream as a transport and call ``protocol.connection_made``."""
+def attach(stream: UDXStream, protocol: asyncio.Protocol) -> UDXTransport:
+    """Wrap a connected stream as a transport and call ``protocol.connection_made``.
+
+    Bytes the stream received before the transport existed (and not yet read) are delivered
+    first, then its END if it already came: the remote may send before our side has attached
+    (JS secret-stream reads those from the raw stream when it starts).
+    """
+    early = stream.read_nowait()
+    eof = stream.at_eof()
     transport = UDXTransport(stream, protocol)
     protocol.connection_made(transport)
+    if early:
+        transport.replay(early)
+    if eof:
+        transport.replay_eof()
     return transport

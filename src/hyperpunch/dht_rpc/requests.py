@@ -1,4 +1,4 @@
-"""The request/response layer of dht-rpc (JS ``lib/io.js``), sans-IO.
+"""The request/response layer of dht-rpc (JS ``lib/io.js``; named for what it holds, as it does no IO).
 
 Invariants:
 
@@ -25,7 +25,6 @@ import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hyperpunch.dht_rpc.errors import (
     INVALID_TOKEN,
@@ -45,11 +44,9 @@ from hyperpunch.dht_rpc.messages import (
     response,
     validate_id,
 )
+from hyperpunch.dht_rpc.routing_table import RoutingTable
 from hyperpunch.dht_rpc.timers import Timer, Timers
 from hyperpunch.encoding import Address, DecodeError, decode
-
-if TYPE_CHECKING:
-    from hyperpunch.dht_rpc.routing_table import RoutingTable
 
 __all__ = [
     "IO",
