@@ -208,6 +208,11 @@ class SecretStream:
         return self._error
 
     @property
+    def closed(self) -> bool:
+        """The transport is gone (after a clean close or a failure)."""
+        return self._closed
+
+    @property
     def transport(self) -> ByteStreamTransport | None:
         return self._transport
 
