@@ -324,6 +324,7 @@ class ProtomuxCore:
                 p.then(one_done)
 
     def push_batch(self, local_id: int, buf: bytearray) -> None:
+        """Add one item (``uint type · value``, or a control frame minus its 0) to the BATCH."""
         batch = self._batch
         assert batch is not None
         if self._batch_end >= MAX_BATCH:
@@ -358,7 +359,7 @@ class ProtomuxCore:
         info = self._infos.get(key)
         if info is not None:
             return info
-        info = ProtocolInfo[Channel](key, protocol, id)
+        info = ProtocolInfo(key, protocol, id)
         self._infos[key] = info
         for alias in aliases:
             alias_key = to_key(alias, id)
