@@ -15,6 +15,7 @@ CORES = (
     "hyperpunch.secretstream.core",
     "hyperpunch.protomux.core",
     "hyperpunch.protomux.channel",
+    "hyperpunch.protomux.pairing",
     "hyperpunch.dht_rpc.core",
     "hyperpunch.dht_rpc.query",
     "hyperpunch.dht_rpc.timers",

@@ -162,7 +162,7 @@ class Scenario:
                 assert deferred.done is not None
                 deferred.done(None)
         elif op == "feed":
-            mux.feed(bytes.fromhex(step["hex"]))
+            mux.receive_data(bytes.fromhex(step["hex"]))
         elif op == "full":
             self.host.write_result = not step["full"]
         elif op == "drain":

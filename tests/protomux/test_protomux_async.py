@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from hyperpunch import encoding as c
-from hyperpunch.protomux import Channel, MemoryStream, MessageQueue, MessageSpec, Protomux, memory_stream_pair
+from hyperpunch.protomux import (
+    Channel,
+    MemoryStream,
+    MessageQueue,
+    MessageSpec,
+    Protomux,
+    memory_stream_pair,
+    wait_destroyed,
+    wait_opened,
+)
 
 
 class Recording(MemoryStream):
@@ -50,8 +59,8 @@ async def opened_pair(a: Protomux, b: Protomux, **kw_b: Any) -> tuple[Channel, C
     assert ca is not None and cb is not None
     ca.open("a")
     cb.open("b")
-    assert await asyncio.wait_for(ca.fully_opened(), 10) is True
-    assert await asyncio.wait_for(cb.fully_opened(), 10) is True
+    assert await asyncio.wait_for(wait_opened(ca), 10) is True
+    assert await asyncio.wait_for(wait_opened(cb), 10) is True
     return ca, cb
 
 
@@ -64,7 +73,7 @@ async def test_message_queue_iterates_until_close(muxes: Any) -> None:
     ca.close()
     got = [v async for v in queue]
     assert got == ["one", "two", "three"]
-    await asyncio.wait_for(cb.fully_closed(), 10)
+    await asyncio.wait_for(wait_destroyed(cb), 10)
     assert cb.closed and cb.destroyed
 
 
@@ -112,7 +121,7 @@ async def test_async_close_handler_delays_destroy(muxes: Any) -> None:
         await asyncio.sleep(0.01)
     assert events == ["close True"] and not cb.destroyed
     release.set()
-    await asyncio.wait_for(cb.fully_closed(), 10)
+    await asyncio.wait_for(wait_destroyed(cb), 10)
     assert events == ["close True", "close done", "destroy"]
 
 
@@ -138,7 +147,7 @@ async def test_async_pair_buffers_until_created(muxes: Any) -> None:
     await asyncio.sleep(0.05)
     assert got == [] and not ca.opened
     go.set()
-    assert await asyncio.wait_for(ca.fully_opened(), 10) is True
+    assert await asyncio.wait_for(wait_opened(ca), 10) is True
     while len(got) < 3:
         await asyncio.sleep(0.01)
     assert got == ["queued", "while", "pairing"]
@@ -170,7 +179,7 @@ async def test_drain_and_on_drain() -> None:
         assert ca is not None and cb is not None
         ca.open()
         cb.open()
-        await asyncio.wait_for(ca.fully_opened(), 10)
+        await asyncio.wait_for(wait_opened(ca), 10)
         results = [ca.messages[0].send(b"z" * 400) for _ in range(5)]
         assert results[0] is True and results[-1] is False and not a.drained
         await asyncio.wait_for(a.drain(), 10)

@@ -118,7 +118,7 @@ def test_unique_aliases_last_channel() -> None:
     assert pair.a.get_last_channel("hypercore/alpha") is a
     assert pair.a.create_channel("hypercore/alpha", unique=False) is not None
     # a remote OPEN under the alias pairs with it (the "aliases" vector checks the bytes)
-    pair.a.feed(b"\x00\x01\x01\x09hypercore\x00" + c.encode(c.string, "y"))
+    pair.a.receive_data(b"\x00\x01\x01\x09hypercore\x00" + c.encode(c.string, "y"))
     pair.pump()
     assert a.opened and a.handshake == "y"
 
@@ -253,7 +253,7 @@ def test_nested_batches_are_bounded() -> None:
             else b"\x00" + b"\xfd" + len(frame).to_bytes(2, "little") + frame
         )
         frame = b"\x00" + frame  # type 0 BATCH with channel 0 in front
-    mux.feed(b"\x00" + frame)
+    mux.receive_data(b"\x00" + frame)
     assert isinstance(mux.error, (BatchTooDeepError, DecodeError))
 
 

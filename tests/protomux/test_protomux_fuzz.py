@@ -86,7 +86,7 @@ def make_mux() -> tuple[ProtomuxCore, MemoryHost, list[Any]]:
             ch.open()
 
     mux.pair("paired", notify)
-    mux.feed(b"\x00\x01\x01\x01p\x00\x05")  # the remote opens "p" as its channel 1
+    mux.receive_data(b"\x00\x01\x01\x01p\x00\x05")  # the remote opens "p" as its channel 1
     host.run_soon()
     return mux, host, seen
 
@@ -96,13 +96,13 @@ def make_mux() -> tuple[ProtomuxCore, MemoryHost, list[Any]]:
 def test_random_frames_only_typed_errors(frames: list[bytes]) -> None:
     mux, host, _ = make_mux()
     for data in frames:
-        mux.feed(data)  # never raises
+        mux.receive_data(data)  # never raises
         host.run_soon()
         if mux.error is not None:
             assert isinstance(mux.error, RemoteError), repr(mux.error)
             assert host.destroyed and host.destroy_error is mux.error
             before = list(host.frames)
-            mux.feed(data)  # a destroyed mux ignores what still arrives
+            mux.receive_data(data)  # a destroyed mux ignores what still arrives
             assert host.frames == before
             break
     mux.on_close()
@@ -113,5 +113,5 @@ def test_random_frames_only_typed_errors(frames: list[bytes]) -> None:
 @given(st.binary(max_size=64))
 def test_raw_bytes_only_typed_errors(data: bytes) -> None:
     mux, _, _ = make_mux()
-    mux.feed(data)
+    mux.receive_data(data)
     assert mux.error is None or isinstance(mux.error, RemoteError)

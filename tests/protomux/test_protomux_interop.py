@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from hyperpunch import encoding as c
-from hyperpunch.protomux import Channel, MessageSpec, Protomux
+from hyperpunch.protomux import Channel, MessageSpec, Protomux, wait_opened
 from hyperpunch.secretstream import SecretStream, serve
 from jsref import NodeProcess, spawn_node
 
@@ -170,7 +170,7 @@ async def exercise_many_channels(js: JsPeer, py: PySide, *, js_first: bool) -> N
     await py.wait_for(lambda: len(py.of("open")) == N)
     assert sorted(py.of("open")) == sorted(("open", f"c{i}", f"js-{i}") for i in range(N))
     for i in range(N):
-        assert await py.channels[f"c{i}"].fully_opened() is True
+        assert await wait_opened(py.channels[f"c{i}"]) is True
     await js.wait_for(lambda evs: len([e for e in evs if e["event"] == "open"]) == N)
     assert sorted((e["name"], e["handshake"]) for e in js.of("open")) == sorted(
         (f"c{i}", f"py-{i}") for i in range(N)
@@ -204,7 +204,7 @@ async def exercise_many_channels(js: JsPeer, py: PySide, *, js_first: bool) -> N
 async def exercise_reject_and_close(js: JsPeer, py: PySide) -> None:
     # Python opens a protocol JS neither has nor pairs: JS rejects it
     lonely = py.create("lonely", "hp/nobody-here", open="?")
-    assert await lonely.fully_opened() is False
+    assert await wait_opened(lonely) is False
     assert ("close", "lonely", True) in py.log and lonely.closed and lonely.destroyed
     # JS opens a protocol Python neither has nor pairs: Python rejects it
     await js.send(**js_create("orphan", "hp/unknown-to-python", open="!"))
@@ -298,7 +298,7 @@ async def exercise_js_pair(js: JsPeer, py: PySide) -> None:
     )
     await js.sync()
     ch = py.create("lazy", "hp/js-lazy", id=b"\x42" * 32, open="lazy-py")
-    assert await ch.fully_opened() is True
+    assert await wait_opened(ch) is True
     assert ch.handshake == "lazy-js"
     await js.wait_for(lambda evs: any(e["event"] == "notify" and e["protocol"] == "hp/js-lazy" for e in evs))
     assert js.of("notify", protocol="hp/js-lazy") == [

@@ -26,6 +26,7 @@ from hyperpunch.secretstream import (
     RemoteEnded,
     RemotePublicKeyMismatchError,
     SecretStreamCore,
+    SecretStreamOptions,
     SendBox,
     SendNonceExhaustedError,
     StreamClosedError,
@@ -207,6 +208,17 @@ def test_set_keep_alive_and_timeout_validate() -> None:
         SecretStreamCore(True, keep_alive=-1)
     with pytest.raises(InvalidOptionError):
         SecretStreamCore(True, timeout=-1)
+
+
+def test_options_object_and_keyword_overrides() -> None:
+    opts = SecretStreamOptions(keep_alive=5.0, timeout=2.0)
+    a = SecretStreamCore(True, opts)
+    assert (a.keep_alive, a.timeout) == (5.0, 2.0)
+    b = SecretStreamCore(True, opts, timeout=3.0)  # keywords apply over the options object
+    assert (b.keep_alive, b.timeout) == (5.0, 3.0)
+    assert b.options == SecretStreamOptions(keep_alive=5.0, timeout=3.0)
+    with pytest.raises(TypeError):
+        SecretStreamCore(True, no_such_option=1)
 
 
 # --- end of stream ---------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class _FakeConn:
         self.aborted = False
         self.keep_alives = 0
         self.error = None
-        self._closed = False
+        self.closed = False
 
     def abort(self) -> None:
         self.aborted = True
@@ -202,7 +202,7 @@ async def test_swarm_server_dedup_matches_js(case: dict[str, Any]) -> None:
         tracked = swarm._all.get(remote)
         assert (tracked is not None and tracked.conn is conn) is case["newTrackedAfterSwap"]
         swarm.destroyed = True
-        for t in list(swarm._tasks):
+        for t in list(swarm._tasks.tasks):
             t.cancel()
     else:
         assert len(events) == case["connectionEvents"]

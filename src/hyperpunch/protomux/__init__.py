@@ -23,7 +23,7 @@ Usage::
 
 from __future__ import annotations
 
-from hyperpunch.protomux.channel import Channel, Message, MessageSpec
+from hyperpunch.protomux.channel import Channel, ChannelHost, ChannelOptions, Message, MessageSpec
 from hyperpunch.protomux.core import MAX_BATCH, MAX_BUFFERED, Host, ProtomuxCore, to_key
 from hyperpunch.protomux.errors import (
     BatchTooDeepError,
@@ -39,7 +39,7 @@ from hyperpunch.protomux.errors import (
     UnbalancedUncorkError,
 )
 from hyperpunch.protomux.memory import CorePair, MemoryHost, MemoryStream, memory_stream_pair
-from hyperpunch.protomux.mux import MessageQueue, MessageStream, Protomux
+from hyperpunch.protomux.mux import MessageQueue, MessageStream, Protomux, wait_destroyed, wait_opened
 
 __all__ = [
     "MAX_BATCH",
@@ -47,7 +47,9 @@ __all__ = [
     "BatchTooDeepError",
     "Channel",
     "ChannelClosedError",
+    "ChannelHost",
     "ChannelNotOpenError",
+    "ChannelOptions",
     "ControlChannelOpenError",
     "CorePair",
     "Host",
@@ -68,4 +70,6 @@ __all__ = [
     "UnbalancedUncorkError",
     "memory_stream_pair",
     "to_key",
+    "wait_destroyed",
+    "wait_opened",
 ]

@@ -12,42 +12,39 @@ Invariants (the model of JS ``protomux/index.js``; every frame written is byte-i
   (the stream is paused past 32 KiB, each message counting 512 + its length).
 * Any frame that does not decode, an OPEN reusing a live remote slot, a REJECT for an id we never
   offered, or an exception from a user callback destroys the whole mux (as JS does): the host is
-  told to destroy the stream, :attr:`ProtomuxCore.error` keeps the reason, ``feed`` never raises.
+  told to destroy the stream, :attr:`ProtomuxCore.error` keeps the reason, and
+  :meth:`ProtomuxCore.receive_data` never raises.
 * While corked, outgoing frames are collected into one BATCH frame (split at 8 MiB). A received
   batch holding more than one item corks our replies until its handlers have finished.
 * The core never does IO: it calls a :class:`Host` (write/destroy/end/pause/resume, ``call_soon``
   for deferred work, ``spawn`` for awaitables returned by async handlers). Deferred work keeps
   Node's order (all ``process.nextTick`` work, i.e. JS ``queueTick``, before promise jobs) so
   replies land in a batch in the order JS puts them; it runs at the end of the outermost
-  :meth:`ProtomuxCore.feed`, or via ``host.call_soon`` when queued outside it (so handlers
+  :meth:`ProtomuxCore.receive_data`, or via ``host.call_soon`` when queued outside it (so handlers
   attached right after ``create_channel`` still see everything).
+* Input speaks the core vocabulary (``receive_data(frame)``; protomux has no timers, so no
+  ``now``). Output is pushed through ``Host.write`` rather than pulled with ``data_to_send()``:
+  ``message.send()`` is called by user code outside any adapter loop and returns the stream's
+  drained flag at once (JS ``channel.send`` returns ``stream.write``), and cork/uncork already
+  coalesces frames into one BATCH write; a pull model would need a wake-up call per send anyway.
+* Channels (:mod:`hyperpunch.protomux.channel`) reach the mux only through the public
+  :class:`~hyperpunch.protomux.channel.ChannelHost` seam this class satisfies; the pairing state
+  lives in :mod:`hyperpunch.protomux.pairing`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Protocol, Unpack
 
-from hyperpunch.encoding import Codec, DecodeState, State
+from hyperpunch.encoding import DecodeState, State
 from hyperpunch.encoding import optional_buffer as _optional_buffer
 from hyperpunch.encoding import string as _string
 from hyperpunch.encoding import uint as _uint
-from hyperpunch.protomux.channel import (
-    Channel,
-    MessageSpec,
-    Notify,
-    OnChannel,
-    OnClose,
-    OnOpen,
-    _decode_with,
-    _Info,
-    _is_awaitable,
-    _Pending,
-    _put_uint,
-    _Remote,
-    _uint_len,
-)
+from hyperpunch.encoding.codec import decode_from
+from hyperpunch.encoding.numbers import put_uint, uint_size
+from hyperpunch.protomux.channel import Channel, ChannelOptions, Notify
 from hyperpunch.protomux.errors import (
     BatchTooDeepError,
     ControlChannelOpenError,
@@ -55,6 +52,7 @@ from hyperpunch.protomux.errors import (
     InvalidRejectError,
     UnbalancedUncorkError,
 )
+from hyperpunch.protomux.pairing import Pending, ProtocolInfo, RemoteSlot, is_awaitable
 
 __all__ = ["MAX_BATCH", "MAX_BUFFERED", "Host", "ProtomuxCore", "to_key"]
 
@@ -113,12 +111,12 @@ class ProtomuxCore:
         self._remote_backlog = 0
         self._buffered = 0
         self._paused = False
-        self._remote: list[_Remote | None] = []
+        self._remote: list[RemoteSlot[Channel] | None] = []
         self._local: list[Channel | None] = []
         self._free: list[int] = []
         self._batch: list[tuple[int, bytearray]] | None = None
         self._batch_end = 0
-        self._infos: dict[str, _Info] = {}
+        self._infos: dict[str, ProtocolInfo[Channel]] = {}
         self._notify: dict[str, Notify] = {}
         self._destroying = False
         self._stream_closed = False
@@ -179,49 +177,38 @@ class ProtomuxCore:
         info = self._infos.get(to_key(protocol, id))
         return info.opened > 0 if info is not None else False
 
-    def create_channel(
-        self,
-        protocol: str,
-        *,
-        id: bytes | None = None,
-        handshake: Codec[Any] | None = None,
-        messages: Iterable[MessageSpec | Codec[Any] | None] = (),
-        on_open: OnOpen | None = None,
-        on_close: OnClose | None = None,
-        on_destroy: OnChannel | None = None,
-        on_drain: OnChannel | None = None,
-        aliases: Sequence[str] = (),
-        unique: bool = True,
-        user_data: Any = None,
-    ) -> Channel | None:
+    def create_channel(self, protocol: str, **options: Unpack[ChannelOptions]) -> Channel | None:
         """A new channel, or None when the stream is gone or ``unique`` and one is already open."""
         if self._stream_closed:
             return None
+        id = options.get("id")
         id = bytes(id) if id is not None else None
+        aliases = options.get("aliases", ())
         info = self._get(protocol, id, aliases)
-        if unique and info.opened > 0:
+        if options.get("unique", True) and info.opened > 0:
             return None
         args = (
-            user_data,
+            options.get("user_data"),
             protocol,
             aliases,
             id,
-            handshake,
-            messages,
-            on_open,
-            on_close,
-            on_destroy,
-            on_drain,
+            options.get("handshake"),
+            options.get("messages", ()),
+            options.get("on_open"),
+            options.get("on_close"),
+            options.get("on_destroy"),
+            options.get("on_drain"),
         )
         if not info.incoming:
             return Channel(self, info, *args)
         self._remote_backlog -= 1
         remote_id = info.incoming.pop(0)
-        if self._remote[remote_id - 1] is None:
+        remote = self._remote[remote_id - 1]
+        if remote is None:
             return None
-        session = Channel(self, info, *args)
-        session._remote_id = remote_id
-        session._fully_open_soon()
+        session = Channel(self, info, *args, remote_id=remote_id)
+        remote.session = session
+        self._queue_tick(session.fully_open)
         return session
 
     def destroy(self, error: BaseException | None = None) -> None:
@@ -233,7 +220,7 @@ class ProtomuxCore:
 
     # --- inputs from the host --------------------------------------------------------------------
 
-    def feed(self, frame: bytes | bytearray | memoryview) -> None:
+    def receive_data(self, frame: bytes | bytearray | memoryview) -> None:
         """One received stream message (one frame). Never raises: faults destroy the mux."""
         if len(frame) == 0 or self._destroying:
             return
@@ -260,7 +247,7 @@ class ProtomuxCore:
         for channel in list(self._local):
             if channel is not None and channel.on_drain is not None:
                 try:
-                    channel._track(channel.on_drain(channel))
+                    channel.handle_drain()
                 except Exception as err:
                     self._safe_destroy(err)
 
@@ -275,7 +262,7 @@ class ProtomuxCore:
         for channel in list(self._local):
             if channel is not None:
                 try:
-                    channel._close(True)
+                    channel.close_from_remote()
                 except Exception as err:
                     self._host.warn(err)
         self.run_ticks()
@@ -321,7 +308,7 @@ class ProtomuxCore:
         self._tick_scheduled = False
         self.run_ticks()
 
-    def _when_all(self, waiting: list[_Pending], fn: Callable[[], None]) -> None:
+    def _when_all(self, waiting: list[Pending], fn: Callable[[], None]) -> None:
         remaining = [sum(1 for p in waiting if not p.done)]
         if remaining[0] == 0:
             self._queue_job(fn)
@@ -336,7 +323,8 @@ class ProtomuxCore:
             if not p.done:
                 p.then(one_done)
 
-    def _push_batch(self, local_id: int, buf: bytearray) -> None:
+    def push_batch(self, local_id: int, buf: bytearray) -> None:
+        """Add one item (``uint type · value``, or a control frame minus its 0) to the BATCH."""
         batch = self._batch
         assert batch is not None
         if self._batch_end >= MAX_BATCH:
@@ -344,9 +332,9 @@ class ProtomuxCore:
             batch = self._batch = []
             self._batch_end = 1
         if not batch or batch[-1][0] != local_id:
-            self._batch_end += 1 + _uint_len(local_id)
+            self._batch_end += 1 + uint_size(local_id)
         n = len(buf)
-        self._batch_end += _uint_len(n) + n
+        self._batch_end += uint_size(n) + n
         batch.append((local_id, buf))
 
     def _send_batch(self, batch: list[tuple[int, bytearray]], end: int) -> None:
@@ -354,24 +342,24 @@ class ProtomuxCore:
             return
         out = bytearray(end)
         prev = batch[0][0]
-        pos = _put_uint(out, 2, prev)
+        pos = put_uint(out, 2, prev)
         for local_id, item in batch:
             if local_id != prev:
                 out[pos] = 0
-                pos = _put_uint(out, pos + 1, local_id)
+                pos = put_uint(out, pos + 1, local_id)
                 prev = local_id
             n = len(item)
-            pos = _put_uint(out, pos, n)
+            pos = put_uint(out, pos, n)
             out[pos : pos + n] = item
             pos += n
         self.drained = self._host.write(out)
 
-    def _get(self, protocol: str, id: bytes | None, aliases: Sequence[str] = ()) -> _Info:
+    def _get(self, protocol: str, id: bytes | None, aliases: Sequence[str] = ()) -> ProtocolInfo[Channel]:
         key = to_key(protocol, id)
         info = self._infos.get(key)
         if info is not None:
             return info
-        info = _Info(key, protocol, id)
+        info = ProtocolInfo(key, protocol, id)
         self._infos[key] = info
         for alias in aliases:
             alias_key = to_key(alias, id)
@@ -379,13 +367,13 @@ class ProtomuxCore:
             self._infos[alias_key] = info
         return info
 
-    def _gc(self, info: _Info) -> None:
+    def _gc(self, info: ProtocolInfo[Channel]) -> None:
         if info.opened == 0 and not info.outgoing and not info.incoming:
             self._infos.pop(info.key, None)
             for alias in info.aliases:
                 self._infos.pop(alias, None)
 
-    def _decode(self, remote_id: int, state: DecodeState) -> _Pending | None:
+    def _decode(self, remote_id: int, state: DecodeState) -> Pending | None:
         s = state.start
         if s < state.end and state.buffer[s] <= 0xFC:
             type_ = state.buffer[s]
@@ -404,9 +392,9 @@ class ProtomuxCore:
             return None
         if r.session is None:
             return None
-        return r.session._recv(type_, state)
+        return r.session.receive(type_, state)
 
-    def _on_control_session(self, type_: int, state: DecodeState) -> _Pending | None:
+    def _on_control_session(self, type_: int, state: DecodeState) -> Pending | None:
         if type_ == 0:
             self._on_batch(state)
         elif type_ == 1:
@@ -436,7 +424,7 @@ class ProtomuxCore:
         try:
             end = state.end
             remote_id = _uint_decode(state)
-            waiting: list[_Pending] | None = None
+            waiting: list[Pending] | None = None
             while state.end > state.start:
                 length = _uint_decode(state)
                 if length == 0:
@@ -457,10 +445,10 @@ class ProtomuxCore:
         if waiting is not None:
             self._when_all(waiting, self.uncork)
 
-    def _on_open_session(self, state: DecodeState) -> _Pending | None:
+    def _on_open_session(self, state: DecodeState) -> Pending | None:
         remote_id = _uint_decode(state)
-        protocol = _decode_with(_string, state)
-        id = _decode_with(_optional_buffer, state)
+        protocol = decode_from(_string, state)
+        id = decode_from(_optional_buffer, state)
         if remote_id == 0:
             # JS calls _rejectSession(0) with a missing argument; encoding it throws and the
             # stream is destroyed without anything written
@@ -478,17 +466,18 @@ class ProtomuxCore:
             if session is None:  # we already closed the channel: ignore
                 self._free.append(local_id - 1)
                 return None
-            remote[rid] = _Remote(state, None, None)
-            session._remote_id = remote_id
-            session._fully_open()
+            remote[rid] = RemoteSlot(state, None, None)
+            session.remote_opened(remote_id)
             return None
-        remote[rid] = _Remote(State(state.start, state.end, state.buffer), [], None)
+        remote[rid] = RemoteSlot(State(state.start, state.end, state.buffer), [], None)
         self._remote_backlog += 1
         info.pairing += 1
         info.incoming.append(remote_id)
         return self._request_session(protocol, id, info)
 
-    def _request_session(self, protocol: str, id: bytes | None, info: _Info) -> _Pending | None:
+    def _request_session(
+        self, protocol: str, id: bytes | None, info: ProtocolInfo[Channel]
+    ) -> Pending | None:
         notify = self._notify.get(to_key(protocol, id)) or self._notify.get(to_key(protocol, None))
         if notify is None:
             self._request_session_done(info)
@@ -498,8 +487,8 @@ class ProtomuxCore:
         except Exception as err:
             self._safe_destroy(err)
             return None
-        pending = _Pending()
-        if _is_awaitable(result):
+        pending = Pending()
+        if is_awaitable(result):
 
             def done(err: BaseException | None) -> None:
                 try:
@@ -511,7 +500,7 @@ class ProtomuxCore:
                     self._safe_destroy(e)
                 pending.resolve()
 
-            self._host.spawn(result, done)  # type: ignore[arg-type]
+            self._host.spawn(result, done)
         else:
 
             def tick() -> None:
@@ -523,7 +512,7 @@ class ProtomuxCore:
             self._queue_job(tick)
         return pending
 
-    def _request_session_done(self, info: _Info) -> None:
+    def _request_session_done(self, info: ProtocolInfo[Channel]) -> None:
         info.pairing -= 1
         if info.pairing > 0:
             return
@@ -538,10 +527,10 @@ class ProtomuxCore:
                 self._buffered -= 512 + (state.end - state.start)
         self._remote[remote_id - 1] = None
         self._resume_maybe()
-        buf = bytearray(2 + _uint_len(remote_id))
+        buf = bytearray(2 + uint_size(remote_id))
         buf[1] = 2
-        _put_uint(buf, 2, remote_id)
-        self._write0(buf)
+        put_uint(buf, 2, remote_id)
+        self.write_control(buf)
 
     def _on_reject_session(self, state: DecodeState) -> None:
         local_id = _uint_decode(state)
@@ -552,7 +541,7 @@ class ProtomuxCore:
             session = self._local[local_id - 1]
             self._free.append(local_id - 1)
             if session is not None:
-                session._close(True)
+                session.close_from_remote()
             self._gc(info)
             return
         raise InvalidRejectError("Invalid reject message")
@@ -566,13 +555,64 @@ class ProtomuxCore:
         if r is None:
             return
         if r.session is not None:
-            r.session._close(True)
+            r.session.close_from_remote()
 
-    def _write0(self, buf: bytearray) -> None:
+    # --- the ChannelHost seam: what channels ask of the mux ----------------------------------------
+
+    def write_frame(self, frame: bytearray) -> bool:
+        """Write one whole frame now; return (and keep) the stream's drained flag."""
+        drained = self.drained = self._host.write(frame)
+        return drained
+
+    def write_control(self, frame: bytearray) -> None:
+        """Write a channel-0 frame (its first byte is the 0 channel id), batched while corked."""
         if self._batch is not None:
-            self._push_batch(0, buf[1:])
+            self.push_batch(0, frame[1:])
             return
-        self.drained = self._host.write(buf)
+        self.drained = self._host.write(frame)
+
+    def next_local_id(self) -> int:
+        free = self._free
+        return (free[-1] if free else len(self._local)) + 1
+
+    def add_local(self, channel: Channel) -> int:
+        free = self._free
+        local = self._local
+        if free:
+            index = free.pop()
+            local[index] = channel
+        else:
+            index = len(local)
+            local.append(channel)
+        return index + 1
+
+    def free(self, local_id: int, remote_id: int, info: ProtocolInfo[Channel]) -> None:
+        if remote_id > 0:
+            self._remote[remote_id - 1] = None
+            if local_id > 0:  # JS pushes -1 here for a never-opened channel (a JS bug)
+                self._free.append(local_id - 1)
+        if local_id > 0:
+            self._local[local_id - 1] = None
+        self._gc(info)
+
+    def remote_slot(self, remote_id: int) -> RemoteSlot[Channel] | None:
+        remote = self._remote
+        return remote[remote_id - 1] if 0 < remote_id <= len(remote) else None
+
+    def deliver_pending(self, remote: RemoteSlot[Channel], channel: Channel) -> None:
+        for type_, state in remote.pending or []:
+            self._buffered -= 512 + (state.end - state.start)
+            channel.receive(type_, state)
+            if self._destroying:
+                return
+        remote.pending = None
+        self._resume_maybe()
+
+    def spawn(self, awaitable: Awaitable[object], done: Callable[[BaseException | None], None]) -> None:
+        self._host.spawn(awaitable, done)
+
+    def warn(self, error: BaseException) -> None:
+        self._host.warn(error)
 
     def _safe_destroy(self, error: BaseException) -> None:
         if self.error is None:

@@ -108,7 +108,7 @@ class CorePair:
                     moved = True
                     wire.extend(frames)
                     for frame in frames:
-                        dst.feed(frame)
+                        dst.receive_data(frame)
             if not moved:
                 return
         raise AssertionError("CorePair.pump did not settle")

@@ -8,9 +8,12 @@ Invariants:
 * One owned reader task feeds frames to the core; it stops reading while the core is paused
   (messages buffered for channels still pairing) and, like JS, ends our side when the remote
   ends. When the stream is gone every channel is closed (``on_close(True, channel)``).
-* Handlers may be plain functions or ``async def``: awaitables run as owned tasks; while one from
-  a received batch runs, our replies stay corked (JS ``autoBatch``). ``aclose()`` closes the
-  stream, waits for the reader and cancels handler tasks still running.
+* Handlers may be plain functions or ``async def``: awaitables run as tasks of the mux's
+  :class:`~hyperpunch.aio.TaskOwner`; while one from a received batch runs, our replies stay
+  corked (JS ``autoBatch``). ``aclose()`` (once, via :class:`~hyperpunch.aio.CloseOnce`) closes
+  the stream, waits for the reader and cancels handler tasks still running.
+* Waiting on a channel is asyncio's, so it lives here: :func:`wait_opened` and
+  :func:`wait_destroyed` (JS ``fullyOpened`` / ``fullyClosed``) listen to the sans-IO channel.
 * ``message.send`` returns the ``drained`` flag: False means the stream asked for backpressure;
   channels' ``on_drain`` run when it drains (and ``await mux.drain()`` waits for that).
 """
@@ -21,15 +24,15 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any, Generic, Protocol, Self, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, Generic, Protocol, Self, TypeVar, Unpack
 
-from hyperpunch.encoding import Codec
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.errors import HyperpunchError
-from hyperpunch.protomux.channel import Channel, Message, MessageSpec, Notify, OnChannel, OnClose, OnOpen
+from hyperpunch.protomux.channel import Channel, ChannelEvent, ChannelOptions, Message, Notify
 from hyperpunch.protomux.core import ProtomuxCore
 
-__all__ = ["MessageQueue", "MessageStream", "Protomux"]
+__all__ = ["MessageQueue", "MessageStream", "Protomux", "wait_destroyed", "wait_opened"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,8 @@ class Protomux:
         self.core = ProtomuxCore(_StreamHost(self))
         self.stream_error: BaseException | None = None
         self._loop = asyncio.get_running_loop()
-        self._tasks: set[asyncio.Future[object]] = set()
+        self._tasks = TaskOwner("protomux")
+        self._close_once = CloseOnce(self._aclose)
         self._resume = asyncio.Event()
         self._resume.set()
         self._closed = asyncio.Event()
@@ -68,7 +72,7 @@ class Protomux:
         self._drained = asyncio.Event()
         self._drained.set()
         self._closing = False
-        self._reader = self._loop.create_task(self._read_loop())
+        self._reader = self._tasks.spawn(self._read_loop())
 
     @classmethod
     def from_stream(cls, stream: MessageStream) -> Protomux:
@@ -80,35 +84,9 @@ class Protomux:
 
     # --- the JS API, delegated -------------------------------------------------------------------
 
-    def create_channel(
-        self,
-        protocol: str,
-        *,
-        id: bytes | None = None,
-        handshake: Codec[Any] | None = None,
-        messages: Iterable[MessageSpec | Codec[Any] | None] = (),
-        on_open: OnOpen | None = None,
-        on_close: OnClose | None = None,
-        on_destroy: OnChannel | None = None,
-        on_drain: OnChannel | None = None,
-        aliases: Sequence[str] = (),
-        unique: bool = True,
-        user_data: Any = None,
-    ) -> Channel | None:
+    def create_channel(self, protocol: str, **options: Unpack[ChannelOptions]) -> Channel | None:
         """See :meth:`ProtomuxCore.create_channel` (None: stream gone, or unique and already open)."""
-        return self.core.create_channel(
-            protocol,
-            id=id,
-            handshake=handshake,
-            messages=messages,
-            on_open=on_open,
-            on_close=on_close,
-            on_destroy=on_destroy,
-            on_drain=on_drain,
-            aliases=aliases,
-            unique=unique,
-            user_data=user_data,
-        )
+        return self.core.create_channel(protocol, **options)
 
     def pair(self, protocol: str, notify: Notify, *, id: bytes | None = None) -> None:
         self.core.pair(protocol, notify, id=id)
@@ -171,17 +149,15 @@ class Protomux:
         """Close the stream (flushing what was written), close all channels, end handler tasks."""
         self._closing = True
         self._resume.set()  # a reader paused for pairing must see the stream end
+        await self._close_once()
+
+    async def _aclose(self) -> None:
         if not self._closed.is_set():
             with contextlib.suppress(Exception):
                 self.stream.close()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
-        tasks: list[asyncio.Future[Any]] = list(self._tasks)
-        if self._drain_task is not None:
-            tasks.append(self._drain_task)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.aclose()  # cancels handler tasks still running and the drain waiter
 
     async def __aenter__(self) -> Self:
         return self
@@ -201,8 +177,8 @@ class Protomux:
         if not self._write_paused():
             return True
         self._drained.clear()
-        if self._drain_task is None:
-            self._drain_task = self._loop.create_task(self._wait_drain())
+        if self._drain_task is None and not self._tasks.closed:
+            self._drain_task = self._tasks.spawn(self._wait_drain())
         return False
 
     def _host_destroy(self, error: BaseException | None) -> None:
@@ -216,16 +192,12 @@ class Protomux:
             self.stream.write_eof()
 
     def _host_spawn(self, awaitable: Awaitable[object], done: Callable[[BaseException | None], None]) -> None:
-        task: asyncio.Future[object] = asyncio.ensure_future(awaitable)
-        self._tasks.add(task)
-
-        def finished(t: asyncio.Future[object]) -> None:
-            self._tasks.discard(t)
-            if t.cancelled():
-                return
-            done(t.exception())
-
-        task.add_done_callback(finished)
+        if self._tasks.closed:  # after aclose() nothing runs any more
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
+            return
+        self._tasks.spawn(_run_handler(awaitable, done))
 
     # --- internals -------------------------------------------------------------------------------
 
@@ -255,7 +227,7 @@ class Protomux:
                     if not core.destroyed:
                         core.on_end()
                     break
-                core.feed(frame)
+                core.receive_data(frame)
         except Exception as err:
             self.stream_error = err
         finally:
@@ -268,6 +240,52 @@ class Protomux:
                 core.on_close()
                 self._drained.set()
                 self._closed.set()
+
+
+async def _run_handler(awaitable: Awaitable[object], done: Callable[[BaseException | None], None]) -> None:
+    """Run a handler's awaitable and report how it ended to the core (a cancelled one is not)."""
+    try:
+        await awaitable
+    except Exception as err:
+        done(err)
+        return
+    done(None)
+
+
+async def wait_opened(channel: Channel) -> bool:
+    """Wait until ``channel`` is fully open (True) or closed first (False): JS ``fullyOpened()``."""
+    if channel.opened:
+        return True
+    if channel.closed:
+        return False
+    fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_event(event: ChannelEvent) -> None:
+        if not fut.done() and event in ("open", "close"):
+            fut.set_result(event == "open")
+
+    channel.add_listener(on_event)
+    try:
+        return await fut
+    finally:
+        channel.remove_listener(on_event)
+
+
+async def wait_destroyed(channel: Channel) -> None:
+    """Wait until ``channel`` is destroyed (closed and its handlers finished): JS ``fullyClosed()``."""
+    if channel.destroyed:
+        return
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_event(event: ChannelEvent) -> None:
+        if not fut.done() and event == "destroy":
+            fut.set_result(None)
+
+    channel.add_listener(on_event)
+    try:
+        await fut
+    finally:
+        channel.remove_listener(on_event)
 
 
 class _StreamHost:
@@ -314,7 +332,7 @@ class MessageQueue(Generic[T]):
         self._items: collections.deque[T] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self._ended = False
-        channel = message._channel
+        channel = message.channel
         message.on_message = self._push
         channel.add_listener(self._on_event)
         if channel.closed:
@@ -324,7 +342,7 @@ class MessageQueue(Generic[T]):
         self._items.append(value)
         self._wake()
 
-    def _on_event(self, event: str) -> None:
+    def _on_event(self, event: ChannelEvent) -> None:
         if event == "close":
             self._ended = True
             self._wake()

@@ -38,6 +38,7 @@ from hyperpunch.secretstream.core import (
     PresetHandshake,
     RemoteEnded,
     SecretStreamCore,
+    SecretStreamOptions,
 )
 from hyperpunch.secretstream.errors import (
     ConnectionLostError,
@@ -103,6 +104,7 @@ __all__ = [
     "SecretStream",
     "SecretStreamCore",
     "SecretStreamLocalError",
+    "SecretStreamOptions",
     "SecretStreamProtocol",
     "SecretStreamRemoteError",
     "SecretStreamServer",

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeAlias
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeAlias
 
 from hyperpunch.crypto import KeyPair
 from hyperpunch.crypto import key_pair as make_key_pair
@@ -66,6 +66,7 @@ __all__ = [
     "PresetHandshake",
     "RemoteEnded",
     "SecretStreamCore",
+    "SecretStreamOptions",
 ]
 
 Firewall: TypeAlias = Callable[[bytes], bool]
@@ -113,6 +114,40 @@ class Closed:
 
 Event: TypeAlias = HandshakeComplete | Message | RemoteEnded | Closed
 
+
+@dataclass(frozen=True, slots=True)
+class SecretStreamOptions:
+    """The configuration of one side of a secret stream, taken by the core and its adapters.
+
+    ``key_pair`` is this side's static Ed25519 key pair (random when omitted). ``pattern`` is the
+    Noise pattern ("XX", or "IK" with ``remote_public_key`` on the initiator); ``remote_public_key``
+    is the peer key to insist on. ``handshake`` skips the Noise phase (keys from hyperdht).
+    ``keep_alive`` / ``timeout`` are in seconds (0 = off); ``filter_zero_byte_messages`` swallows
+    received empty messages (keepalive implies it); ``firewall`` may refuse the remote key.
+    ``ephemeral_key_pair``, ``push_header`` and ``send_counter`` pin values that are otherwise
+    random, for reproducible transcripts in tests.
+    """
+
+    key_pair: KeyPair | None = None
+    remote_public_key: bytes | None = None
+    pattern: str = "XX"
+    handshake: PresetHandshake | None = None
+    keep_alive: float = 0.0
+    timeout: float = 0.0
+    filter_zero_byte_messages: bool = False
+    firewall: Firewall | None = None
+    ephemeral_key_pair: KeyPair | None = None
+    push_header: bytes | None = None
+    send_counter: bytes | None = None
+
+    def with_changes(self, changes: dict[str, Any]) -> SecretStreamOptions:
+        """These options with ``changes`` (keyword options by name) applied; unknown names raise
+        :class:`TypeError`, as an unknown keyword argument does."""
+        return replace(self, **changes) if changes else self
+
+
+DEFAULT_OPTIONS = SecretStreamOptions()
+
 _HANDSHAKE, _HEADER, _OPEN, _FAILED = range(4)
 
 
@@ -135,29 +170,20 @@ def _handshake_failed(cause: Exception) -> HandshakeFailedError:
 class SecretStreamCore:
     """One side of a secret stream, as a state machine driven by the caller.
 
-    ``is_initiator`` picks the Noise role (and, in preset mode, the stream-id role). ``key_pair``
-    is this side's static Ed25519 key pair (random when omitted). ``pattern`` is the Noise
-    pattern ("XX", or "IK" with ``remote_public_key`` on the initiator). ``handshake`` skips the
-    Noise phase. ``ephemeral_key_pair``, ``push_header`` and ``send_counter`` pin values that are
-    otherwise random, for reproducible transcripts in tests.
+    ``is_initiator`` picks the Noise role (and, in preset mode, the stream-id role). The rest is
+    a :class:`SecretStreamOptions`, or its fields as keyword arguments (applied over ``options``).
     """
 
     def __init__(
-        self,
-        is_initiator: bool,
-        *,
-        key_pair: KeyPair | None = None,
-        remote_public_key: bytes | None = None,
-        pattern: str = "XX",
-        handshake: PresetHandshake | None = None,
-        keep_alive: float = 0.0,
-        timeout: float = 0.0,
-        filter_zero_byte_messages: bool = False,
-        firewall: Firewall | None = None,
-        ephemeral_key_pair: KeyPair | None = None,
-        push_header: bytes | None = None,
-        send_counter: bytes | None = None,
+        self, is_initiator: bool, options: SecretStreamOptions | None = None, **changes: Any
     ) -> None:
+        opts = (options or DEFAULT_OPTIONS).with_changes(changes)
+        key_pair = opts.key_pair
+        remote_public_key = opts.remote_public_key
+        pattern = opts.pattern
+        handshake = opts.handshake
+        firewall = opts.firewall
+        push_header = opts.push_header
         if not isinstance(is_initiator, bool):
             raise InvalidOptionError("is_initiator should be a boolean")
         self.is_initiator = is_initiator
@@ -169,10 +195,11 @@ class SecretStreamCore:
         self.handshake_hash: bytes | None = None
         self.keep_alive = 0.0
         self.timeout = 0.0
-        self._filter_zero = bool(filter_zero_byte_messages)
+        self.options = opts
+        self._filter_zero = bool(opts.filter_zero_byte_messages)
         self._firewall = firewall
         self._push_header = None if push_header is None else _exact(push_header, 24, "push_header")
-        self._send_counter = send_counter
+        self._send_counter = opts.send_counter
         self._preset = handshake
         self._noise: NoiseState | None = None
         self._key_checked = False
@@ -190,7 +217,7 @@ class SecretStreamCore:
                     kp,
                     prologue=b"",
                     remote_static=self._expected_remote if pattern == "IK" else None,
-                    ephemeral_key_pair=ephemeral_key_pair,
+                    ephemeral_key_pair=opts.ephemeral_key_pair,
                 )
             except HyperpunchError as err:
                 raise InvalidOptionError(f"bad handshake options: {err}") from err
@@ -211,8 +238,8 @@ class SecretStreamCore:
         self._last_read = 0.0
         self.raw_bytes_read = 0
         self.raw_bytes_written = 0
-        self.set_keep_alive(keep_alive)
-        self.set_timeout(timeout)
+        self.set_keep_alive(opts.keep_alive)
+        self.set_timeout(opts.timeout)
 
     # --- properties ------------------------------------------------------------------------------
 
@@ -229,6 +256,16 @@ class SecretStreamCore:
     @property
     def failed(self) -> bool:
         return self._state == _FAILED
+
+    @property
+    def has_data_to_send(self) -> bool:
+        """Handshake, header or keepalive bytes wait in the outbox (:meth:`data_to_send`)."""
+        return bool(self._outbox)
+
+    @property
+    def ended_local(self) -> bool:
+        """:meth:`end` was called: this side writes no more."""
+        return self._ended_local
 
     @property
     def send_box(self) -> SendBox | None:

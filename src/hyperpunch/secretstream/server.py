@@ -6,7 +6,9 @@ Invariants:
   (responder) and one task owned by the server; the handler runs only after the handshake
   completed (so the firewall and expected-key checks already passed), and the stream is closed
   when the handler returns or fails.
-* ``aclose()`` / ``async with`` stops listening, cancels every handler task and waits for them.
+* ``aclose()`` / ``async with`` (once, :class:`~hyperpunch.aio.CloseOnce`) stops listening,
+  cancels every handler task (all owned by one :class:`~hyperpunch.aio.TaskOwner`) and waits
+  for them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
-from hyperpunch.crypto import KeyPair
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.crypto import key_pair as make_key_pair
 from hyperpunch.errors import HyperpunchError
-from hyperpunch.secretstream.core import Firewall
+from hyperpunch.secretstream.core import SecretStreamOptions
 from hyperpunch.secretstream.stream import SecretStream, SecretStreamProtocol
 
 __all__ = ["SecretStreamServer", "serve"]
@@ -41,15 +43,17 @@ class SecretStreamServer:
         self._factory = factory
         self._handshake_timeout = handshake_timeout
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskOwner("secret-stream server")
+        self._close_once = CloseOnce(self._aclose)
         self.streams: set[SecretStream] = set()
 
     def _protocol_factory(self) -> SecretStreamProtocol:
         stream = self._factory()
+        if self._tasks.closed:  # accepted while closing: drop it
+            stream.abort()
+            return stream.protocol
         self.streams.add(stream)
-        task = asyncio.get_running_loop().create_task(self._run(stream))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._run(stream))
         return stream.protocol
 
     async def _run(self, stream: SecretStream) -> None:
@@ -81,12 +85,12 @@ class SecretStreamServer:
 
     async def aclose(self) -> None:
         """Stop listening, cancel running handlers and wait for them and their streams."""
+        await self._close_once()
+
+    async def _aclose(self) -> None:
         if self._server is not None:
             self._server.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.aclose()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -102,27 +106,21 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     *,
-    key_pair: KeyPair | None = None,
-    keep_alive: float = 0.0,
-    timeout: float = 0.0,
-    firewall: Firewall | None = None,
-    pattern: str = "XX",
+    options: SecretStreamOptions | None = None,
     handshake_timeout: float | None = 30.0,
-    **options: Any,
+    **changes: Any,
 ) -> SecretStreamServer:
-    """Listen on TCP ``host:port`` as the responder; each accepted stream is closed after ``handler``."""
-    kp = key_pair or make_key_pair()
+    """Listen on TCP ``host:port`` as the responder; each accepted stream is closed after ``handler``.
+
+    ``options`` and the keyword arguments are those of :class:`SecretStream`; every accepted
+    stream uses the same key pair (a random one when none is given).
+    """
+    kp = changes.pop("key_pair", None) or (options.key_pair if options is not None else None)
+    if kp is None:
+        kp = make_key_pair()
 
     def factory() -> SecretStream:
-        return SecretStream(
-            False,
-            key_pair=kp,
-            keep_alive=keep_alive,
-            timeout=timeout,
-            firewall=firewall,
-            pattern=pattern,
-            **options,
-        )
+        return SecretStream(False, options, key_pair=kp, **changes)
 
     server = SecretStreamServer(handler, factory, handshake_timeout)
     server._server = await asyncio.get_running_loop().create_server(server._protocol_factory, host, port)

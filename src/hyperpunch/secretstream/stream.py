@@ -26,18 +26,16 @@ import collections
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, Self, runtime_checkable
 
-from hyperpunch.crypto import KeyPair
 from hyperpunch.errors import HyperpunchError
 from hyperpunch.secretstream.cipher import MAX_ATOMIC_WRITE, MAX_PLAINTEXT
 from hyperpunch.secretstream.core import (
     Closed,
     Event,
-    Firewall,
     HandshakeComplete,
     Message,
-    PresetHandshake,
     RemoteEnded,
     SecretStreamCore,
+    SecretStreamOptions,
 )
 from hyperpunch.secretstream.errors import (
     ConnectionLostError,
@@ -116,39 +114,24 @@ class SecretStream:
     """An encrypted, authenticated message stream over a transport (JS ``NoiseSecretStream``).
 
     Create it, hand :attr:`protocol` to a transport (``loop.create_connection(lambda:
-    stream.protocol, ...)``), or use :meth:`connect` / :func:`serve`. Options are those of
-    :class:`SecretStreamCore`; times are in seconds. ``on_message`` receives unordered datagrams.
+    stream.protocol, ...)``), or use :meth:`connect` / :func:`serve`. ``options`` is the core's
+    :class:`SecretStreamOptions` (or give its fields as keyword arguments); times are in seconds.
+    ``on_message`` receives unordered datagrams.
     """
 
     def __init__(
         self,
         is_initiator: bool,
+        options: SecretStreamOptions | None = None,
         *,
-        key_pair: KeyPair | None = None,
-        remote_public_key: bytes | None = None,
-        pattern: str = "XX",
-        handshake: PresetHandshake | None = None,
-        keep_alive: float = 0.0,
-        timeout: float = 0.0,
-        filter_zero_byte_messages: bool = False,
-        firewall: Firewall | None = None,
         read_buffer_limit: int = DEFAULT_READ_BUFFER_LIMIT,
         on_message: Callable[[bytes], None] | None = None,
         core: SecretStreamCore | None = None,
+        **changes: Any,
     ) -> None:
         if read_buffer_limit < 1:
             raise InvalidOptionError("read_buffer_limit must be positive")
-        self.core = core or SecretStreamCore(
-            is_initiator,
-            key_pair=key_pair,
-            remote_public_key=remote_public_key,
-            pattern=pattern,
-            handshake=handshake,
-            keep_alive=keep_alive,
-            timeout=timeout,
-            filter_zero_byte_messages=filter_zero_byte_messages,
-            firewall=firewall,
-        )
+        self.core = core or SecretStreamCore(is_initiator, options, **changes)
         self.protocol = SecretStreamProtocol(self)
         self.on_message = on_message
         self.user_data: Any = None
@@ -179,26 +162,13 @@ class SecretStream:
         host: str,
         port: int,
         *,
-        key_pair: KeyPair | None = None,
-        remote_public_key: bytes | None = None,
-        pattern: str = "XX",
-        keep_alive: float = 0.0,
-        timeout: float = 0.0,
-        firewall: Firewall | None = None,
+        options: SecretStreamOptions | None = None,
         handshake_timeout: float | None = 30.0,
-        **options: Any,
+        **changes: Any,
     ) -> SecretStream:
-        """Open TCP to ``host:port`` as the initiator and complete the handshake."""
-        stream = cls(
-            True,
-            key_pair=key_pair,
-            remote_public_key=remote_public_key,
-            pattern=pattern,
-            keep_alive=keep_alive,
-            timeout=timeout,
-            firewall=firewall,
-            **options,
-        )
+        """Open TCP to ``host:port`` as the initiator and complete the handshake. ``options`` and
+        the keyword arguments are those of :class:`SecretStream`."""
+        stream = cls(True, options, **changes)
         loop = asyncio.get_running_loop()
         await loop.create_connection(lambda: stream.protocol, host, port)
         try:
@@ -236,6 +206,11 @@ class SecretStream:
     @property
     def error(self) -> HyperpunchError | None:
         return self._error
+
+    @property
+    def closed(self) -> bool:
+        """The transport is gone (after a clean close or a failure)."""
+        return self._closed
 
     @property
     def transport(self) -> ByteStreamTransport | None:
@@ -436,7 +411,7 @@ class SecretStream:
     def _on_data(self, data: bytes) -> None:
         core = self.core
         events = core.receive_data(data, self._loop.time())  # type: ignore[union-attr]
-        if core._outbox:
+        if core.has_data_to_send:
             self._flush_outbox()
         if not events:
             return
@@ -463,7 +438,7 @@ class SecretStream:
     def _on_eof(self) -> bool:
         self._dispatch(self.core.receive_eof())
         # keep the transport half-open for our writes, unless it failed or both sides ended
-        return self._error is None and not (self._end_requested and self.core._ended_local)
+        return self._error is None and not (self._end_requested and self.core.ended_local)
 
     def _on_lost(self, exc: Exception | None) -> None:
         if self._closed:
@@ -521,7 +496,7 @@ class SecretStream:
                 self._on_handshake()
             elif type(event) is RemoteEnded:
                 self._remote_ended = True
-                if self.core._ended_local and self._transport is not None:
+                if self.core.ended_local and self._transport is not None:
                     self._transport.close()
             elif type(event) is Closed:
                 self._on_failed(event.error)

@@ -22,28 +22,75 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
+from hyperpunch.crypto import KeyPair
 from hyperpunch.swarm.errors import SwarmLocalError
-
-if TYPE_CHECKING:
-    from hyperpunch.swarm.swarm import Hyperswarm
 
 __all__ = [
     "DELAY_GRACE_PERIOD",
     "RANDOM_JITTER",
     "REFRESH_INTERVAL",
+    "DiscoveryDHT",
+    "DiscoveryHost",
     "PeerDiscovery",
     "PeerDiscoverySession",
     "RefreshSchedule",
+    "TopicQuery",
 ]
+
+T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL = 60.0 * 10
 RANDOM_JITTER = 60.0 * 2
 DELAY_GRACE_PERIOD = 30.0
+
+
+class TopicQuery(Protocol):
+    """A running announce or lookup: iterate it for replies (``.peers``), ``destroy()`` to stop."""
+
+    def __aiter__(self) -> AsyncIterator[Any]: ...
+
+    def destroy(self) -> None: ...
+
+
+class DiscoveryDHT(Protocol):
+    """The DHT calls discovery makes (the swarm adapts a HyperDHT, or a test double, to this)."""
+
+    def announce(self, topic: bytes, key_pair: KeyPair, relays: list[Any], *, clear: bool) -> TopicQuery: ...
+
+    def lookup_and_unannounce(self, topic: bytes, key_pair: KeyPair) -> TopicQuery: ...
+
+    def lookup(self, topic: bytes) -> TopicQuery: ...
+
+    async def unannounce(self, topic: bytes, key_pair: KeyPair) -> None: ...
+
+
+class DiscoveryHost(Protocol):
+    """What a topic's discovery needs from its swarm (the seam: :class:`Hyperswarm` satisfies it)."""
+
+    @property
+    def key_pair(self) -> KeyPair: ...
+
+    @property
+    def dht_ops(self) -> DiscoveryDHT: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Start a task the swarm owns (and stops when it closes)."""
+        ...
+
+    async def listen(self) -> None: ...
+
+    async def wait_listened(self) -> None:
+        """Wait until a ``listen()`` in progress has ended (never raises)."""
+        ...
+
+    def relay_addresses(self) -> list[Any]: ...
+
+    async def leave(self, topic: bytes) -> None: ...
 
 
 class RefreshSchedule:
@@ -105,10 +152,10 @@ class PeerDiscoverySession:
         return self.discovery.topic
 
     @property
-    def swarm(self) -> Hyperswarm:
+    def swarm(self) -> DiscoveryHost:
         return self.discovery.swarm
 
-    def _set_roles(self, *, client: bool, server: bool, limit: float) -> asyncio.Task[None] | None:
+    def _set_roles(self, *, client: bool, server: bool, limit: float) -> asyncio.Task[bool] | None:
         if self.destroyed:
             raise SwarmLocalError("PeerDiscovery is destroyed")
         if not client and not server:
@@ -151,24 +198,22 @@ class PeerDiscoverySession:
             d.sessions.remove(self)
         await d.destroy_maybe()
 
-    aclose = destroy
 
-
-async def _outcome(task: Awaitable[None] | None) -> bool:
-    """Wait for ``task`` without taking its error (or cancelling it); True when it succeeded."""
+async def _outcome(task: Awaitable[bool] | None) -> bool:
+    """Wait for a refresh ``task`` without cancelling it; True when it succeeded."""
     if task is None:
         return True
     fut = asyncio.ensure_future(task)
     await asyncio.wait({fut})
-    return not fut.cancelled() and fut.exception() is None
+    return not fut.cancelled() and fut.exception() is None and fut.result()
 
 
 class PeerDiscovery:
-    """Announce/lookup state of one topic (owned by a :class:`Hyperswarm`)."""
+    """Announce/lookup state of one topic (owned by a swarm, seen through :class:`DiscoveryHost`)."""
 
     def __init__(
         self,
-        swarm: Hyperswarm,
+        swarm: DiscoveryHost,
         topic: bytes,
         *,
         wait: Awaitable[Any] | None = None,
@@ -190,9 +235,9 @@ class PeerDiscovery:
         self.refreshes = 0
         self.schedule = RefreshSchedule(rng)
         self._on_peer = on_peer
-        self._active_query: Any = None
+        self._active_query: TopicQuery | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._current_refresh: asyncio.Task[None] | None = None
+        self._current_refresh: asyncio.Task[bool] | None = None
         self._closest_nodes: Any = None
         self._first_announce = True
         self._needs_unannounce = False
@@ -240,7 +285,7 @@ class PeerDiscovery:
             assert deadline is not None
             self._timer = loop.call_at(deadline, self._on_timer)
 
-    def start_refresh(self) -> asyncio.Task[None] | None:
+    def start_refresh(self) -> asyncio.Task[bool] | None:
         """JS ``refresh()`` up to its first await: returns the refresh task (None when suspended)."""
         if self.destroyed:
             raise SwarmLocalError("PeerDiscovery is destroyed")
@@ -256,14 +301,12 @@ class PeerDiscovery:
                 self._active_query.destroy()
             self.is_server = server
             self.is_client = client
-        task = self.swarm._spawn(self._refresh())
+        task = self.swarm.spawn(self._refresh())
         self._current_refresh = task
 
-        def done(t: asyncio.Task[None]) -> None:
+        def done(t: asyncio.Task[bool]) -> None:
             if self._current_refresh is t:
                 self._current_refresh = None
-            if not t.cancelled() and t.exception() is not None:
-                _log.debug("refresh of %s failed: %r", self.topic.hex(), t.exception())
 
         task.add_done_callback(done)
         return task
@@ -271,7 +314,16 @@ class PeerDiscovery:
     async def refresh(self) -> bool:
         return await _outcome(self.start_refresh())
 
-    async def _refresh(self) -> None:
+    async def _refresh(self) -> bool:
+        """One refresh; False when it failed (the failure is this task's result, not an error)."""
+        try:
+            await self._refresh_once()
+        except Exception as err:
+            _log.debug("refresh of %s failed: %r", self.topic.hex(), err)
+            return False
+        return True
+
+    async def _refresh_once(self) -> None:
         if self.suspended:
             return
         self.refreshes += 1
@@ -292,9 +344,9 @@ class PeerDiscovery:
             self._needs_unannounce = True
         limit = self.limit
         announcing = self.is_server
-        ops = self.swarm._dht_ops
+        ops = self.swarm.dht_ops
         if announcing:
-            query = ops.announce(self.topic, self.swarm.key_pair, self.swarm._relay_addresses(), clear=clear)
+            query = ops.announce(self.topic, self.swarm.key_pair, self.swarm.relay_addresses(), clear=clear)
         elif self._needs_unannounce:
             query = ops.lookup_and_unannounce(self.topic, self.swarm.key_pair)
         else:
@@ -326,9 +378,7 @@ class PeerDiscovery:
             self._needs_unannounce = False
 
     async def flushed(self) -> bool:
-        listening = self.swarm._listening
-        if listening is not None:
-            await asyncio.wait({listening})
+        await self.swarm.wait_listened()
         return await _outcome(self._current_refresh)
 
     # -- teardown ----------------------------------------------------------------------------------
@@ -347,7 +397,7 @@ class PeerDiscovery:
     def destroy(self) -> asyncio.Task[None]:
         if self.destroying is None:
             self.destroyed = True
-            self.destroying = self.swarm._spawn(self._abort())
+            self.destroying = self.swarm.spawn(self._abort())
         return self.destroying
 
     async def _abort(self) -> None:
@@ -367,5 +417,5 @@ class PeerDiscovery:
             return
         if self._needs_unannounce:
             with contextlib.suppress(Exception):
-                await self.swarm._dht_ops.unannounce(self.topic, self.swarm.key_pair)
+                await self.swarm.dht_ops.unannounce(self.topic, self.swarm.key_pair)
             self._needs_unannounce = False

@@ -11,9 +11,13 @@ Invariants:
   dials at once; no new dial once ``factor * connections >= max_peers``.
 * The firewall rejects our own key, banned peers and what the user ``firewall`` rejects (that
   peer is then banned).
-* Every task (dials, connection watchers, refreshes, the retry timer, callbacks) is owned by the
-  swarm; :meth:`Hyperswarm.aclose` leaves every topic (unannouncing), closes the server, every
-  connection and, when the swarm created it, the DHT.
+* Every task (dials, connection watchers, refreshes, the retry timer, callbacks) belongs to the
+  swarm's :class:`~hyperpunch.aio.TaskOwner`; :meth:`Hyperswarm.aclose` (once, via
+  :class:`~hyperpunch.aio.CloseOnce`) leaves every topic (unannouncing), closes the server, every
+  connection and, when the swarm created it, the DHT, then ends the tasks still running.
+* Topic discovery sees the swarm only through the public
+  :class:`~hyperpunch.swarm.discovery.DiscoveryHost` seam (``dht_ops``, ``spawn``, ``listen``,
+  ``wait_listened``, ``relay_addresses``, ``leave``); the DHT through :class:`SwarmDHT`.
 """
 
 from __future__ import annotations
@@ -23,22 +27,27 @@ import contextlib
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.crypto import KeyPair
 from hyperpunch.crypto import key_pair as _key_pair
+from hyperpunch.dht import HyperDHT, queries
+from hyperpunch.secretstream import SecretStream
 from hyperpunch.swarm.connection_set import ConnectionSet, keep_new_connection
-from hyperpunch.swarm.discovery import PeerDiscovery, PeerDiscoverySession
+from hyperpunch.swarm.discovery import DiscoveryDHT, PeerDiscovery, PeerDiscoverySession, TopicQuery
 from hyperpunch.swarm.errors import FirewalledPeerError, MissingTopicError, SwarmDestroyedError
 from hyperpunch.swarm.peer_info import PeerInfo
 from hyperpunch.swarm.queue import ShuffledPriorityQueue
 from hyperpunch.swarm.retry_timer import RetryTimer
 
-__all__ = ["MAX_PARALLEL", "MAX_PEERS", "Hyperswarm"]
+__all__ = ["MAX_PARALLEL", "MAX_PEERS", "Hyperswarm", "SwarmDHT", "SwarmServer"]
 
 _log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_PEERS = 64
 MAX_PARALLEL = 3
@@ -47,36 +56,79 @@ FORCE_RELAY_CODES = frozenset(
     {"HOLEPUNCH_ABORTED", "HOLEPUNCH_DOUBLE_RANDOMIZED_NATS", "CANNOT_HOLEPUNCH", "REMOTE_NOT_HOLEPUNCHABLE"}
 )
 
-Conn = Any  # a hyperpunch.secretstream.SecretStream (or anything with its shape)
+Conn = SecretStream  # what HyperDHT's connect and server hand out
 FirewallFn = Callable[[bytes, Any], bool]
 ConnectionCallback = Callable[[Conn, PeerInfo], "Awaitable[None] | None"]
 
 
-class _DHTOps:
-    """The DHT calls discovery needs: real :class:`hyperpunch.dht.HyperDHT` or a test double."""
+class SwarmServer(Protocol):
+    """The DHT server the swarm listens with (:class:`hyperpunch.dht.Server` has it)."""
 
-    def __init__(self, dht: Any) -> None:
+    async def listen(self, key_pair: KeyPair | None = None) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class SwarmDHT(Protocol):
+    """What the swarm uses of its DHT: :class:`hyperpunch.dht.HyperDHT`, or a test double that also
+    has ``announce_query`` / ``lookup_and_unannounce`` (``on``/``off``/``online`` are optional)."""
+
+    def create_server(
+        self,
+        *,
+        firewall: Callable[[bytes, Any, Any], bool] | None = None,
+        on_connection: Callable[[SecretStream], None] | None = None,
+    ) -> SwarmServer: ...
+
+    async def connect(
+        self,
+        remote_public_key: bytes,
+        *,
+        key_pair: KeyPair | None = None,
+        relay_through: bytes | None = None,
+        relay_addresses: list[Any] | None = None,
+    ) -> SecretStream: ...
+
+    def lookup(self, target: bytes) -> Any: ...
+
+    async def unannounce(self, target: bytes, key_pair: KeyPair) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def _double(dht: SwarmDHT, name: str) -> Callable[..., TopicQuery]:
+    """A test double's own query method (a HyperDHT runs hyperpunch.dht.queries instead)."""
+    fn: Callable[..., TopicQuery] | None = getattr(dht, name, None)
+    if fn is None:
+        raise TypeError(f"{type(dht).__name__} is not a HyperDHT and has no {name}()")
+    return fn
+
+
+class _DHTOps:
+    """The :class:`~hyperpunch.swarm.discovery.DiscoveryDHT` face of a :class:`SwarmDHT`."""
+
+    def __init__(self, dht: SwarmDHT) -> None:
         self.dht = dht
 
-    def announce(self, topic: bytes, key_pair: KeyPair, relays: list[Any], *, clear: bool) -> Any:
-        fn = getattr(self.dht, "announce_query", None)
-        if fn is not None:
-            return fn(topic, key_pair, relays, clear=clear)
-        from hyperpunch.dht import queries
+    def announce(self, topic: bytes, key_pair: KeyPair, relays: list[Any], *, clear: bool) -> TopicQuery:
+        dht = self.dht
+        if isinstance(dht, HyperDHT):
+            return queries.announce_query(
+                dht, topic, key_pair, relays, clear=clear, persistent=dht.persistent
+            )
+        query: TopicQuery = _double(dht, "announce_query")(topic, key_pair, relays, clear=clear)
+        return query
 
-        persistent = getattr(self.dht, "persistent", None)
-        return queries.announce_query(self.dht, topic, key_pair, relays, clear=clear, persistent=persistent)
+    def lookup_and_unannounce(self, topic: bytes, key_pair: KeyPair) -> TopicQuery:
+        dht = self.dht
+        if isinstance(dht, HyperDHT):
+            return queries.lookup_and_unannounce(dht, topic, key_pair)
+        query: TopicQuery = _double(dht, "lookup_and_unannounce")(topic, key_pair)
+        return query
 
-    def lookup_and_unannounce(self, topic: bytes, key_pair: KeyPair) -> Any:
-        fn = getattr(self.dht, "lookup_and_unannounce", None)
-        if fn is not None:
-            return fn(topic, key_pair)
-        from hyperpunch.dht import queries
-
-        return queries.lookup_and_unannounce(self.dht, topic, key_pair)
-
-    def lookup(self, topic: bytes) -> Any:
-        return self.dht.lookup(topic)
+    def lookup(self, topic: bytes) -> TopicQuery:
+        query: TopicQuery = self.dht.lookup(topic)
+        return query
 
     async def unannounce(self, topic: bytes, key_pair: KeyPair) -> None:
         await self.dht.unannounce(topic, key_pair)
@@ -95,8 +147,10 @@ class _Tracked:
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def raw_bytes(self) -> tuple[int, int]:
-        core = getattr(self.conn, "core", None)
-        return (getattr(core, "raw_bytes_read", 0), getattr(core, "raw_bytes_written", 0))
+        if self.conn is None:
+            return (0, 0)
+        core = self.conn.core
+        return (core.raw_bytes_read, core.raw_bytes_written)
 
     def send_keep_alive(self) -> None:
         if self.conn is not None:
@@ -126,7 +180,7 @@ class Hyperswarm:
         *,
         key_pair: KeyPair | None = None,
         seed: bytes | None = None,
-        dht: Any = None,
+        dht: SwarmDHT | None = None,
         bootstrap: list[Any] | None = None,
         host: str = "0.0.0.0",
         port: int = 0,
@@ -146,10 +200,9 @@ class Hyperswarm:
         self.key_pair = key_pair or _key_pair(seed)
         self._owns_dht = dht is None
         if dht is None:
-            from hyperpunch.dht import HyperDHT
-
             dht = HyperDHT(bootstrap=bootstrap, host=host, port=port)
-        self.dht = dht
+        self.dht: Any = dht  # the HyperDHT (or test double) given, with all its own API
+        self._dht: SwarmDHT = dht
         self._dht_ops = _DHTOps(dht)
         self.rng = rng or random.Random()
         self.server = dht.create_server(
@@ -193,12 +246,13 @@ class Hyperswarm:
         self._server_connections = 0
         self._online = True
         self._listening: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskOwner("hyperswarm")
         self._timer_task: asyncio.Task[None] | None = None
         self._timer_wake: asyncio.Event | None = None
         self._conn_queue: asyncio.Queue[tuple[Conn, PeerInfo] | None] = asyncio.Queue()
         self._iterating = False
-        self._closing: asyncio.Task[None] | None = None
+        self._close_once = CloseOnce(self._destroy)
+        self._force_destroy = False
         on = getattr(dht, "on", None)
         if on is not None:
             on("network-change", self._on_network_change)
@@ -209,16 +263,19 @@ class Hyperswarm:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    def spawn(self, coro: Coroutine[Any, Any, T] | Awaitable[T]) -> asyncio.Task[T]:
+        """Start a task the swarm owns: :meth:`aclose` stops it (a failure is logged)."""
+        return self._tasks.spawn(coro)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.debug("swarm task failed: %r", task.exception())
+    @property
+    def dht_ops(self) -> DiscoveryDHT:
+        """The announce/lookup calls of :attr:`dht` that topic discovery makes."""
+        return self._dht_ops
+
+    async def wait_listened(self) -> None:
+        """Wait until a :meth:`listen` in progress has ended (never raises)."""
+        if self._listening is not None:
+            await asyncio.wait({self._listening})
 
     def _emit_update(self) -> None:
         self.stats["updates"] += 1
@@ -241,12 +298,12 @@ class Hyperswarm:
             _log.exception("on_connection callback failed")
             return
         if inspect.isawaitable(res):
-            self._spawn(res)
+            self.spawn(res)
 
     def _ensure_timer(self) -> None:
         if self._timer_task is None and not self.destroyed:
             self._timer_wake = asyncio.Event()
-            self._timer_task = self._spawn(self._run_timer())
+            self._timer_task = self.spawn(self._run_timer())
         elif self._timer_wake is not None:
             self._timer_wake.set()
 
@@ -262,7 +319,8 @@ class Hyperswarm:
             for batch in self._timer.poll(self._now()):
                 self._requeue(batch)
 
-    def _relay_addresses(self) -> list[Any]:
+    def relay_addresses(self) -> list[Any]:
+        """The relays our server can be reached through (announced with each topic)."""
         return list(getattr(self.server, "relay_addresses", None) or [])
 
     # -- queueing (JS _enqueue/_requeue/_attemptClientConnections) -----------------------------------
@@ -371,7 +429,7 @@ class Hyperswarm:
         self.stats["connects"]["client"]["attempted"] += 1
         self.connecting += 1
         self._client_connections += 1
-        tracked.task = self._spawn(self._run_client(peer, tracked, queued))
+        tracked.task = self.spawn(self._run_client(peer, tracked, queued))
         # a task cancelled before its first step never runs its body (nor its finally)
         tracked.task.add_done_callback(lambda _t: self._client_closed(peer, tracked, queued, False))
         self._emit_update()
@@ -384,7 +442,7 @@ class Hyperswarm:
             if relay is not None:
                 opts["relay_through"] = relay
             try:
-                conn = await self.dht.connect(peer.public_key, **opts)
+                conn = await self._dht.connect(peer.public_key, **opts)
             except asyncio.CancelledError:
                 if self.destroyed or not tracked.destroyed:
                     raise
@@ -482,14 +540,14 @@ class Hyperswarm:
         if self.destroyed or self.suspended:
             conn.abort()
             return
-        remote = bytes(conn.remote_public_key)
+        remote = _key(conn.remote_public_key)
         existing = self._all.get(remote)
         if existing is not None:
             read, written = existing.raw_bytes()
             keep_new = keep_new_connection(
                 existing_bytes_read=read,
                 existing_bytes_written=written,
-                local_public_key=bytes(conn.public_key),
+                local_public_key=_key(conn.public_key),
                 remote_public_key=remote,
                 new_is_initiator=bool(conn.is_initiator),
             )
@@ -516,14 +574,14 @@ class Hyperswarm:
         self._all.add(tracked)
         self._server_connections += 1
         peer.client = False
-        tracked.task = self._spawn(self._run_server(peer, tracked))
+        tracked.task = self.spawn(self._run_server(peer, tracked, conn))
         tracked.task.add_done_callback(lambda _t: self._server_closed(peer, tracked))
         self._emit_connection(conn, peer)
         self._emit_update()
 
-    async def _run_server(self, peer: PeerInfo, tracked: _Tracked) -> None:
+    async def _run_server(self, peer: PeerInfo, tracked: _Tracked, conn: Conn) -> None:
         try:
-            await _wait_closed(tracked.conn)
+            await _wait_closed(conn)
         finally:
             self._server_closed(peer, tracked)
 
@@ -635,7 +693,7 @@ class Hyperswarm:
         if self._listening is None:
             if self.destroyed:
                 raise SwarmDestroyedError("Swarm destroyed")
-            self._listening = self._spawn(self.server.listen(self.key_pair))
+            self._listening = self.spawn(self.server.listen(self.key_pair))
         await asyncio.shield(self._listening)
 
     def join(
@@ -715,9 +773,10 @@ class Hyperswarm:
             await asyncio.wait(tasks)
 
     async def destroy(self, *, force: bool = False) -> None:
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self._destroy(force))
-        await asyncio.shield(self._closing)
+        """Close the swarm once (``force``: without leaving the topics first); every call waits."""
+        if not self._close_once.started:
+            self._force_destroy = force
+        await self._close_once()
 
     async def aclose(self) -> None:
         await self.destroy()
@@ -728,7 +787,8 @@ class Hyperswarm:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _destroy(self, force: bool) -> None:
+    async def _destroy(self) -> None:
+        force = self._force_destroy
         self.destroyed = True
         self._timer.destroy()
         if self._timer_task is not None:
@@ -753,25 +813,29 @@ class Hyperswarm:
             if not flush.future.done():
                 flush.future.set_result(False)
         # every owned task ends: connection watchers see their stream close, the rest is cancelled
-        pending = [t for t in self._tasks if t is not asyncio.current_task()]
+        pending = [t for t in self._tasks.tasks if t is not asyncio.current_task()]
         if pending:
-            _, still = await asyncio.wait(pending, timeout=2.0)
-            for t in still:
-                t.cancel()
-            if still:
-                await asyncio.wait(still)
+            await asyncio.wait(pending, timeout=2.0)
+        await self._tasks.aclose()
         self._conn_queue.put_nowait(None)
         off = getattr(self.dht, "off", None)
         if off is not None:
             off("network-change", self._on_network_change)
             off("network-update", self._on_network_update)
         if self._owns_dht:
-            await self.dht.aclose()
+            await self._dht.aclose()
+
+
+def _key(key: bytes | None) -> bytes:
+    """A connection's key: known once its (preset) handshake ran, as for every connection we get."""
+    if key is None:
+        raise TypeError("a connection without its key")
+    return bytes(key)
 
 
 def _is_open(conn: Conn) -> bool:
     """Not closed and not failed (the handshake may still be finishing)."""
-    return getattr(conn, "error", None) is None and not getattr(conn, "_closed", False)
+    return conn.error is None and not conn.closed
 
 
 async def _wait_closed(conn: Conn) -> None:
