@@ -4,8 +4,9 @@ Invariants:
 
 * Every task an adapter starts belongs to exactly one :class:`TaskOwner`; ``aclose()`` cancels
   every task it still owns and awaits them all, so nothing outlives the object that started it.
-* A task that fails is logged once, at WARNING, with its owner's name; a cancelled task is not an
-  error. Tasks that must report their failure to a caller await it themselves instead.
+* A task that fails with an unexpected exception is logged once, at WARNING with its traceback and
+  its owner's name; one that ends with a hyperpunch error (a protocol outcome such as a peer not
+  found, which whoever awaits the task handles) only at DEBUG; a cancelled task is not an error.
 * :class:`DeadlineTimer` keeps exactly one ``loop.call_at`` armed at the core's
   ``next_deadline()``; it fires ``handle_timer(loop.time())`` and hands the events to the adapter.
 * :class:`CloseOnce` runs a close coroutine once: concurrent and repeated ``aclose()`` calls all
@@ -20,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
+from hyperpunch.errors import HyperpunchError
 from hyperpunch.sansio import TimedCore
 
 __all__ = ["CloseOnce", "DeadlineTimer", "TaskOwner"]
@@ -56,7 +58,9 @@ class TaskOwner:
         if task.cancelled():
             return
         err = task.exception()
-        if err is not None:
+        if isinstance(err, HyperpunchError):
+            log.debug("%s: task ended: %r", self.name, err)
+        elif err is not None:
             log.warning("%s: task failed: %r", self.name, err, exc_info=err)
 
     def __len__(self) -> int:
