@@ -11,15 +11,25 @@ import archcheck
 # Every module that calls itself a sans-IO core: bytes, datagrams and ``now`` in; bytes, typed
 # events and the next deadline out. None of them may import asyncio, a clock, sockets or threads.
 CORES = (
+    "hyperpunch.sansio",
+    "hyperpunch.udx.congestion",
     "hyperpunch.udx.core",
+    "hyperpunch.udx.mtu",
+    "hyperpunch.udx.packet",
     "hyperpunch.secretstream.core",
     "hyperpunch.protomux.core",
     "hyperpunch.protomux.channel",
     "hyperpunch.protomux.pairing",
     "hyperpunch.dht_rpc.core",
+    "hyperpunch.dht_rpc.events",
+    "hyperpunch.dht_rpc.health",
+    "hyperpunch.dht_rpc.nat_sampler",
+    "hyperpunch.dht_rpc.network_state",
+    "hyperpunch.dht_rpc.requests",
     "hyperpunch.dht_rpc.query",
     "hyperpunch.dht_rpc.timers",
     "hyperpunch.dht_rpc.routing_table",
+    "hyperpunch.dht.nat",
     "hyperpunch.dht.persistent",
     "hyperpunch.hypercore.core",
 )
