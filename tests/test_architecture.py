@@ -21,6 +21,12 @@ CORES = (
     "hyperpunch.dht_rpc.routing_table",
     "hyperpunch.dht.persistent",
     "hyperpunch.hypercore.core",
+    "hyperpunch.hypercore.replication.seam",
+    "hyperpunch.hypercore.replication.replicator",
+    "hyperpunch.hypercore.replication.peer",
+    "hyperpunch.hypercore.replication.reorg",
+    "hyperpunch.hypercore.replication.apply",
+    "hyperpunch.hypercore.replication.protocol",
 )
 
 
