@@ -5,7 +5,7 @@ Invariants:
 * One :class:`Replicator` per :class:`Core` (``core.replicator``), any number of :class:`Peer` s
   (one per protomux stream). It implements the core's :class:`..core.Replicator` hooks: told of
   appends / truncations / clears, asked for blocks (``want_block``), ranges (``want_range``) and
-  upgrades (``update``).
+  upgrades (``want_upgrade``).
 * Synchronous and sans-IO: every wire event is handled at once; refilling request pipelines and
   serving queued requests run in ``defer`` callbacks (the :class:`.seam.Scheduler`'s
   ``call_soon``, so a burst of frames read in one go is answered with one corked batch). Time comes
@@ -28,7 +28,7 @@ The seams: the core is a :class:`.seam.ReplicatedCore`; this class is the
 :class:`.seam.PeerHost` of its :class:`.peer.Peer` s and the :class:`..core.Replicator` of its core.
 
 Not implemented (JS has them): seek requests as a client (we do serve them), push mode
-(``allowPush``), hotswaps of slow requests between peers, request timeouts, idle channel closing
+(``allowPush``), hotswaps of slow requests between peers, idle channel closing
 (we always announce ``downloading``), the remote-wants gating of range broadcasts (we always send).
 """
 
