@@ -32,6 +32,12 @@ CORES = (
     "hyperpunch.dht.nat",
     "hyperpunch.dht.persistent",
     "hyperpunch.hypercore.core",
+    "hyperpunch.hypercore.replication.seam",
+    "hyperpunch.hypercore.replication.replicator",
+    "hyperpunch.hypercore.replication.peer",
+    "hyperpunch.hypercore.replication.reorg",
+    "hyperpunch.hypercore.replication.apply",
+    "hyperpunch.hypercore.replication.protocol",
 )
 
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from hyperpunch.hypercore import messages as m
-from hyperpunch.hypercore.peer import Peer
-from hyperpunch.hypercore.replication import Replicator, replicate
+from hyperpunch.hypercore.replication import Replicator, attach_replicator, replicate
+from hyperpunch.hypercore.replication.peer import Peer
 from hyperpunch.hypercore.session import Hypercore
 from hyperpunch.protomux import Protomux, memory_stream_pair
 from hyperpunch.secretstream import SecretStream, serve
@@ -137,9 +137,4 @@ def evil_peer_class(
 
 def make_evil(core: Hypercore, peer_class: type[Peer]) -> None:
     """Make ``core`` use ``peer_class`` for the peers it attaches from now on."""
-    rep = core.core.replicator
-    if rep is None:
-        rep = Replicator(core.core)
-        core.core.replicator = rep
-    assert isinstance(rep, Replicator)
-    rep.peer_factory = peer_class
+    attach_replicator(core.core).peer_factory = peer_class

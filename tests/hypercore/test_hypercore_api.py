@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -294,8 +295,8 @@ class FakeReplicator:
     def want_range(self, start: int, end: int | None) -> None:
         self.calls.append(("range", start, end))
 
-    async def update(self) -> bool:
-        return True
+    def want_upgrade(self, done: Callable[[bool], None]) -> None:
+        done(True)
 
     async def aclose(self) -> None:
         self.calls.append(("closed",))
@@ -325,20 +326,20 @@ async def test_replicator_hooks_and_verified_data() -> None:
 
             # an upgrade needs the manifest to check the signature
             with pytest.raises(InvalidSignatureError):
-                reader.core._verify_and_apply(proof(4, True))
-            assert reader.core._verify_and_apply(proof(4, True), manifest=writer.manifest, peer="p1")
+                reader.core.verify_and_apply(proof(4, True))
+            assert reader.core.verify_and_apply(proof(4, True), manifest=writer.manifest, peer="p1")
             assert reader.length == 6 and reader.fork == 0 and reader.manifest == writer.manifest
             assert await asyncio.wait_for(waiting, 5) == b"block 4"
             assert downloads == [(4, len(b"block 4"), "p1")] and appends == [6]
             assert reader.contiguous_length == 0
             for i in (0, 1, 2, 3):
-                assert reader.core._verify_and_apply(proof(i, False))
+                assert reader.core.verify_and_apply(proof(i, False))
             assert reader.contiguous_length == 5
             assert await reader.tree_hash() == await writer.tree_hash()
             # a tampered block is rejected and nothing is stored
             bad = with_block_value(proof(5, False), b"\x00" * 15)
             with pytest.raises(InvalidChecksumError):
-                reader.core._verify_and_apply(bad)
+                reader.core.verify_and_apply(bad)
             assert not await reader.has(5)
             assert await reader.update() is True
             d = reader.download(0, 6)
@@ -350,15 +351,15 @@ async def test_replicator_hooks_and_verified_data() -> None:
             )
             ext.broadcast({"hi": 1})
             assert rep.peers[0].sent == [("chat", b'{"hi":1}')]
-            ext._on_message(b'{"yo":2}', "peer")
-            ext._on_message(b"{not json", "peer")  # dropped
+            ext.receive(b'{"yo":2}', "peer")
+            ext.receive(b"{not json", "peer")  # dropped
             assert got == [({"yo": 2}, "peer")]
             assert reader.register_extension("chat") is ext
             ext.destroy()
             assert "chat" not in reader.extensions
             peer_events: list[Any] = []
             reader.on("peer-add", peer_events.append)
-            reader.core._on_peer("peer-add", "p9")
+            reader.core.on_peer("peer-add", "p9")
             assert peer_events == ["p9"]
         assert ("closed",) in rep.calls
 
@@ -510,31 +511,31 @@ async def test_reorg_hooks_follow_a_writer_fork() -> None:
     async with Hypercore(key_pair=KP) as writer, Hypercore(None, writer.key) as reader:
         await writer.append([f"v{i}".encode() for i in range(6)])
         w, r = writer.core, reader.core
-        assert r._verify_and_apply(
+        assert r.verify_and_apply(
             w.proof(block=RequestBlock(0, 0), upgrade=RequestUpgrade(0, 6)), manifest=writer.manifest
         )
         for i in range(1, 6):
-            assert r._verify_and_apply(w.proof(block=RequestBlock(i, r.tree.missing_nodes(2 * i, 6))))
+            assert r.verify_and_apply(w.proof(block=RequestBlock(i, r.tree.missing_nodes(2 * i, 6))))
         await writer.truncate(3)
         await writer.append([b"new3", b"new4"])
         # a proof from another fork is not applied directly
-        assert not r._verify_and_apply(w.proof(upgrade=RequestUpgrade(0, 5)))
+        assert not r.verify_and_apply(w.proof(upgrade=RequestUpgrade(0, 5)))
         events: list[tuple[Any, ...]] = []
         reader.on("truncate", lambda to, fork: events.append(("truncate", to, fork)))
         reader.on("append", lambda: events.append(("append", reader.length)))
-        batch = r._start_reorg(w.proof(upgrade=RequestUpgrade(0, 5)))
+        batch = r.start_reorg(w.proof(upgrade=RequestUpgrade(0, 5)))
         steps = 0
         while not batch.finished:
             assert batch.want is not None and steps < 20
             batch.update(w.proof(hash=RequestBlock(2 * batch.want.start, batch.want.nodes)))
             steps += 1
-        assert r._apply_reorg(batch)
+        assert r.apply_reorg(batch)
         assert (reader.fork, reader.length) == (1, 5) and events == [("truncate", 3, 1), ("append", 5)]
         assert await reader.has(0, 3) and not await reader.has(3)
         assert reader.contiguous_length == 3
         assert await reader.tree_hash() == await writer.tree_hash()
         for i in (3, 4):
-            assert r._verify_and_apply(w.proof(block=RequestBlock(i, r.tree.missing_nodes(2 * i, 5))))
+            assert r.verify_and_apply(w.proof(block=RequestBlock(i, r.tree.missing_nodes(2 * i, 5))))
         assert [await reader.get(i) for i in range(5)] == [b"v0", b"v1", b"v2", b"new3", b"new4"]
         assert reader.contiguous_length == 5
 

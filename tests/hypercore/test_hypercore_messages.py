@@ -34,7 +34,10 @@ def _value(kind: str, j: dict[str, Any]) -> Any:
             j["allowPush"],
         )
     if kind == "request":
-        rb = lambda x: m.RequestBlock(x["index"], x["nodes"]) if x else None  # noqa: E731
+
+        def rb(x: Any) -> m.RequestBlock | None:
+            return m.RequestBlock(x["index"], x["nodes"]) if x else None
+
         return m.Request(
             j["id"],
             j["fork"],

@@ -5,13 +5,14 @@ The exact frames both sides exchange are checked for the open / sync / range / r
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable
 
-from repl_helpers import block, reader_of, writer_with
+from repl_helpers import block, evil_peer_class, reader_of, writer_with
 
 from hyperpunch.hypercore import messages as m
-from hyperpunch.hypercore.replication import Replicator, replicate
+from hyperpunch.hypercore.replication import Replicator, attach_replicator, replicate
 from hyperpunch.protomux import CorePair
 
 HH = bytes(range(64))
@@ -54,11 +55,86 @@ async def test_replication_over_protomux_cores_without_io() -> None:
     await writer.append([block(n)])
     drive(pair, soon)
     assert reader.length == n + 1
-    fut = reader.core.wait_for(n)  # what get(n, wait=True) does: a waiter + want_block(n)
+    woken: list[BaseException | None] = []
+    reader.core.wait_for(n, woken.append)  # what get(n, wait=True) does: a waiter + want_block(n)
     drive(pair, soon)
-    assert fut.done()
+    assert woken == [None]
     assert reader.core.storage.get_block(n) == block(n)
     assert rep.stats["downloaded"] == n + 1
+    await reader.aclose()
+    await writer.aclose()
+
+
+class VirtualClock:
+    """A :class:`Scheduler` on virtual time: ``call_soon`` queues, ``advance`` fires due timers."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.soon: deque[Callable[[], None]] = deque()
+        self.timers: list[tuple[float, int, Callable[[], None]]] = []
+        self.seq = 0
+
+    def time(self) -> float:
+        return self.now
+
+    def call_soon(self, callback: Callable[[], None], /) -> object:
+        self.soon.append(callback)
+        return None
+
+    def call_later(self, delay: float, callback: Callable[[], None], /) -> object:
+        self.seq += 1
+        heapq.heappush(self.timers, (self.now + delay, self.seq, callback))
+        return None
+
+    def advance(self, seconds: float, pair: CorePair) -> None:
+        end = self.now + seconds
+        while self.timers and self.timers[0][0] <= end:
+            at, _, callback = heapq.heappop(self.timers)
+            self.now = at
+            callback()
+            drive(pair, self.soon)
+        self.now = end
+
+
+async def test_request_watchdog_on_a_virtual_clock() -> None:
+    """A request the remote never answers is given up after ``request_timeout`` of scheduler
+    time (not before), the peer is marked as stalling and an ``update()`` waiter learns that no
+    peer can upgrade us. No sleeps: the watchdog runs on the test's clock."""
+    n = 20
+    writer = await writer_with(n)
+    reader = await reader_of(writer)
+    clock = VirtualClock()
+    pair = CorePair()
+    # the writer never answers a request with data
+    attach_replicator(writer.core, scheduler=clock).peer_factory = evil_peer_class(data=lambda d: None)
+    replicate(writer, pair.a, is_initiator=True, handshake_hash=HH, scheduler=clock)
+    replicate(reader, pair.b, is_initiator=False, handshake_hash=HH, scheduler=clock, request_timeout=10.0)
+    drive(pair, clock.soon)
+    rep = reader.core.replicator
+    assert isinstance(rep, Replicator)
+    [peer] = rep.peers
+    [req] = rep._inflight.values()  # the eager upgrade request, unanswered
+    assert req.upgrade_length == n and req.sent == 0.0
+    upgraded: list[bool] = []
+    rep.want_upgrade(upgraded.append)
+
+    sent = len(pair.wire_b)
+    clock.advance(9.9, pair)  # the watchdog ran at 5 s: too early to give up
+    assert rep._inflight == {req.id: req} and peer.stalls == 0 and upgraded == []
+    assert len(pair.wire_b) == sent
+
+    clock.advance(0.1, pair)  # at 10 s the request is stale
+    assert req.id not in rep._inflight
+    assert peer.stalls == 1 and peer.upgrade_refused == (0, n)
+    assert pair.wire_b[-2] == bytes([1, 2, req.id])  # channel 1, message 2 (cancel), the request id
+    [manifest_req] = rep._inflight.values()  # next it asks for the manifest alone
+    assert manifest_req.manifest and not manifest_req.upgrade_length and manifest_req.sent == 10.0
+
+    clock.advance(10.0, pair)
+    assert rep._inflight == {}
+    assert peer.stalls == 2 and peer.manifest_refused
+    assert upgraded == [False] and reader.length == 0
+    assert not clock.timers  # nothing in flight: the watchdog is not re-armed
     await reader.aclose()
     await writer.aclose()
 

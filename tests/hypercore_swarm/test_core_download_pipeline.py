@@ -10,7 +10,7 @@ from core_helpers import block
 from test_core_crash import _stream_pair
 
 from hyperpunch.hypercore import Hypercore
-from hyperpunch.hypercore.protocol import DEFAULT_INFLIGHT
+from hyperpunch.hypercore.replication.protocol import DEFAULT_INFLIGHT
 
 
 async def test_download_made_before_replicate_is_pipelined() -> None:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperpunch import crypto
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.corestore.errors import (
     CorestoreClosedError,
     CorestoreLocalError,
@@ -50,9 +51,11 @@ from hyperpunch.crypto import KeyPair
 from hyperpunch.hypercore import manifest as man
 from hyperpunch.hypercore.errors import HypercoreError
 from hyperpunch.hypercore.messages import Manifest
-from hyperpunch.hypercore.protocol import PROTOCOL
+from hyperpunch.hypercore.replication import attach_replicator, replicate
+from hyperpunch.hypercore.replication.protocol import PROTOCOL
 from hyperpunch.hypercore.session import EncodingArg, Hypercore
 from hyperpunch.hypercore.storage import MemoryStorage
+from hyperpunch.protomux import Protomux, ProtomuxCore
 
 __all__ = ["Corestore"]
 
@@ -105,7 +108,7 @@ class _Root:
     closing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     memory: dict[str, MemoryStorage] = field(default_factory=dict)
     streams: dict[int, _StreamRecord] = field(default_factory=dict)
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    tasks: TaskOwner = field(default_factory=lambda: TaskOwner("corestore"))
     views: set[Corestore] = field(default_factory=set)
     closed: bool = False
 
@@ -143,6 +146,7 @@ class Corestore:
         self._sessions: set[Hypercore] = set()
         self.opened = False
         self.closed = False
+        self._close_once = CloseOnce(self._close)
         if not self._is_root:
             self._root.views.add(self)
 
@@ -174,10 +178,12 @@ class Corestore:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close this view's sessions; the root also closes every view, core and task."""
-        if self.closed:
-            return
+        """Close this view's sessions; the root also closes every view, core and task. Every call
+        waits for the one close."""
         self.closed = True
+        await self._close_once()
+
+    async def _close(self) -> None:
         root = self._root
         await asyncio.gather(*(s.aclose() for s in list(self._sessions)), return_exceptions=True)
         self._sessions.clear()
@@ -196,12 +202,10 @@ class Corestore:
         entries = list(root.entries.values())
         root.entries.clear()
         await asyncio.gather(*(e.anchor.aclose() for e in entries), return_exceptions=True)
-        tasks = [t for t in root.tasks if not t.done()]
-        for t in tasks:
-            if t not in root.closing.values():
-                t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        root.tasks.clear()
+        closing = list(root.closing.values())
+        if closing:  # core closes already under way finish (they are not cancelled)
+            await asyncio.wait(closing)
+        await root.tasks.aclose()
         root.closing.clear()
 
     close = aclose
@@ -209,12 +213,6 @@ class Corestore:
     def _check_open(self) -> None:
         if self.closed or self._root.closed:
             raise CorestoreClosedError("Corestore is closed")
-
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)
-        self._root.tasks.add(task)
-        task.add_done_callback(self._root.tasks.discard)
-        return task
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -457,9 +455,7 @@ class Corestore:
         if core.replicator is None:
             # every store core has its replicator from the start (as in JS), so blocks wanted
             # before any stream exists are asked for as soon as one does
-            from hyperpunch.hypercore.replicator import Replicator
-
-            core.replicator = Replicator(core)
+            attach_replicator(core)
         return _Entry(dk_hex, dk, anchor)
 
     def _on_session_close(self, entry: _Entry, session: Hypercore) -> None:
@@ -472,13 +468,13 @@ class Corestore:
         root = self._root
         if root.closed or entry.refs > 0 or root.entries.get(entry.id) is not entry:
             return
-        core = entry.anchor._core
-        if core is not None and any(s is not entry.anchor for s in core.sessions):
+        core = entry.anchor.core_or_none
+        if core is not None and any(s is not entry.anchor for s in core.listeners):
             return  # a session the caller derived with session.session() still uses it
         if core is not None and root.streams and core.replicator is not None and core.replicator.peers:
             return  # still replicating: closed when its streams end
         del root.entries[entry.id]
-        task = self._spawn(entry.anchor.aclose())
+        task = self._root.tasks.spawn(entry.anchor.aclose())
         root.closing[entry.id] = task
 
         def done(_: asyncio.Task[None]) -> None:
@@ -505,8 +501,6 @@ class Corestore:
         """Replicate every core over ``stream`` (a SecretStream, or a Protomux over one); returns
         the Protomux. Cores opened later join; a remote may open any core stored here."""
         self._check_open()
-        from hyperpunch.protomux import Protomux, ProtomuxCore
-
         if isinstance(stream, Protomux | ProtomuxCore):
             mux: Any = stream
             raw = getattr(stream, "stream", None)
@@ -521,7 +515,7 @@ class Corestore:
         if hh is not None:
             self._start_stream(mux, is_initiator, hh)
         elif raw is not None and hasattr(raw, "wait_open"):
-            self._spawn(self._start_after_handshake(mux, raw, is_initiator))
+            self._root.tasks.spawn(self._start_after_handshake(mux, raw, is_initiator))
         else:
             raise CorestoreLocalError(
                 "the stream has no handshake hash: pass handshake_hash=", code="BAD_ARGUMENT"
@@ -558,7 +552,7 @@ class Corestore:
                     self._attach(entry, rec)
             finally:
                 mux.uncork()
-        self._spawn(self._watch_stream(rec))
+        self._root.tasks.spawn(self._watch_stream(rec))
 
     async def _watch_stream(self, rec: _StreamRecord) -> None:
         wait_closed = getattr(rec.mux, "wait_closed", None)
@@ -573,9 +567,7 @@ class Corestore:
             self._gc_maybe(entry)
 
     def _attach(self, entry: _Entry, rec: _StreamRecord) -> None:
-        from hyperpunch.hypercore.replication import replicate
-
-        core = entry.anchor._core
+        core = entry.anchor.core_or_none
         if core is None or core.closed or rec.mux.destroyed:
             return
         if rec.mux.opened(PROTOCOL, entry.discovery_key):

@@ -1,40 +1,40 @@
-"""hyperpunch.hypercore: the sans-IO data structures of Hypercore 11.37.1.
+"""hyperpunch.hypercore: Hypercore 11.37.1, the append-only log, and its replication.
 
 Invariants: every encoding, hash, signature and proof is byte-identical to the JS reference
-(``hypercore/lib``, ``flat-tree``, ``hypercore-crypto``); nothing in this package does network
-I/O; storage calls are synchronous, fast and atomic per :class:`storage.WriteBatch`.
+(``hypercore/lib``, ``flat-tree``, ``hypercore-crypto``); storage calls are synchronous, fast and
+atomic per :class:`storage.WriteBatch`.
 
-Modules: :mod:`flat_tree` (tree index math), :mod:`caps` (capabilities and signables),
-:mod:`structs` (tree node, manifest and multisig codecs), :mod:`messages` (wire codecs),
-:mod:`manifest` (core keys, verifier, signing), :mod:`merkle` (Merkle tree, verification, reorgs),
-:mod:`merkle_proof` (proof generation), :mod:`bitfield` (block bitfield), :mod:`storage` (SQLite
-and memory stores), :mod:`errors` (``HypercoreError`` with the JS codes).
-
-The user-facing class is :class:`Hypercore` (:mod:`session`), an async context manager over one
-shared :class:`~hyperpunch.hypercore.core.Core` per storage.
+Layers, bottom up: the sans-IO data structures (:mod:`flat_tree` tree index math, :mod:`caps`
+capabilities and signables, :mod:`structs` / :mod:`messages` codecs, :mod:`manifest` core keys and
+signing, :mod:`merkle` with :mod:`merkle_nodes` / :mod:`merkle_verify` / :mod:`merkle_proof` the
+Merkle tree, :mod:`bitfield`, :mod:`storage` SQLite and memory stores, :mod:`errors` with the JS
+codes); :mod:`core` (:class:`Core`, the sans-IO state of one open core); :mod:`replication` (the
+sans-IO replicator, its peers and its asyncio entry point :func:`replicate`); and the asyncio face,
+:class:`Hypercore` (:mod:`session`, an async context manager over one shared :class:`Core` per
+storage) with its :mod:`streams` and :mod:`extensions`.
 """
 
 from __future__ import annotations
 
 from hyperpunch.hypercore import bitfield, caps, flat_tree, manifest, merkle, messages, storage
 from hyperpunch.hypercore.bitfield import Bitfield
-from hyperpunch.hypercore.core import (
-    Core,
-    RequestCancelledError,
-    RequestTimeoutError,
-    SessionClosedError,
-    SessionNotWritableError,
-    SnapshotNotAvailableError,
-)
+from hyperpunch.hypercore.core import Core
 from hyperpunch.hypercore.encryption import DefaultEncryption
 from hyperpunch.hypercore.errors import (
     BadArgumentError,
     BlockNotAvailableError,
+    BlockRequestTimeoutError,
+    DecodingError,
     HypercoreError,
     InvalidChecksumError,
     InvalidOperationError,
     InvalidProofError,
     InvalidSignatureError,
+    RequestCancelledError,
+    RequestTimeoutError,
+    SessionClosedError,
+    SessionNotWritableError,
+    SnapshotNotAvailableError,
     StorageConflictError,
     StorageEmptyError,
 )
@@ -49,7 +49,9 @@ __all__ = [
     "BadArgumentError",
     "Bitfield",
     "BlockNotAvailableError",
+    "BlockRequestTimeoutError",
     "Core",
+    "DecodingError",
     "DefaultEncryption",
     "Hypercore",
     "HypercoreError",

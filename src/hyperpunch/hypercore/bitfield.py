@@ -266,6 +266,17 @@ class Bitfield:
         page = self._pages.get(p)
         return None if page is None else bytes(page)
 
+    def has_page(self, p: int) -> bool:
+        return p in self._pages
+
+    def writable_page(self, p: int) -> bytearray:
+        """Page ``p``'s bytes, to write into in place (allocated zeroed on first use)."""
+        return self._page(p)
+
+    def page_indices(self) -> list[int]:
+        """The indices of the allocated pages, ascending."""
+        return list(self._keys)
+
     def _segment_words(self, s: int) -> int:
         if s == 0:
             return self._seg0_words

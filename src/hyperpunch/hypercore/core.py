@@ -13,15 +13,17 @@ Invariants:
   core that is ``padding || ciphertext`` (see :mod:`.encryption`).
 * Replication attaches through :attr:`Core.replicator` (:class:`Replicator`): it is told of local
   appends / truncates / clears, asked for missing blocks and upgrades, and feeds verified data
-  back with :meth:`Core._verify_and_apply`.
+  back with :meth:`Core.verify_and_apply` (the seam :class:`..replication.seam.ReplicatedCore`).
+* No IO and no event loop: the sessions are :class:`CoreListener` s (told of appends, truncations
+  and events), and a block waiter is a callback (:meth:`Core.wait_for`) that the asyncio session
+  wraps in a future.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from hyperpunch import crypto
 from hyperpunch.crypto import KeyPair
@@ -31,10 +33,14 @@ from hyperpunch.hypercore.encryption import PADDING, DefaultEncryption
 from hyperpunch.hypercore.errors import (
     BadArgumentError,
     BlockNotAvailableError,
-    HypercoreLocalError,
     InvalidOperationError,
     InvalidProofError,
     InvalidSignatureError,
+    RequestCancelledError,
+    RequestTimeoutError,
+    SessionClosedError,
+    SessionNotWritableError,
+    SnapshotNotAvailableError,
     StorageConflictError,
     StorageEmptyError,
 )
@@ -63,12 +69,11 @@ from hyperpunch.hypercore.storage import (
     open_tree,
 )
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.session import Hypercore
-
 __all__ = [
     "MAX_SUGGESTED_BLOCK_SIZE",
+    "BlockWaiter",
     "Core",
+    "CoreListener",
     "Replicator",
     "RequestCancelledError",
     "RequestTimeoutError",
@@ -93,31 +98,31 @@ def release_directory(path: str) -> None:
     _open_directories.discard(path)
 
 
-class SessionClosedError(HypercoreLocalError):
-    code = "SESSION_CLOSED"
+# called once: with None when the block is stored, with the error when the core closes first
+BlockWaiter = Callable[[BaseException | None], None]
 
 
-class SessionNotWritableError(HypercoreLocalError):
-    code = "SESSION_NOT_WRITABLE"
+class CoreListener(Protocol):
+    """What a :class:`Core` tells each session made from it (a :class:`..session.Hypercore`)."""
 
+    def on_append(self) -> None:
+        """The core grew (a local append, a verified upgrade, the new head of a reorg)."""
 
-class RequestTimeoutError(HypercoreLocalError):
-    code = "REQUEST_TIMEOUT"
+    def on_truncate(self, ancestors: int, fork: int) -> None:
+        """The core was cut to ``ancestors`` blocks and moved to ``fork``."""
 
+    def emit(self, event: str, *args: Any) -> None:
+        """Deliver a session event (``download``, ``upload``, ``peer-add``, ``manifest``, ...)."""
 
-class RequestCancelledError(HypercoreLocalError):
-    code = "REQUEST_CANCELLED"
-
-
-class SnapshotNotAvailableError(HypercoreLocalError):
-    code = "SNAPSHOT_NOT_AVAILABLE"
+    def on_extension(self, name: str, message: bytes, peer: Any) -> None:
+        """A peer sent user extension message ``name``."""
 
 
 class Replicator(Protocol):
     """What a replicator attached to a :class:`Core` provides (the hooks the core calls).
 
     The replicator fetches what the core asks for and hands verified data back through
-    :meth:`Core._verify_and_apply`, which wakes the waiting ``get`` / ``download`` calls.
+    :meth:`Core.verify_and_apply`, which wakes the waiting ``get`` / ``download`` calls.
     """
 
     @property
@@ -133,7 +138,8 @@ class Replicator(Protocol):
 
     def want_range(self, start: int, end: int | None) -> None: ...
 
-    async def update(self) -> bool: ...
+    def want_upgrade(self, done: Callable[[bool], None]) -> None:
+        """Call ``done(True)`` once a peer upgraded us, ``done(False)`` once no peer can."""
 
     async def aclose(self) -> None: ...
 
@@ -154,11 +160,11 @@ class Core:
         self.bitfield: Bitfield = load_bitfield(storage)
         self.hints: CoreHints = storage.get_hints()
         self.encryption: DefaultEncryption | None = None
-        self.sessions: list[Hypercore] = []
+        self.listeners: list[CoreListener] = []
         self.replicator: Replicator | None = None
         self.closed = False
         self.directory: str | None = None
-        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._waiters: dict[int, list[BlockWaiter]] = {}
         # download() ranges asked for before any replicator existed
         self.pending_ranges: list[tuple[int, int]] = []
 
@@ -245,9 +251,9 @@ class Core:
         append_blocks(self.storage, tree, blocks, sign=sign, bitfield=self.bitfield, hints=new_hints)
         if new_hints is not None:
             self.hints = new_hints
-        self._on_blocks(start, tree.length)
-        for s in list(self.sessions):
-            s._emit_append()
+        self.on_blocks(start, tree.length)
+        for s in list(self.listeners):
+            s.on_append()
         if self.replicator is not None:
             self.replicator.on_append(start, len(blocks))
         return tree.length, tree.byte_length
@@ -266,8 +272,8 @@ class Core:
         else:
             batch.signature = None
         self._commit_fork_change(batch)
-        for s in list(self.sessions):
-            s._on_truncated(length, batch.fork)
+        for s in list(self.listeners):
+            s.on_truncate(length, batch.fork)
         if self.replicator is not None:
             self.replicator.on_truncate(length, batch.fork)
 
@@ -329,7 +335,7 @@ class Core:
 
     # --- replication hooks -----------------------------------------------------------------
 
-    def _verify_and_apply(
+    def verify_and_apply(
         self, proof: ProofLike, *, manifest: Manifest | None = None, peer: Any = None
     ) -> bool:
         """Verify a proof from a peer and store what it proves (blocks, nodes, a new signed head).
@@ -381,20 +387,18 @@ class Core:
             self.hints = wb.hints
         if upgraded:
             tree.apply(batch)
-            for s in list(self.sessions):
-                s._emit_append()
+            for s in list(self.listeners):
+                s.on_append()
         if stored is not None and block is not None:
-            self._on_blocks(stored, stored + 1)
-            size = len(block.value) - self.padding
-            for s in list(self.sessions):
-                s._emit("download", stored, size, peer)
+            self.on_blocks(stored, stored + 1)
+            self.emit("download", stored, len(block.value) - self.padding, peer)
         return upgraded or stored is not None or tree.length != old_length
 
-    def _start_reorg(self, proof: ProofLike, *, manifest: Manifest | None = None) -> ReorgBatch:
+    def start_reorg(self, proof: ProofLike, *, manifest: Manifest | None = None) -> ReorgBatch:
         """Begin moving onto the fork a peer's upgrade proof shows (signature checked).
 
         Feed the batch ``batch.update(hash_proof)`` for its ``want`` ranges until
-        ``batch.finished``, then :meth:`_apply_reorg` it.
+        ``batch.finished``, then :meth:`apply_reorg` it.
         """
         if manifest is not None and self.manifest is None:
             if not man.is_valid_manifest(self.key, manifest):
@@ -405,15 +409,15 @@ class Core:
             raise InvalidSignatureError("Proof contains an invalid signature")
         return batch
 
-    def _apply_reorg(self, batch: ReorgBatch) -> bool:
+    def apply_reorg(self, batch: ReorgBatch) -> bool:
         """Commit a finished reorg: drop blocks past the common ancestors, move to the new head."""
         if not batch.finished or not batch.commitable():
             return False
         self._commit_fork_change(batch)
-        for s in list(self.sessions):
-            s._on_truncated(batch.ancestors, batch.fork)
+        for s in list(self.listeners):
+            s.on_truncate(batch.ancestors, batch.fork)
             if batch.length > batch.ancestors:
-                s._emit_append()
+                s.on_append()
         return True
 
     def proof(
@@ -433,17 +437,27 @@ class Core:
             p = with_block_value(p, value)
         return p
 
-    def _on_upload(self, index: int, byte_length: int, peer: Any) -> None:
-        """Called by the replicator after sending block ``index`` to ``peer``."""
-        for s in list(self.sessions):
-            s._emit("upload", index, byte_length - self.padding, peer)
+    def emit(self, event: str, *args: Any) -> None:
+        """Deliver a session event to every session of this core."""
+        listeners = self.listeners
+        if listeners:
+            for s in list(listeners):
+                s.emit(event, *args)
 
-    def _on_peer(self, event: str, peer: Any) -> None:
+    def on_upload(self, index: int, byte_length: int, peer: Any) -> None:
+        """Called by the replicator after sending block ``index`` to ``peer``."""
+        self.emit("upload", index, byte_length - self.padding, peer)
+
+    def on_peer(self, event: str, peer: Any) -> None:
         """Called by the replicator with ``"peer-add"`` / ``"peer-remove"``."""
         if event not in ("peer-add", "peer-remove"):
             raise BadArgumentError(f"not a peer event: {event}")
-        for s in list(self.sessions):
-            s._emit(event, peer)
+        self.emit(event, peer)
+
+    def on_extension(self, name: str, message: bytes, peer: Any) -> None:
+        """Called by a replication peer with a user extension message."""
+        for s in list(self.listeners):
+            s.on_extension(name, message, peer)
 
     def _set_manifest(self, manifest: Manifest) -> None:
         self.manifest = manifest
@@ -453,8 +467,7 @@ class Core:
         wb = WriteBatch()
         wb.set_auth(self.auth)
         self.storage.write(wb)
-        for s in list(self.sessions):
-            s._emit("manifest")
+        self.emit("manifest")
 
     # --- waiting for blocks ----------------------------------------------------------------
 
@@ -465,25 +478,29 @@ class Core:
 
     def waiting_blocks(self) -> list[int]:
         """Indices some ``get(wait=True)`` is still waiting for (a new replicator fetches them)."""
-        return [i for i, futs in self._waiters.items() if any(not f.done() for f in futs)]
+        return list(self._waiters)
 
-    def wait_for(self, index: int) -> asyncio.Future[None]:
-        """A future resolved once block ``index`` is stored (asks the replicator for it)."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(index, []).append(fut)
+    def waits_for(self, index: int) -> bool:
+        """Whether anyone still waits for block ``index`` (the replicator drops unwanted ones)."""
+        return index in self._waiters
+
+    def wait_for(self, index: int, waiter: BlockWaiter) -> None:
+        """Call ``waiter(None)`` once block ``index`` is stored (asks the replicator for it), or
+        ``waiter(err)`` if the core closes first. Each waiter is called at most once."""
+        self._waiters.setdefault(index, []).append(waiter)
         if self.replicator is not None:
             self.replicator.want_block(index)
-        return fut
 
-    def forget(self, index: int, fut: asyncio.Future[None]) -> None:
+    def forget(self, index: int, waiter: BlockWaiter) -> None:
         waiters = self._waiters.get(index)
         if waiters is not None:
             with contextlib.suppress(ValueError):
-                waiters.remove(fut)
+                waiters.remove(waiter)
             if not waiters:
                 del self._waiters[index]
 
-    def _on_blocks(self, start: int, end: int) -> None:
+    def on_blocks(self, start: int, end: int) -> None:
+        """Blocks ``[start, end)`` are stored: call their waiters."""
         waiters = self._waiters
         if not waiters:
             return
@@ -492,9 +509,8 @@ class Core:
         else:
             hit = [i for i in waiters if start <= i < end]
         for i in hit:
-            for fut in waiters.pop(i):
-                if not fut.done():
-                    fut.set_result(None)
+            for waiter in waiters.pop(i):
+                waiter(None)
 
     # --- closing ---------------------------------------------------------------------------
 
@@ -502,11 +518,10 @@ class Core:
         if self.closed:
             return
         self.closed = True
-        for futs in self._waiters.values():
-            for fut in futs:
-                if not fut.done():
-                    fut.set_exception(SessionClosedError("core closed"))
+        waiters = [w for ws in self._waiters.values() for w in ws]
         self._waiters.clear()
+        for waiter in waiters:
+            waiter(SessionClosedError("core closed"))
         if self.replicator is not None:
             rep, self.replicator = self.replicator, None
             await rep.aclose()

@@ -18,15 +18,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from hyperpunch.encoding import Codec, DecodeError, decode, encode
-from hyperpunch.hypercore.errors import BadArgumentError, HypercoreRemoteError
+from hyperpunch.hypercore.errors import BadArgumentError, DecodingError
 
 __all__ = ["DecodingError", "ValueEncoding", "resolve_encoding"]
-
-
-class DecodingError(HypercoreRemoteError):
-    """A stored block does not decode with the session's value encoding."""
-
-    code = "DECODING_ERROR"
 
 
 class ValueEncoding(Protocol):

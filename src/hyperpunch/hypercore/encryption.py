@@ -19,7 +19,7 @@ import ctypes
 import hashlib
 import struct
 
-import nacl._sodium
+from nacl import _sodium as sodium_extension
 
 from hyperpunch.hypercore.caps import DEFAULT_ENCRYPTION
 from hyperpunch.hypercore.errors import BadArgumentError
@@ -28,7 +28,7 @@ __all__ = ["PADDING", "DefaultEncryption", "block_encryption_key", "xsalsa20_xor
 
 PADDING = 8
 
-_lib = ctypes.CDLL(nacl._sodium.__file__)
+_lib = ctypes.CDLL(sodium_extension.__file__)
 _xor = _lib.crypto_stream_xsalsa20_xor
 _xor.argtypes = [
     ctypes.c_char_p,

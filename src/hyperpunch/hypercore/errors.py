@@ -15,6 +15,8 @@ __all__ = [
     "AssertionFailedError",
     "BadArgumentError",
     "BlockNotAvailableError",
+    "BlockRequestTimeoutError",
+    "DecodingError",
     "HypercoreError",
     "HypercoreLocalError",
     "HypercoreRemoteError",
@@ -23,6 +25,11 @@ __all__ = [
     "InvalidOperationError",
     "InvalidProofError",
     "InvalidSignatureError",
+    "RequestCancelledError",
+    "RequestTimeoutError",
+    "SessionClosedError",
+    "SessionNotWritableError",
+    "SnapshotNotAvailableError",
     "StorageConflictError",
     "StorageCorruptError",
     "StorageEmptyError",
@@ -69,6 +76,32 @@ class BlockNotAvailableError(HypercoreLocalError):
     code = "BLOCK_NOT_AVAILABLE"
 
 
+class SessionClosedError(HypercoreLocalError):
+    code = "SESSION_CLOSED"
+
+
+class SessionNotWritableError(HypercoreLocalError):
+    code = "SESSION_NOT_WRITABLE"
+
+
+class BlockRequestTimeoutError(HypercoreLocalError):
+    """A ``get(wait=True)`` did not get its block within its ``timeout`` (JS ``REQUEST_TIMEOUT``)."""
+
+    code = "REQUEST_TIMEOUT"
+
+
+# the name this error was exported under before (``hyperpunch.hypercore.RequestTimeoutError``)
+RequestTimeoutError = BlockRequestTimeoutError
+
+
+class RequestCancelledError(HypercoreLocalError):
+    code = "REQUEST_CANCELLED"
+
+
+class SnapshotNotAvailableError(HypercoreLocalError):
+    code = "SNAPSHOT_NOT_AVAILABLE"
+
+
 class StorageEmptyError(HypercoreLocalError):
     code = "STORAGE_EMPTY"
 
@@ -101,3 +134,9 @@ class InvalidChecksumError(HypercoreRemoteError):
 
 class InvalidCapabilityError(HypercoreRemoteError):
     code = "INVALID_CAPABILITY"
+
+
+class DecodingError(HypercoreRemoteError):
+    """A stored block does not decode with the session's value encoding."""
+
+    code = "DECODING_ERROR"

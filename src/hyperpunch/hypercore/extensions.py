@@ -3,7 +3,7 @@
 Invariants: an :class:`Extension` is identified by its ``name`` within a session; messages are
 encoded with its value encoding (default binary) and handed to a peer object's
 ``extension(name, message_bytes)`` method (the replicator's peer implements it on the wire).
-Incoming messages arrive through :meth:`Extension._on_message`, which decodes them and calls
+Incoming messages arrive through :meth:`Extension.receive`, which decodes them and calls
 ``on_message(message, peer)``; a message that does not decode is dropped (a remote error,
 logged), never raised into the replicator.
 """
@@ -11,16 +11,13 @@ logged), never raised into the replicator.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from hyperpunch.errors import RemoteError
 from hyperpunch.hypercore.encodings import ValueEncoding
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.session import Hypercore
-
-__all__ = ["Extension", "ExtensionPeer"]
+__all__ = ["Extension", "ExtensionPeer", "ExtensionSession"]
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +26,20 @@ class ExtensionPeer(Protocol):
     def extension(self, name: str, message: bytes) -> None: ...
 
 
+class ExtensionSession(Protocol):
+    """The session an extension belongs to (a :class:`..session.Hypercore`)."""
+
+    @property
+    def peers(self) -> Sequence[Any]: ...
+
+    @property
+    def extensions(self) -> dict[str, Extension]: ...
+
+
 class Extension:
     def __init__(
         self,
-        session: Hypercore,
+        session: ExtensionSession,
         name: str,
         encoding: ValueEncoding,
         on_message: Callable[[Any, Any], object] | None,
@@ -66,7 +73,8 @@ class Extension:
         if self.session.extensions.get(self.name) is self:
             del self.session.extensions[self.name]
 
-    def _on_message(self, data: bytes, peer: Any) -> None:
+    def receive(self, data: bytes, peer: Any) -> None:
+        """A peer sent this extension ``data``: decode it and call ``on_message``."""
         if self.destroyed or self.on_message is None:
             return
         try:

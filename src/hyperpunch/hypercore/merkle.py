@@ -35,18 +35,19 @@ from hyperpunch.hypercore.errors import (
     StorageCorruptError,
 )
 from hyperpunch.hypercore.merkle_nodes import (
-    _MAX_STEPS,
+    MAX_WALK_STEPS,
     NodeReader,
     ProofLike,
     TreeWriter,
-    _get_or_error,
-    _unpadded_size,
     block_node,
+    get_or_error,
     parent_node,
     total_size,
     total_span,
+    unpadded_size,
 )
-from hyperpunch.hypercore.merkle_verify import _verify_tree, _verify_upgrade, with_block_value
+from hyperpunch.hypercore.merkle_proof import generate_proof
+from hyperpunch.hypercore.merkle_verify import verify_tree, verify_upgrade, with_block_value
 from hyperpunch.hypercore.messages import (
     DataUpgrade,
     Prologue,
@@ -236,10 +237,10 @@ class MerkleTreeBatch:
         self.nodes = [n for n in self.nodes if n.index > head or n.index in gaps]
 
     def verify_upgrade(self, proof: ProofLike) -> bool:
-        unverified = _verify_tree(proof, self.nodes)
+        unverified = verify_tree(proof, self.nodes)
         if proof.upgrade is None:
             raise InvalidOperationError("Expected upgrade proof")
-        return _verify_upgrade(proof.fork, proof.upgrade, unverified, self)
+        return verify_upgrade(proof.fork, proof.upgrade, unverified, self)
 
     def add_nodes_unsafe(self, nodes: Sequence[TreeNode]) -> None:
         self.nodes.extend(nodes)
@@ -346,7 +347,7 @@ class ReorgBatch(MerkleTreeBatch):
         if self.want is None:
             return True
         nodes: list[TreeNode] = []
-        root = _verify_tree(proof, nodes)
+        root = verify_tree(proof, nodes)
         if root is None or self.diff is None or root.hash != self.diff.hash:
             return False
         self.nodes.extend(nodes)
@@ -421,7 +422,7 @@ class ByteSeeker:
             return (0, 0)
         reader = self.tree.reader
         for root in self.tree.roots:
-            size = _unpadded_size(root, self.padding, None)
+            size = unpadded_size(root, self.padding, None)
             if bytes_ == size:
                 return (flat.right_span(root.index) + 2, 0)
             if bytes_ > size:
@@ -431,7 +432,7 @@ class ByteSeeker:
             while ite.index & 1:
                 left = reader.get_tree_node(ite.left_child())
                 if left is not None:
-                    size = _unpadded_size(left, self.padding, ite)
+                    size = unpadded_size(left, self.padding, ite)
                     if size == bytes_:
                         return (ite.right_span() + 2, 0)
                     if size > bytes_:
@@ -529,10 +530,10 @@ class MerkleTree:
         if index == 2 * self.length:
             return self.byte_length
         reader = self.reader
-        return sum(n.size for n in _byte_offset_nodes(self.roots, index, lambda i: _get_or_error(reader, i)))
+        return sum(n.size for n in _byte_offset_nodes(self.roots, index, lambda i: get_or_error(reader, i)))
 
     def byte_range(self, index: int) -> tuple[int, int]:
-        return self.byte_offset(index), _get_or_error(self.reader, index).size
+        return self.byte_offset(index), get_or_error(self.reader, index).size
 
     def seek(self, bytes_: int, padding: int = 0) -> ByteSeeker:
         return ByteSeeker(self, bytes_, padding)
@@ -549,7 +550,7 @@ class MerkleTree:
             if i < len(batch.roots) and batch.roots[i].index == root:
                 continue
             del batch.roots[i:]
-            batch.roots.append(_get_or_error(self.reader, root))
+            batch.roots.append(get_or_error(self.reader, root))
         del batch.roots[len(full) :]
         batch.fork = batch.fork if fork is None else fork
         batch.length = length
@@ -567,7 +568,7 @@ class MerkleTree:
         cnt = 0
         while not ite.contains(head) and self.reader.get_tree_node(ite.index) is None:
             cnt += 1
-            if cnt >= _MAX_STEPS:
+            if cnt >= MAX_WALK_STEPS:
                 raise AssertionFailedError(f"Bad arguments to missingNodes index={index} at length={length}")
             ite.parent()
         return cnt
@@ -603,8 +604,8 @@ class MerkleTree:
         ``upgraded`` and its ``signature`` must still be checked by the core's verifier.
         """
         batch = MerkleTreeBatch(self)
-        unverified = _verify_tree(proof, batch.nodes)
-        if proof.upgrade is not None and _verify_upgrade(proof.fork, proof.upgrade, unverified, batch):
+        unverified = verify_tree(proof, batch.nodes)
+        if proof.upgrade is not None and verify_upgrade(proof.fork, proof.upgrade, unverified, batch):
             unverified = None
         if unverified is not None:
             verified = self.reader.get_tree_node(unverified.index)
@@ -624,9 +625,9 @@ class MerkleTree:
         batch.length = 0
         batch.ancestors = 0
         batch.byte_length = 0
-        unverified = _verify_tree(proof, batch.nodes)
+        unverified = verify_tree(proof, batch.nodes)
         if proof.upgrade is not None:
-            _verify_upgrade(proof.fork, proof.upgrade, unverified, batch)
+            verify_upgrade(proof.fork, proof.upgrade, unverified, batch)
         return batch
 
     def reorg(self, proof: ProofLike, batch: ReorgBatch | None = None) -> ReorgBatch:
@@ -635,8 +636,8 @@ class MerkleTree:
             batch = ReorgBatch(self)
         unverified = None
         if proof.block is not None or proof.hash is not None or proof.seek is not None:
-            unverified = _verify_tree(proof, batch.nodes)
-        if proof.upgrade is None or not _verify_upgrade(proof.fork, proof.upgrade, unverified, batch):
+            unverified = verify_tree(proof, batch.nodes)
+        if proof.upgrade is None or not verify_upgrade(proof.fork, proof.upgrade, unverified, batch):
             raise InvalidProofError("Fork proof not verifiable")
         for root in batch.roots:
             existing = self.reader.get_tree_node(root.index)
@@ -662,8 +663,6 @@ class MerkleTree:
         upgrade: RequestUpgrade | None = None,
     ) -> Proof:
         """The proof answering a request (JS ``MerkleTree.proof(...).settle()``)."""
-        from hyperpunch.hypercore.merkle_proof import generate_proof
-
         return generate_proof(self, block, hash, seek, upgrade)
 
 
@@ -691,7 +690,7 @@ def _byte_offset_nodes(roots: Sequence[TreeNode], index: int, get: _Getter) -> l
         ite = flat.Iterator(node.index)
         while ite.index != index:
             cnt += 1
-            if cnt >= _MAX_STEPS:
+            if cnt >= MAX_WALK_STEPS:
                 raise AssertionFailedError(f"Bad getByteOffsetSession index={index}")
             if index < ite.index:
                 ite.left_child()

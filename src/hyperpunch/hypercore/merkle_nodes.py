@@ -2,7 +2,7 @@
 
 Invariants: nodes are :class:`hyperpunch.crypto.TreeNode` (flat-tree index, byte size, BLAKE2b-256
 hash); a parent's size never exceeds 2^64 - 1 (only a peer's made-up sizes could, and they are an
-:class:`InvalidProofError`); :class:`_NodeQueue` hands out proof nodes strictly in the order the
+:class:`InvalidProofError`); :class:`NodeQueue` hands out proof nodes strictly in the order the
 verifier asks for them, refusing anything else as an invalid proof.
 """
 
@@ -15,20 +15,26 @@ from hyperpunch import crypto
 from hyperpunch.crypto import TreeNode
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore.errors import InvalidOperationError, InvalidProofError
-from hyperpunch.hypercore.messages import DataBlock, DataHash, DataSeek, DataUpgrade
+from hyperpunch.hypercore.messages import DataBlock, DataHash, DataSeek, DataUpgrade, Prologue
 
 __all__ = [
+    "MAX_WALK_STEPS",
+    "NodeQueue",
     "NodeReader",
     "ProofLike",
+    "RootSink",
+    "TreeView",
     "TreeWriter",
     "block_node",
+    "get_or_error",
     "parent_node",
     "total_size",
     "total_span",
+    "unpadded_size",
 ]
 
 _MAX_SIZE = 2**64 - 1
-_MAX_STEPS = 1024  # bound on tree walks driven by a peer's numbers
+MAX_WALK_STEPS = 1024  # bound on tree walks driven by a peer's numbers
 
 
 class NodeReader(Protocol):
@@ -45,6 +51,48 @@ class TreeWriter(Protocol):
     def delete_tree_node(self, index: int) -> None: ...
 
     def delete_tree_node_range(self, start: int, end: int) -> None: ...
+
+
+class TreeView(Protocol):
+    """The trusted head proof generation reads (a :class:`~.merkle.MerkleTree` satisfies it)."""
+
+    @property
+    def fork(self) -> int: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def signature(self) -> bytes | None: ...
+
+    @property
+    def prologue(self) -> Prologue | None: ...
+
+    @property
+    def reader(self) -> NodeReader: ...
+
+    def byte_offset(self, index: int) -> int: ...
+
+
+class RootSink(Protocol):
+    """What upgrade verification grows (a :class:`~.merkle.MerkleTreeBatch` satisfies it): the
+    proven roots are appended, then the batch's fork and signature are set."""
+
+    fork: int
+    signature: bytes | None
+
+    @property
+    def prologue(self) -> Prologue | None: ...
+
+    @property
+    def roots(self) -> Sequence[TreeNode]: ...
+
+    @property
+    def length(self) -> int: ...
+
+    def hash(self) -> bytes: ...
+
+    def append_root(self, node: TreeNode, ite: flat.Iterator) -> None: ...
 
 
 class ProofLike(Protocol):
@@ -88,21 +136,21 @@ def total_span(nodes: Sequence[TreeNode]) -> int:
     return s
 
 
-def _get_or_error(reader: NodeReader, index: int) -> TreeNode:
+def get_or_error(reader: NodeReader, index: int) -> TreeNode:
     node = reader.get_tree_node(index)
     if node is None:
         raise InvalidOperationError(f"Expected tree node {index} from storage, got (nil)")
     return node
 
 
-def _unpadded_size(node: TreeNode, padding: int, ite: flat.Iterator | None) -> int:
+def unpadded_size(node: TreeNode, padding: int, ite: flat.Iterator | None) -> int:
     if padding == 0:
         return node.size
     leaves = ite.count_leaves() if ite is not None else flat.count_leaves(node.index)
     return node.size - padding * leaves
 
 
-class _NodeQueue:
+class NodeQueue:
     __slots__ = ("extra", "i", "length", "nodes")
 
     def __init__(self, nodes: Sequence[TreeNode], extra: TreeNode | None = None) -> None:

@@ -8,11 +8,16 @@ answered raise :class:`InvalidOperationError` with JS's code. Block values are l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from hyperpunch.crypto import TreeNode
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore.errors import AssertionFailedError, InvalidOperationError
-from hyperpunch.hypercore.merkle_nodes import _MAX_STEPS, NodeReader, _get_or_error, _unpadded_size
+from hyperpunch.hypercore.merkle_nodes import (
+    MAX_WALK_STEPS,
+    NodeReader,
+    TreeView,
+    get_or_error,
+    unpadded_size,
+)
 from hyperpunch.hypercore.messages import (
     DataBlock,
     DataHash,
@@ -23,10 +28,6 @@ from hyperpunch.hypercore.messages import (
     RequestSeek,
     RequestUpgrade,
 )
-
-if TYPE_CHECKING:
-    from hyperpunch.crypto import TreeNode
-    from hyperpunch.hypercore.merkle import MerkleTree
 
 __all__ = ["generate_proof"]
 
@@ -53,15 +54,15 @@ class _Indexed:
 
 def _seek_proof(reader: NodeReader, seek_root: int, root: int, p: _Pending) -> None:
     ite = flat.Iterator(seek_root)
-    out = [_get_or_error(reader, ite.index)]
+    out = [get_or_error(reader, ite.index)]
     p.seek = out
     cnt = 0
     while ite.index != root:
         cnt += 1
-        if cnt >= _MAX_STEPS:
+        if cnt >= MAX_WALK_STEPS:
             raise AssertionFailedError(f"Bad seekProof seekRoot={seek_root}, root={root}")
         ite.sibling()
-        out.append(_get_or_error(reader, ite.index))
+        out.append(get_or_error(reader, ite.index))
         ite.parent()
 
 
@@ -75,17 +76,17 @@ def _block_and_seek_proof(
     out: list[TreeNode] = []
     p.node = out
     if not node.value:
-        out.append(_get_or_error(reader, ite.index))
+        out.append(get_or_error(reader, ite.index))
     cnt = 0
     while ite.index != root:
         cnt += 1
-        if cnt >= _MAX_STEPS:
+        if cnt >= MAX_WALK_STEPS:
             raise AssertionFailedError(f"Bad blockAndSeekProof seekRoot={seek_root}, root={root}")
         ite.sibling()
         if seek and ite.contains(seek_root) and ite.index != seek_root:
             _seek_proof(reader, seek_root, ite.index, p)
         else:
-            out.append(_get_or_error(reader, ite.index))
+            out.append(get_or_error(reader, ite.index))
         ite.parent()
 
 
@@ -108,14 +109,14 @@ def _upgrade_proof(
             cnt = 0
             while ite.index != root:
                 cnt += 1
-                if cnt >= _MAX_STEPS:
+                if cnt >= MAX_WALK_STEPS:
                     raise AssertionFailedError(f"Bad upgradeProof target={target}, root={root}")
                 ite.sibling()
                 if ite.index > target:
                     if p.node is None and p.seek is None and ite.contains(sub_tree):
                         _block_and_seek_proof(reader, node, seek, sub_tree, ite.index, p)
                     else:
-                        up.append(_get_or_error(reader, ite.index))
+                        up.append(get_or_error(reader, ite.index))
                 ite.parent()
             ite.next_tree()
             continue
@@ -125,7 +126,7 @@ def _upgrade_proof(
             _block_and_seek_proof(reader, node, seek, sub_tree, ite.index, p)
             ite.next_tree()
             continue
-        p.upgrade.append(_get_or_error(reader, ite.index))
+        p.upgrade.append(get_or_error(reader, ite.index))
         ite.next_tree()
 
 
@@ -146,19 +147,19 @@ def _additional_upgrade_proof(reader: NodeReader, from_: int, to: int, p: _Pendi
             cnt = 0
             while ite.index != root:
                 cnt += 1
-                if cnt >= _MAX_STEPS:
+                if cnt >= MAX_WALK_STEPS:
                     raise AssertionFailedError(
                         f"Bad arguments to additionalUpgradeProof root={root} target={target}"
                     )
                 ite.sibling()
                 if ite.index > target:
-                    add.append(_get_or_error(reader, ite.index))
+                    add.append(get_or_error(reader, ite.index))
                 ite.parent()
             ite.next_tree()
             continue
         if p.additional is None:
             p.additional = []
-        p.additional.append(_get_or_error(reader, ite.index))
+        p.additional.append(get_or_error(reader, ite.index))
         ite.next_tree()
 
 
@@ -178,11 +179,11 @@ def _seek_trusted_tree(reader: NodeReader, root: int, bytes_: int, padding: int)
     cnt = 0
     while ite.index & 1:
         cnt += 1
-        if cnt >= _MAX_STEPS:
+        if cnt >= MAX_WALK_STEPS:
             raise AssertionFailedError(f"Bad seekTrusted bytes={bytes_}, paddding={padding}")
         left = reader.get_tree_node(ite.left_child())
         if left is not None:
-            size = _unpadded_size(left, padding, ite)
+            size = unpadded_size(left, padding, ite)
             if size == bytes_:
                 return ite.index
             if size > bytes_:
@@ -195,12 +196,12 @@ def _seek_trusted_tree(reader: NodeReader, root: int, bytes_: int, padding: int)
     return ite.index
 
 
-def _seek_from_head(tree: MerkleTree, head: int, bytes_: int, padding: int) -> int:
+def _seek_from_head(tree: TreeView, head: int, bytes_: int, padding: int) -> int:
     for root in flat.full_roots(head):
         node = tree.reader.get_tree_node(root)
         if node is None:
             raise InvalidOperationError(f"Expected tree node {root} from storage, got (nil)")
-        size = _unpadded_size(node, padding, None)
+        size = unpadded_size(node, padding, None)
         if bytes_ == size:
             return root
         if bytes_ > size:
@@ -210,21 +211,21 @@ def _seek_from_head(tree: MerkleTree, head: int, bytes_: int, padding: int) -> i
     return head
 
 
-def _seek_untrusted_tree(tree: MerkleTree, root: int, bytes_: int, padding: int) -> int:
+def _seek_untrusted_tree(tree: TreeView, root: int, bytes_: int, padding: int) -> int:
     offset = tree.byte_offset(root) - (padding * flat.left_span(root) // 2 if padding else 0)
     if offset > bytes_:
         raise InvalidOperationError("Invalid seek")
     if offset == bytes_:
         return root
     bytes_ -= offset
-    node = _get_or_error(tree.reader, root)
-    if _unpadded_size(node, padding, None) <= bytes_:
+    node = get_or_error(tree.reader, root)
+    if unpadded_size(node, padding, None) <= bytes_:
         raise InvalidOperationError("Invalid seek")
     return _seek_trusted_tree(tree.reader, root, bytes_, padding)
 
 
 def generate_proof(
-    tree: MerkleTree,
+    tree: TreeView,
     block: RequestBlock | None,
     hash_: RequestBlock | None,
     seek: RequestSeek | None,

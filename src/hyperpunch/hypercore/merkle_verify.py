@@ -1,8 +1,8 @@
 """Merkle proof verification (JS ``merkle-tree.js`` ``verifyTree`` / ``verifyUpgrade``).
 
 Invariants: verification accepts exactly the proofs JS accepts and never trusts a node it did not
-hash itself: ``_verify_tree`` rebuilds the path from the block (or hash/seek nodes) to a root,
-``_verify_upgrade`` appends the proven roots to a :class:`~hyperpunch.hypercore.merkle.MerkleTreeBatch`
+hash itself: ``verify_tree`` rebuilds the path from the block (or hash/seek nodes) to a root,
+``verify_upgrade`` appends the proven roots to a :class:`~.merkle_nodes.RootSink` (a ``MerkleTreeBatch``)
 (whose tree hash the caller then checks against a signature). Bad proofs raise
 :class:`InvalidProofError` (a remote error).
 """
@@ -10,21 +10,24 @@ hash itself: ``_verify_tree`` rebuilds the path from the block (or hash/seek nod
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from hyperpunch.crypto import TreeNode
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore.errors import BadArgumentError, InvalidProofError
-from hyperpunch.hypercore.merkle_nodes import _MAX_STEPS, ProofLike, _NodeQueue, block_node, parent_node
+from hyperpunch.hypercore.merkle_nodes import (
+    MAX_WALK_STEPS,
+    NodeQueue,
+    ProofLike,
+    RootSink,
+    block_node,
+    parent_node,
+)
 from hyperpunch.hypercore.messages import DataUpgrade, Proof
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.merkle import MerkleTreeBatch
-
-__all__ = ["with_block_value"]
+__all__ = ["verify_tree", "verify_upgrade", "with_block_value"]
 
 
-def _verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
+def verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
     block = proof.block
     hash_ = proof.hash
     seek = proof.seek
@@ -40,7 +43,7 @@ def _verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
     root: TreeNode | None = None
     if seek is not None and seek.nodes:
         ite = flat.Iterator(seek.nodes[0].index)
-        q = _NodeQueue(seek.nodes)
+        q = NodeQueue(seek.nodes)
         root = q.shift(ite.index)
         nodes.append(root)
         while q.length > 0:
@@ -53,7 +56,7 @@ def _verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
         return root
 
     ite = flat.Iterator(u_index)
-    q = _NodeQueue(u_nodes, root)
+    q = NodeQueue(u_nodes, root)
     root = block_node(ite.index, u_value) if u_value is not None else q.shift(ite.index)
     nodes.append(root)
     while q.length > 0:
@@ -64,9 +67,7 @@ def _verify_tree(proof: ProofLike, nodes: list[TreeNode]) -> TreeNode | None:
     return root
 
 
-def _verify_upgrade(
-    fork: int, upgrade: DataUpgrade, block_root: TreeNode | None, batch: MerkleTreeBatch
-) -> bool:
+def verify_upgrade(fork: int, upgrade: DataUpgrade, block_root: TreeNode | None, batch: RootSink) -> bool:
     prologue = batch.prologue
     if (
         prologue is not None
@@ -75,7 +76,7 @@ def _verify_upgrade(
     ):
         raise InvalidProofError("Upgrade does not satisfy prologue")
 
-    q = _NodeQueue(upgrade.nodes, block_root)
+    q = NodeQueue(upgrade.nodes, block_root)
     grow = len(batch.roots) > 0
     i = 0
     to = 2 * (upgrade.start + upgrade.length)
@@ -93,7 +94,7 @@ def _verify_upgrade(
                 steps = 0
                 while ite.index != root:
                     steps += 1
-                    if steps >= _MAX_STEPS:
+                    if steps >= MAX_WALK_STEPS:
                         raise InvalidProofError("Upgrade does not connect to the tree")
                     batch.append_root(q.shift(ite.sibling()), ite)
                 ite.next_tree()

@@ -22,6 +22,9 @@ Invariants:
   the replicator), ``ready()``, ``close()``. A listener that raises is logged, not propagated.
 * Storage calls run inline on the event loop (SQLite commits take tens of microseconds); one
   directory is open at most once per process (open more sessions with :meth:`Hypercore.session`).
+* This is the asyncio face of the sans-IO :class:`Core`: a session is a :class:`CoreListener` of its
+  core (``on_append``, ``on_truncate``, ``emit``, ``on_extension``), and wraps the core's block and
+  upgrade callbacks in futures.
 """
 
 from __future__ import annotations
@@ -33,23 +36,22 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypedDict
 
 from hyperpunch import crypto
+from hyperpunch.aio import CloseOnce
 from hyperpunch.crypto import KeyPair
 from hyperpunch.encoding import Codec
-from hyperpunch.hypercore.core import (
-    MAX_SUGGESTED_BLOCK_SIZE,
-    Core,
-    RequestTimeoutError,
+from hyperpunch.hypercore.core import MAX_SUGGESTED_BLOCK_SIZE, Core, claim_directory, release_directory
+from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
+from hyperpunch.hypercore.errors import (
+    BadArgumentError,
+    BlockRequestTimeoutError,
     SessionClosedError,
     SessionNotWritableError,
     SnapshotNotAvailableError,
-    claim_directory,
-    release_directory,
 )
-from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
-from hyperpunch.hypercore.errors import BadArgumentError
 from hyperpunch.hypercore.extensions import Extension
 from hyperpunch.hypercore.messages import Manifest
-from hyperpunch.hypercore.storage import CoreStorage, MemoryStorage, SQLiteStorage
+from hyperpunch.hypercore.replication import replicate
+from hyperpunch.hypercore.storage import CoreStorage, MemoryStorage, SQLiteStorage, WriteBatch
 from hyperpunch.hypercore.streams import ByteStream, Download, ReadStream
 
 __all__ = ["AppendResult", "EventName", "Hypercore", "Info"]
@@ -141,7 +143,7 @@ class Hypercore:
         self._opening: asyncio.Task[None] | None = None
         self.opened = False
         self.closed = False
-        self._closing = False
+        self._close_once = CloseOnce(self._close)
         self._listeners: dict[str, list[Listener]] = {}
         self._pending: set[asyncio.Future[None]] = set()
         self.extensions: dict[str, Extension] = {}
@@ -204,7 +206,7 @@ class Hypercore:
             if ek is not None:
                 core.set_encryption(ek, block=block)
         self._core = core
-        core.sessions.append(self)
+        core.listeners.append(self)
         if self._is_snapshot:
             src = self._parent if self._parent is not None and self._parent._is_snapshot else None
             if src is not None:
@@ -218,25 +220,27 @@ class Hypercore:
                 self._snap_fork = core.tree.fork
                 self._snap_compat_length = core.tree.length
         self.opened = True
-        self._emit("ready")
+        self.emit("ready")
 
     async def aclose(self) -> None:
-        """Close this session; the core closes with its last session."""
-        if self.closed:
-            return
-        self.closed = True
-        self._closing = True
-        for fut in list(self._pending):
-            if not fut.done():
-                fut.set_exception(SessionClosedError("session closed"))
-        self._pending.clear()
+        """Close this session; the core closes with its last session. Every call waits for the
+        one close."""
+        if not self.closed:
+            self.closed = True
+            for fut in list(self._pending):
+                if not fut.done():
+                    fut.set_exception(SessionClosedError("session closed"))
+            self._pending.clear()
+            core = self._core
+            if core is not None and self in core.listeners:
+                core.listeners.remove(self)
+        await self._close_once()
+
+    async def _close(self) -> None:
         core = self._core
-        if core is not None:
-            if self in core.sessions:
-                core.sessions.remove(self)
-            if not core.sessions:
-                await core.aclose()
-        self._emit("close")
+        if core is not None and not core.listeners:
+            await core.aclose()
+        self.emit("close")
 
     close = aclose
 
@@ -266,6 +270,11 @@ class Hypercore:
     def core(self) -> Core:
         """The shared core (for the replicator and tests)."""
         return self._live()
+
+    @property
+    def core_or_none(self) -> Core | None:
+        """The shared core once opened, even after this session closed (``None`` before)."""
+        return self._core
 
     @property
     def key(self) -> bytes | None:
@@ -359,7 +368,8 @@ class Hypercore:
         if ls and listener in ls:
             ls.remove(listener)
 
-    def _emit(self, event: str, *args: Any) -> None:
+    def emit(self, event: str, *args: Any) -> None:
+        """Call ``event``'s listeners with ``args`` (the core's :class:`CoreListener` hook)."""
         ls = self._listeners.get(event)
         if not ls:
             return
@@ -369,15 +379,20 @@ class Hypercore:
             except Exception:  # a listener's bug must not break the core's state machine
                 log.exception("hypercore %s listener failed", event)
 
-    def _emit_append(self) -> None:
+    def on_append(self) -> None:
         if not self._is_snapshot:
-            self._emit("append")
+            self.emit("append")
 
-    def _on_truncated(self, length: int, fork: int) -> None:
+    def on_truncate(self, ancestors: int, fork: int) -> None:
         if self._is_snapshot:
-            self._snap_compat_length = min(self._snap_compat_length, length)
+            self._snap_compat_length = min(self._snap_compat_length, ancestors)
             return
-        self._emit("truncate", length, fork)
+        self.emit("truncate", ancestors, fork)
+
+    def on_extension(self, name: str, message: bytes, peer: Any) -> None:
+        ext = self.extensions.get(name)
+        if ext is not None:
+            ext.receive(message, peer)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -426,8 +441,6 @@ class Hypercore:
         core.clear(start, end)
 
     async def set_user_data(self, key: str, value: bytes | None) -> None:
-        from hyperpunch.hypercore.storage import WriteBatch
-
         core = await self._ready_core()
         wb = WriteBatch()
         if value is None:
@@ -493,21 +506,32 @@ class Hypercore:
             return block
         if not (self.wait if wait is None else wait):
             return None
-        await self._wait_block(core, index, self.timeout if timeout is None else timeout)
+        await self.wait_block(core, index, self.timeout if timeout is None else timeout)
         self._check_snapshot(index)
         return core.storage.get_block(index)
 
-    async def _wait_block(
+    async def wait_block(
         self,
         core: Core,
         index: int,
         timeout: float | None,
         cancelled: Callable[[], bool] | None = None,
     ) -> None:
+        """Wait until block ``index`` is stored (asking the replicator), ``cancelled()`` turns
+        true when woken (:meth:`wake_waiters`), ``timeout`` passes or the session closes."""
         while not core.bitfield.get(index):
             if cancelled is not None and cancelled():
                 return
-            fut = core.wait_for(index)
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def waiter(err: BaseException | None, fut: asyncio.Future[None] = fut) -> None:
+                if not fut.done():
+                    if err is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(err)
+
+            core.wait_for(index, waiter)
             self._pending.add(fut)
             try:
                 if timeout is None:
@@ -516,12 +540,18 @@ class Hypercore:
                     try:
                         await asyncio.wait_for(asyncio.shield(fut), timeout)
                     except TimeoutError:
-                        raise RequestTimeoutError(f"timed out waiting for block {index}") from None
+                        raise BlockRequestTimeoutError(f"timed out waiting for block {index}") from None
             finally:
                 self._pending.discard(fut)
-                core.forget(index, fut)
+                core.forget(index, waiter)
             if self.closed:
                 raise SessionClosedError("session closed")
+
+    def wake_waiters(self) -> None:
+        """Wake every block wait of this session, so each checks its ``cancelled()`` again."""
+        for fut in list(self._pending):
+            if not fut.done():
+                fut.set_result(None)
 
     async def update(self, *, wait: bool | None = None, force: bool = False) -> bool:
         """Ask peers for a newer length; ``False`` when nothing changed (always, without peers)."""
@@ -532,7 +562,14 @@ class Hypercore:
             return False
         if core.replicator is None or wait is False:
             return False
-        return await core.replicator.update()
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def done(upgraded: bool) -> None:
+            if not fut.done():
+                fut.set_result(upgraded)
+
+        core.replicator.want_upgrade(done)
+        return await fut
 
     async def seek(self, byte_offset: int, *, wait: bool | None = None) -> tuple[int, int] | None:
         """``(block index, offset inside it)`` holding byte ``byte_offset`` (of unpadded data),
@@ -608,7 +645,7 @@ class Hypercore:
         snapshot: bool = False,
     ) -> Hypercore:
         """A new session on the same core (open at once if this one is); close it on its own."""
-        if self._closing:
+        if self.closed:
             raise SessionClosedError("Cannot make sessions on a closing core")
         s = Hypercore(
             None,
@@ -636,8 +673,6 @@ class Hypercore:
         Many cores can share one stream: each gets its own ``hypercore/alpha`` channel on the
         stream's Protomux. Returns the Protomux. See :func:`hyperpunch.hypercore.replicate`.
         """
-        from hyperpunch.hypercore.replication import replicate
-
         return replicate(self, stream, is_initiator=is_initiator, **options)
 
     def register_extension(

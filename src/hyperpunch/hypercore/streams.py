@@ -11,16 +11,47 @@ asking for more, and waiting on a destroyed download raises ``REQUEST_CANCELLED`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
-from hyperpunch.hypercore.core import Core, RequestCancelledError, SessionClosedError
-from hyperpunch.hypercore.errors import BlockNotAvailableError
+from hyperpunch.hypercore.core import Core
+from hyperpunch.hypercore.errors import BlockNotAvailableError, RequestCancelledError, SessionClosedError
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.session import Hypercore
+__all__ = ["ByteStream", "Download", "ReadStream", "StreamSession"]
 
-__all__ = ["ByteStream", "Download", "ReadStream"]
+
+class StreamSession(Protocol):
+    """What the streams read through (a :class:`..session.Hypercore`)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def byte_length(self) -> int: ...
+
+    async def ready(self) -> None: ...
+
+    async def update(self) -> bool: ...
+
+    async def get(
+        self,
+        index: int,
+        *,
+        wait: bool | None = None,
+        timeout: float | None = None,
+        value_encoding: Any = None,
+    ) -> Any: ...
+
+    async def seek(self, byte_offset: int) -> tuple[int, int] | None: ...
+
+    async def wait_block(
+        self, core: Core, index: int, timeout: float | None, cancelled: Callable[[], bool] | None = None
+    ) -> None: ...
+
+    def wake_waiters(self) -> None: ...
 
 
 class ReadStream(AsyncIterator[Any]):
@@ -28,7 +59,7 @@ class ReadStream(AsyncIterator[Any]):
 
     def __init__(
         self,
-        session: Hypercore,
+        session: StreamSession,
         start: int = 0,
         end: int | None = None,
         *,
@@ -86,7 +117,7 @@ class ByteStream(AsyncIterator[bytes]):
     bytes from ``byte_offset`` on, ``byte_length`` bytes in all (default: to the current end),
     one chunk per block (JS ``createByteStream``)."""
 
-    def __init__(self, session: Hypercore, byte_offset: int = 0, byte_length: int | None = None) -> None:
+    def __init__(self, session: StreamSession, byte_offset: int = 0, byte_length: int | None = None) -> None:
         self.session = session
         self.offset = byte_offset
         self.remaining = byte_length
@@ -122,7 +153,7 @@ class ByteStream(AsyncIterator[bytes]):
 class Download:
     """A range download (JS ``core.download({start, end})``)."""
 
-    def __init__(self, session: Hypercore, core: Core, start: int, end: int | None) -> None:
+    def __init__(self, session: StreamSession, core: Core, start: int, end: int | None) -> None:
         self.session = session
         self.core = core
         self.start = start
@@ -150,7 +181,7 @@ class Download:
             i = bits.first_unset(i)
             if i >= self.end:
                 break
-            await self.session._wait_block(self.core, i, None, lambda: self.destroyed)
+            await self.session.wait_block(self.core, i, None, lambda: self.destroyed)
         if self.destroyed:
             raise RequestCancelledError("download destroyed")
 
@@ -158,7 +189,4 @@ class Download:
 
     def destroy(self) -> None:
         self.destroyed = True
-        for fut in list(self.session._pending):
-            # wake our waiter so done() can observe the cancellation
-            if not fut.done():
-                fut.set_result(None)
+        self.session.wake_waiters()  # so done() can observe the cancellation

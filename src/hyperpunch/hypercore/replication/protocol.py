@@ -86,12 +86,10 @@ class RemoteBitfield(Bitfield):
             in_page = (pos + off) % BYTES_PER_PAGE
             take = min(BYTES_PER_PAGE - in_page, n - off)
             chunk = data[off : off + take]
-            page = self._pages.get(p)
-            if page is None:
-                if chunk.count(0) == len(chunk):
-                    off += take
-                    continue
-                page = self._page(p)
+            if not self.has_page(p) and chunk.count(0) == len(chunk):
+                off += take
+                continue
+            page = self.writable_page(p)
             page[in_page : in_page + take] = chunk
             off += take
 
@@ -101,5 +99,5 @@ class RemoteBitfield(Bitfield):
         if start % BITS_PER_PAGE:
             self.set_range(start, (p0 + 1) * BITS_PER_PAGE, False)
             p0 += 1
-        for p in [k for k in self._keys if k >= p0]:
+        for p in [k for k in self.page_indices() if k >= p0]:
             self.set_range(p * BITS_PER_PAGE, (p + 1) * BITS_PER_PAGE, False)

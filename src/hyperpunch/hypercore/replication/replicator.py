@@ -5,54 +5,49 @@ Invariants:
 * One :class:`Replicator` per :class:`Core` (``core.replicator``), any number of :class:`Peer` s
   (one per protomux stream). It implements the core's :class:`..core.Replicator` hooks: told of
   appends / truncations / clears, asked for blocks (``want_block``), ranges (``want_range``) and
-  upgrades (``update``).
+  upgrades (``want_upgrade``).
 * Synchronous and sans-IO: every wire event is handled at once; refilling request pipelines and
-  serving queued requests run in ``defer`` callbacks (``loop.call_soon`` by default, so a burst of
-  frames read in one go is answered with one corked batch).
+  serving queued requests run in ``defer`` callbacks (the :class:`.seam.Scheduler`'s
+  ``call_soon``, so a burst of frames read in one go is answered with one corked batch). Time comes
+  only from the scheduler (``time()`` stamps requests, ``call_later`` drives the request
+  watchdog); without a scheduler deferred work runs at once and requests never time out.
 * A request id is never reused while its request is in flight; each block is requested from at
   most one peer at a time; a request that fails (noData, bad data, peer gone) puts its block back
   in the pool (every peer's scan cursor rewinds to it).
-* Data is stored only through :meth:`Core._verify_and_apply` (hashes, signature, manifest checked);
+* Data is stored only through :meth:`Core.verify_and_apply` (hashes, signature, manifest checked);
   a peer whose data fails verification is paused and never asked again on this channel.
 * The pipeline per peer adapts: it starts at ``DEFAULT_INFLIGHT[0]`` requests in flight, widens by
   one per block received while full (up to ``DEFAULT_INFLIGHT[1]``) and halves on failures.
 * Forks: a peer announcing a higher fork is asked for a fork proof (``upgrade{start: 0}``); once
   the :class:`ReorgBatch` is complete and its signature verifies, the core is truncated to the
-  common ancestor and upgraded to the new fork (:mod:`.replicator_reorg`).
+  common ancestor and upgraded to the new fork (:class:`.reorg.ReorgTracker` owns that state).
 * Plain block proofs received in one burst are verified one by one and stored in one write
-  (:mod:`.replicator_apply`); proofs carrying an upgrade go through ``_verify_and_apply`` alone.
+  (:mod:`.apply`); proofs carrying an upgrade go through ``verify_and_apply`` alone.
 
-The seam with :class:`Core` (what this module relies on): ``key``, ``discovery_key``,
-``manifest`` / ``verifier``, ``tree`` (``length``, ``fork``, ``get``, ``proof``, ``verify``,
-``reorg``, ``upgradeable``), ``bitfield``, ``hints`` / ``contiguous_length``, ``padding``,
-``storage`` (``get_block``, ``write``), ``sessions`` (extensions, events), ``_waiters`` (a wanted
-block nobody waits for any more is dropped), ``_verify_and_apply``, ``_start_reorg``,
-``_apply_reorg``, ``_on_upload``, ``_on_peer``, ``_on_blocks`` and the ``replicator`` slot.
+The seams: the core is a :class:`.seam.ReplicatedCore`; this class is the
+:class:`.seam.PeerHost` of its :class:`.peer.Peer` s and the :class:`..core.Replicator` of its core.
 
 Not implemented (JS has them): seek requests as a client (we do serve them), push mode
-(``allowPush``), hotswaps of slow requests between peers, request timeouts, idle channel closing
+(``allowPush``), hotswaps of slow requests between peers, idle channel closing
 (we always announce ``downloading``), the remote-wants gating of range broadcasts (we always send).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore import messages as m
-from hyperpunch.hypercore.peer import Peer
-from hyperpunch.hypercore.protocol import PROTOCOL, PROTOCOL_ALIASES, local_capability
+from hyperpunch.hypercore.replication.apply import apply_block_proofs
+from hyperpunch.hypercore.replication.peer import Peer, Req
+from hyperpunch.hypercore.replication.protocol import PROTOCOL, PROTOCOL_ALIASES, local_capability
+from hyperpunch.hypercore.replication.reorg import ReorgTracker
+from hyperpunch.hypercore.replication.seam import ReplicatedCore, Scheduler
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.core import Core
-    from hyperpunch.hypercore.merkle import ReorgBatch
-
-__all__ = ["RangeWant", "ReorgState", "Replicator", "Req"]
+__all__ = ["RangeWant", "Replicator"]
 
 log = logging.getLogger(__name__)
 
@@ -60,37 +55,10 @@ MAX_PEERS_UPGRADE = 3
 
 
 @dataclass(slots=True, eq=False)
-class Req:
-    """One request we sent (the JS request object)."""
-
-    id: int
-    peer: Peer
-    fork: int
-    index: int = -1
-    hash_index: int = -1
-    hash_nodes: int = 0
-    upgrade_start: int = 0
-    upgrade_length: int = 0
-    manifest: bool = False
-    reorg: bool = False
-    sent: float = 0.0
-    expects: list[int] | None = None  # tree nodes its proof will bring (see Peer.expected)
-    depends: int = -1  # the tree node its proof builds on that an earlier request brings
-
-
-@dataclass(slots=True, eq=False)
 class RangeWant:
     id: int
     start: int
     end: int | None  # None: follow the length (live)
-
-
-@dataclass(slots=True, eq=False)
-class ReorgState:
-    fork: int
-    peer: Peer
-    batch: ReorgBatch | None = None
-    inflight: list[Req] = field(default_factory=list)
 
 
 def _immediate(cb: Callable[[], None]) -> None:
@@ -102,33 +70,20 @@ class Replicator:
 
     def __init__(
         self,
-        core: Core,
+        core: ReplicatedCore,
         *,
-        defer: Callable[[Callable[[], None]], None] | None = None,
+        scheduler: Scheduler | None = None,
+        defer: Callable[[Callable[[], None]], object] | None = None,
         eager_upgrade: bool = True,
         allow_fork: bool = True,
         request_timeout: float = 20.0,
-        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.core = core
-        self._call_later: Callable[[float, Callable[[], None]], object] | None = None
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            self._call_later = loop.call_later
+        self.scheduler = scheduler
         if defer is None:
-            if self._call_later is None:
-                defer = _immediate
-            else:
-
-                def defer(cb: Callable[[], None]) -> None:
-                    loop.call_soon(cb)
-
-        self.defer: Callable[[Callable[[], None]], None] = defer
+            defer = _immediate if scheduler is None else scheduler.call_soon
+        self.defer = defer
         self.request_timeout = request_timeout
-        self.now = now
         self._watchdog_armed = False
         self.eager_upgrade = eager_upgrade
         self.allow_fork = allow_fork
@@ -143,14 +98,18 @@ class Replicator:
         self._next_range = 1
         self._upgrade_inflight: Req | None = None
         self._manifest_inflight: Req | None = None
-        self._upgrade_waiters: list[tuple[asyncio.Future[bool], int, int]] = []
-        self._reorgs: dict[int, ReorgState] = {}
+        self._upgrade_waiters: list[tuple[Callable[[bool], None], int, int]] = []
+        self.reorgs = ReorgTracker(core)
         self._pending_data: list[tuple[Peer, Req, m.Data]] = []
         self._node_memo: dict[int, bool] = {}  # tree node present? (valid during one update run)
         self._update_scheduled = False
         self.closed = False
         self.peer_factory: type[Peer] = Peer
         self.stats = {"invalid_data": 0, "invalid_requests": 0, "downloaded": 0, "uploaded": 0}
+
+    def time(self) -> float:
+        """The scheduler's clock (0.0 without one: requests then never time out)."""
+        return 0.0 if self.scheduler is None else self.scheduler.time()
 
     # --- the core's hooks ------------------------------------------------------------------------
 
@@ -196,24 +155,23 @@ class Replicator:
         self._ranges[rid] = RangeWant(rid, start, end)
         self._schedule_update()
 
-    async def update(self) -> bool:
-        """Resolve True once a peer upgraded us, False once no peer can (JS ``update()``)."""
+    def want_upgrade(self, done: Callable[[bool], None]) -> None:
+        """Call ``done(True)`` once a peer upgraded us, ``done(False)`` once no peer can (JS
+        ``update()``; the session wraps it in a future)."""
         if self.closed or (not self._peers and self._pending_open == 0):
-            return False
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done(False)
+            return
         tree = self.core.tree
-        self._upgrade_waiters.append((fut, tree.length, tree.fork))
+        self._upgrade_waiters.append((done, tree.length, tree.fork))
         self._schedule_update()
-        return await fut
 
     async def aclose(self) -> None:
         if self.closed:
             return
         self.closed = True
-        for fut, _, _ in self._upgrade_waiters:
-            if not fut.done():
-                fut.set_result(False)
-        self._upgrade_waiters.clear()
+        waiters, self._upgrade_waiters = self._upgrade_waiters, []
+        for done, _, _ in waiters:
+            done(False)
         for peer in list(self._all_peers):
             peer.close()
 
@@ -257,13 +215,13 @@ class Replicator:
         channel.open(m.Handshake(local_capability(handshake_hash, is_initiator, core.key), seeks=True))
         return peer
 
-    def _add_peer(self, peer: Peer) -> None:
+    def add_peer(self, peer: Peer) -> None:
         self._pending_open -= 1
         self._peers.append(peer)
-        self.core._on_peer("peer-add", peer)
+        self.core.on_peer("peer-add", peer)
         self._schedule_update()
 
-    def _remove_peer(self, peer: Peer, was_open: bool) -> None:
+    def remove_peer(self, peer: Peer, was_open: bool) -> None:
         if peer in self._all_peers:
             self._all_peers.remove(peer)
         if not was_open:
@@ -274,9 +232,8 @@ class Replicator:
             self._peers.remove(peer)
         for req in [r for r in self._inflight.values() if r.peer is peer]:
             self._clear_request(req)
-        for f in [f for f in self._reorgs.values() if f.peer is peer]:
-            del self._reorgs[f.fork]
-        self.core._on_peer("peer-remove", peer)
+        self.reorgs.drop_peer(peer)
+        self.core.on_peer("peer-remove", peer)
         self._check_upgrade_waiters()
         self._schedule_update()
 
@@ -301,9 +258,9 @@ class Replicator:
     def _gc_wants(self) -> None:
         core = self.core
         bits = core.bitfield
-        waiters = core._waiters
         if self._wanted:
-            for index in [i for i in self._wanted if bits.get(i) or i not in waiters]:
+            waits_for = core.waits_for
+            for index in [i for i in self._wanted if bits.get(i) or not waits_for(i)]:
                 del self._wanted[index]
         if self._ranges:
             length = core.tree.length
@@ -500,24 +457,25 @@ class Replicator:
 
     # --- request timeouts --------------------------------------------------------------------------
 
-    def _arm_watchdog(self) -> None:
-        if self._watchdog_armed or self._call_later is None or self.closed:
+    def request_sent(self) -> None:
+        """A peer sent a request: arm the watchdog (every ``request_timeout / 2`` seconds)."""
+        if self._watchdog_armed or self.scheduler is None or self.closed:
             return
         self._watchdog_armed = True
-        self._call_later(self.request_timeout / 2, self._watchdog)
+        self.scheduler.call_later(self.request_timeout / 2, self._watchdog)
 
     def _watchdog(self) -> None:
         self._watchdog_armed = False
         if self.closed:
             return
-        self.tick(self.now())
+        self.tick(self.time())
         if self._inflight:
-            self._arm_watchdog()
+            self.request_sent()
 
     def tick(self, now: float) -> None:
-        """Give up on requests unanswered for ``request_timeout`` seconds (sans-IO: the asyncio
-        adapter calls this from a timer; tests may call it with any ``now``). The block goes back
-        to the pool; a peer that keeps stalling is paused."""
+        """Give up on requests unanswered for ``request_timeout`` seconds (sans-IO: the watchdog
+        calls this from the scheduler's timer; tests may call it with any ``now``). The block goes
+        back to the pool; a peer that keeps stalling is paused."""
         limit = now - self.request_timeout
         stale = [r for r in self._inflight.values() if r.sent <= limit]
         for req in stale:
@@ -536,9 +494,7 @@ class Replicator:
                 peer.manifest_refused = True
             if req.reorg:
                 peer.fork_refused = req.fork
-                f = self._reorgs.get(req.fork)
-                if f is not None and req in f.inflight:
-                    f.inflight.remove(req)
+                self.reorgs.drop_request(req)
             peer.shrink_window()
         if stale:
             self._schedule_update()
@@ -577,7 +533,7 @@ class Replicator:
         if self._manifest_inflight is req:
             self._manifest_inflight = None
 
-    def _on_no_data(self, peer: Peer, rid: int) -> None:
+    def on_no_data(self, peer: Peer, rid: int) -> None:
         req = self._take_request(peer, rid)
         if req is None:
             self._schedule_update()
@@ -594,9 +550,7 @@ class Replicator:
             peer.upgrade_refused = (peer.remote_fork, peer.remote_length)
         if req.reorg:
             peer.fork_refused = req.fork
-            f = self._reorgs.get(req.fork)
-            if f is not None and req in f.inflight:
-                f.inflight.remove(req)
+            self.reorgs.drop_request(req)
         peer.shrink_window()
         self._schedule_update()
         self._check_upgrade_waiters()
@@ -611,20 +565,17 @@ class Replicator:
         # everything this peer still holds goes back to the pool
         for other in [r for r in self._inflight.values() if r.peer is peer]:
             self._clear_request(other)
-        for sess in list(self.core.sessions):
-            sess._emit("verification-error", err, peer)
+        self.core.emit("verification-error", err, peer)
         self._schedule_update()
         self._check_upgrade_waiters()
 
-    def _on_data(self, peer: Peer, data: m.Data) -> None:
+    def on_data(self, peer: Peer, data: m.Data) -> None:
         req = self._take_request(peer, data.request)
         if req is None:
             return  # unsolicited (push is not enabled) or someone else's id
         if req.reorg:
-            from hyperpunch.hypercore.replicator_reorg import on_reorg_data
-
             self._flush_data()
-            on_reorg_data(self, peer, req, data)
+            self._on_reorg_data(peer, req, data)
             return
         if not _matches(req, data):
             # JS treats an answer that does not match its request as noData (no penalty)
@@ -646,7 +597,7 @@ class Replicator:
         self._flush_data()
         old_length, old_fork = tree.length, tree.fork
         try:
-            ok = core._verify_and_apply(data, manifest=data.manifest, peer=peer)
+            ok = core.verify_and_apply(data, manifest=data.manifest, peer=peer)
         except Exception as err:  # a remote fault: bad proof / signature / manifest / encoding
             self._on_bad_proof(peer, req, err)
             return
@@ -668,8 +619,6 @@ class Replicator:
         if not items:
             return
         self._pending_data = []
-        from hyperpunch.hypercore.replicator_apply import apply_block_proofs
-
         core = self.core
         while True:
             results = apply_block_proofs(core, [(data, peer) for peer, _, data in items])
@@ -723,14 +672,14 @@ class Replicator:
         elif not self.core.bitfield.get(index):
             self._rewind(index)
 
-    def _on_sync(self, peer: Peer) -> None:
+    def on_sync(self, peer: Peer) -> None:
         peer.refused.clear()
         if peer.remote_fork > self.core.tree.fork and self.allow_fork:
             self._update_fork(peer)
         self._schedule_update()
         self._check_upgrade_waiters()
 
-    def _on_remote_has(self, peer: Peer, start: int) -> None:
+    def on_remote_has(self, peer: Peer, start: int) -> None:
         peer.refused.clear()
         cursors = peer.range_cursors
         for rid, cur in cursors.items():
@@ -746,26 +695,27 @@ class Replicator:
             return
         tree = self.core.tree
         keep = []
-        for fut, length, fork in waiters:
-            if fut.done():
-                continue
+        upgraded = []
+        for waiter in waiters:
+            _, length, fork = waiter
             if tree.length != length or tree.fork != fork:
-                fut.set_result(True)
+                upgraded.append(waiter[0])
             else:
-                keep.append((fut, length, fork))
+                keep.append(waiter)
         self._upgrade_waiters = keep
+        for done in upgraded:
+            done(True)
         if not keep or not self._nothing_to_upgrade():
             return
-        for fut, _, _ in keep:
-            if not fut.done():
-                fut.set_result(False)
         self._upgrade_waiters = []
+        for done, _, _ in keep:
+            done(False)
 
     def _nothing_to_upgrade(self) -> bool:
         """JS ``_checkUpgradeIfAvailable``: no peer will (or may still) give us a longer core."""
         if self._pending_open > 0 and len(self._peers) < MAX_PEERS_UPGRADE:
             return False
-        if self._upgrade_inflight is not None or any(f.inflight for f in self._reorgs.values()):
+        if self._upgrade_inflight is not None or self.reorgs.busy:
             return False
         tree = self.core.tree
         for peer in self._peers[:MAX_PEERS_UPGRADE]:
@@ -788,9 +738,21 @@ class Replicator:
     # --- forks -----------------------------------------------------------------------------------
 
     def _update_fork(self, peer: Peer) -> None:
-        from hyperpunch.hypercore.replicator_reorg import update_fork
+        """Start (or continue) moving to the fork ``peer`` announced."""
+        req = self.reorgs.next_request(peer, self._next_request_id)
+        if req is not None:
+            self._inflight[req.id] = req
+            peer.send_request(req)
 
-        update_fork(self, peer)
+    def _on_reorg_data(self, peer: Peer, req: Req, data: m.Data) -> None:
+        out = self.reorgs.receive(peer, req, data)
+        if isinstance(out, BaseException):
+            self._on_invalid(peer, req, out)
+            return
+        if out is not None:  # the core moved onto the fork: tell the peers
+            self.on_truncate(out.ancestors, out.fork)
+        self._schedule_update()
+        self._check_upgrade_waiters()
 
 
 def _matches(req: Req, data: m.Data) -> bool:

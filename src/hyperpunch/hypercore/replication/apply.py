@@ -5,27 +5,26 @@ Invariants:
 * Each proof is verified on its own against the trusted tree (:meth:`MerkleTree.verify`), in
   arrival order, over the stored nodes *plus the nodes proven by the proofs before it in this
   burst* (a request may count on nodes an earlier request to the same peer brings, see
-  :meth:`Peer._expect`); a proof whose base node is missing fails with ``INVALID_OPERATION`` and
+  :meth:`Peer.send_request`); a proof whose base node is missing fails with ``INVALID_OPERATION`` and
   is simply asked again. Only proofs without an upgrade and on the current fork come here
-  (upgrades go one at a time through :meth:`Core._verify_and_apply`, which checks the signature).
+  (upgrades go one at a time through :meth:`Core.verify_and_apply`, which checks the signature).
+  The core is reached only through :class:`.seam.ReplicatedCore`.
 * Everything that verified is committed in **one** :class:`WriteBatch` (blocks, proven tree nodes,
   bitfield pages, hints), all or nothing; only after the write succeeds do the in-memory bitfield /
-  hints move and waiters / ``download`` events fire, exactly as ``_verify_and_apply`` does for one.
+  hints move and waiters / ``download`` events fire, exactly as ``verify_and_apply`` does for one.
 * A proof that fails verification is reported back (its exception) and contributes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hyperpunch.crypto import TreeNode
 from hyperpunch.hypercore.merkle import MerkleTree, NodeReader
+from hyperpunch.hypercore.messages import Data
+from hyperpunch.hypercore.replication.seam import ReplicatedCore
 from hyperpunch.hypercore.storage import CoreHints, WriteBatch, load_bitfield
-
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.core import Core
-    from hyperpunch.hypercore.messages import Data
 
 __all__ = ["apply_block_proofs"]
 
@@ -44,7 +43,7 @@ class _Overlay:
         return n if n is not None else self.base.get_tree_node(index)
 
 
-def apply_block_proofs(core: Core, items: Sequence[tuple[Data, Any]]) -> list[bool | BaseException]:
+def apply_block_proofs(core: ReplicatedCore, items: Sequence[tuple[Data, Any]]) -> list[bool | BaseException]:
     """Verify ``(data, peer)`` block proofs and store the good ones in one write.
 
     Returns one entry per item: True (stored), False (nothing new: already stored, other fork) or
@@ -114,13 +113,10 @@ def apply_block_proofs(core: Core, items: Sequence[tuple[Data, Any]]) -> list[bo
     # wake waiters and emit download events, in index order
     lo, hi = indices[0], indices[-1] + 1
     if hi - lo == len(indices):
-        core._on_blocks(lo, hi)
+        core.on_blocks(lo, hi)
     else:
         for index in indices:
-            core._on_blocks(index, index + 1)
-    sessions = list(core.sessions)
-    if sessions:
-        for index, size, peer in stored:
-            for s in sessions:
-                s._emit("download", index, size, peer)
+            core.on_blocks(index, index + 1)
+    for index, size, peer in stored:
+        core.emit("download", index, size, peer)
     return results

@@ -6,8 +6,10 @@ Invariants:
 * Synchronous and sans-IO: every handler runs to completion on the message it was given; sends go
   through the protomux channel (itself sans-IO); deferred work (serving queued requests, refilling
   the request pipeline) is handed to the replicator's ``defer`` (``loop.call_soon`` under asyncio).
+  A peer reaches its replicator only through :class:`.seam.PeerHost`, and the core only through
+  :class:`.seam.ReplicatedCore`.
 * Nothing a remote says is trusted for storage: claims (sync lengths, ranges, bitfields) only steer
-  which requests we send; data is stored only after :meth:`Core._verify_and_apply` accepted it.
+  which requests we send; data is stored only after :meth:`Core.verify_and_apply` accepted it.
   A peer that sends data that does not verify is *paused* (we stop asking it) and every request it
   held goes back to the pool for honest peers. Absurd numbers are clamped or answered with
   ``noData(INVALID_REQUEST)``; 64 invalid requests close the channel (JS ``MAX_INVALID_REQUESTS``).
@@ -21,12 +23,13 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore import messages as m
 from hyperpunch.hypercore.errors import HypercoreError, InvalidCapabilityError
-from hyperpunch.hypercore.protocol import (
+from hyperpunch.hypercore.replication.protocol import (
     DEFAULT_INFLIGHT,
     INVALID_REQUEST,
     MAX_BACKOFFS,
@@ -37,16 +40,33 @@ from hyperpunch.hypercore.protocol import (
     RemoteBitfield,
     expected_remote_capability,
 )
+from hyperpunch.hypercore.replication.seam import PeerHost
+from hyperpunch.protomux.channel import Channel, MessageSpec
 
-if TYPE_CHECKING:
-    from hyperpunch.hypercore.replicator import Replicator, Req
-    from hyperpunch.protomux import Channel
-
-__all__ = ["Peer"]
+__all__ = ["Peer", "Req"]
 
 log = logging.getLogger(__name__)
 
 _SERVE_BATCH_BYTES = 512 * 1024  # uncork after this many bytes of data replies
+
+
+@dataclass(slots=True, eq=False)
+class Req:
+    """One request we sent (the JS request object)."""
+
+    id: int
+    peer: Peer
+    fork: int
+    index: int = -1
+    hash_index: int = -1
+    hash_nodes: int = 0
+    upgrade_start: int = 0
+    upgrade_length: int = 0
+    manifest: bool = False
+    reorg: bool = False
+    sent: float = 0.0
+    expects: list[int] | None = None  # tree nodes its proof will bring (see Peer.expected)
+    depends: int = -1  # the tree node its proof builds on that an earlier request brings
 
 
 class Peer:
@@ -54,7 +74,7 @@ class Peer:
 
     def __init__(
         self,
-        replicator: Replicator,
+        replicator: PeerHost[Peer],
         mux: Any,
         *,
         is_initiator: bool,
@@ -120,8 +140,6 @@ class Peer:
     # --- wiring ----------------------------------------------------------------------------------
 
     def message_specs(self) -> list[Any]:
-        from hyperpunch.protomux import MessageSpec
-
         handlers: list[Callable[[Any, Any], object]] = [
             self.on_sync,
             self.on_request,
@@ -183,7 +201,7 @@ class Peer:
             contig = core.contiguous_length
             if contig > 0:
                 self.broadcast_range(0, contig, False)
-            self.replicator._add_peer(self)
+            self.replicator.add_peer(self)
         finally:
             self.mux.uncork()
 
@@ -193,7 +211,7 @@ class Peer:
         self.removed = True
         self._queue.clear()
         self._queued_ids.clear()
-        self.replicator._remove_peer(self, was_open)
+        self.replicator.remove_peer(self, was_open)
 
     def on_drain(self, _ch: object) -> None:
         if self._queue:
@@ -271,7 +289,7 @@ class Peer:
                 self.last_upgradable_length = msg.length
         if same_fork and tree.length > self.remote_length:
             self.signal_upgrade()
-        self.replicator._on_sync(self)
+        self.replicator.on_sync(self)
 
     # --- serving requests ------------------------------------------------------------------------
 
@@ -352,7 +370,7 @@ class Peer:
         self._w_data.send(m.Data(msg.id, msg.fork, block, proof.hash, proof.seek, proof.upgrade, manifest))
         if block is not None:
             self.replicator.stats["uploaded"] += 1
-            core._on_upload(block.index, size, self)
+            core.on_upload(block.index, size, self)
         return size + 64
 
     def not_available_sent(self, rid: int) -> None:
@@ -361,7 +379,7 @@ class Peer:
     # --- receiving data --------------------------------------------------------------------------
 
     def on_data(self, data: m.Data, _ch: object) -> None:
-        self.replicator._on_data(self, data)
+        self.replicator.on_data(self, data)
 
     def on_no_data(self, msg: m.NoData, _ch: object) -> None:
         if msg.reason == NOT_AVAILABLE:
@@ -372,7 +390,7 @@ class Peer:
             self.backoffs += 1
             if self.backoffs >= MAX_BACKOFFS:
                 self.paused = True
-        self.replicator._on_no_data(self, msg.request)
+        self.replicator.on_no_data(self, msg.request)
 
     # --- sending requests ------------------------------------------------------------------------
 
@@ -390,8 +408,8 @@ class Peer:
         upgrade = m.RequestUpgrade(req.upgrade_start, req.upgrade_length) if req.upgrade_length else None
         self.inflight += 1
         rep = self.replicator
-        req.sent = rep.now()
-        rep._arm_watchdog()
+        req.sent = rep.time()
+        rep.request_sent()
         self._w_request.send(
             m.Request(req.id, req.fork, block=block, hash=hash_, upgrade=upgrade, manifest=req.manifest)
         )
@@ -508,7 +526,7 @@ class Peer:
         if start < self.remote_contiguous:
             self.remote_contiguous = start
         self.remote_bitfield.insert(start, words)
-        self.replicator._on_remote_has(self, start)
+        self.replicator.on_remote_has(self, start)
 
     def on_range(self, msg: m.Range, _ch: object) -> None:
         start, length, drop = msg.start, msg.length, msg.drop
@@ -526,7 +544,7 @@ class Peer:
             if start < end:
                 self.remote_bitfield.set_range(start, end, has)
         if has:
-            self.replicator._on_remote_has(self, start)
+            self.replicator.on_remote_has(self, start)
 
     # --- extensions ------------------------------------------------------------------------------
 
@@ -540,7 +558,4 @@ class Peer:
     def on_extension(self, msg: m.Extension, _ch: object) -> None:
         name = msg.name or self.last_extension_recv
         self.last_extension_recv = name
-        for session in list(self.core.sessions):
-            ext = session.extensions.get(name)
-            if ext is not None:
-                ext._on_message(msg.message, self)
+        self.core.on_extension(name, msg.message, self)
