@@ -71,6 +71,7 @@ async def check_bulk(stream: SecretStream, js: NodeProcess) -> None:
     while len(events) < 2:
         msg = await js.recv()
         events[msg["event"]] = msg
+    assert set(events) == {"sent", "received"}, (events, received, stream.error)
     assert events["sent"]["bytes"] == BULK and received == BULK
     assert events["sent"]["sha256"] == received_sha
     assert events["received"]["bytes"] == BULK
