@@ -94,7 +94,7 @@ from hyperpunch.encoding.numbers import (
     uint64,
     uint64be,
 )
-from hyperpunch.encoding.schema import Entry, Schema, field, flag, flags, optional, schema
+from hyperpunch.encoding.schema import Entry, Schema, field, flag, flags, optional, schema, trailing
 
 __all__ = [
     "ARRAY_MAX",
@@ -158,6 +158,7 @@ __all__ = [
     "schema",
     "string",
     "string_record",
+    "trailing",
     "uint",
     "uint8",
     "uint8array",

@@ -20,8 +20,14 @@ Invariants:
 * Decoders raise only :class:`DecodeError` for any input (the inline code checks every bound;
   the ``decode`` fast path also converts anything a nested hand-written codec lets escape).
   Encoders raise :class:`EncodeError` (through ``encode``) for values the field codecs refuse.
-* Leaf codecs not known to the generator (and nested schemas) are called through their normal
-  interface, so any ``Codec`` may be a field.
+* Leaf codecs not known to the generator are called through their normal interface, so any
+  ``Codec`` may be a field. Nested schemas, ``array(...)`` of a schema or of a known leaf, and
+  ``uint32array`` are inlined (an array decoder refuses more than ``ARRAY_MAX`` elements, as
+  ``array`` does).
+* ``field(..., written=x)`` always writes ``x`` (a JS version constant) and decodes what is there;
+  ``trailing`` entries and ``flags(trailing=True)`` are read only when bytes remain (else their
+  default / 0), as JS's ``state.start < state.end ? ... : ...``; ``flags(omit_zero=True)`` leaves
+  a zero flags uint out.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import struct
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from hyperpunch.encoding.buffers import Fixed, buffer
+from hyperpunch.encoding.buffers import Fixed, buffer, uint32array
 from hyperpunch.encoding.codec import DECODE_FAILURES, ENCODE_FAILURES, Codec, State
+from hyperpunch.encoding.combinators import ARRAY_MAX, Array
 from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
 from hyperpunch.encoding.net import (
     cached_address,
@@ -56,7 +63,7 @@ from hyperpunch.encoding.numbers import (
     unsafe_read_error,
 )
 
-__all__ = ["Entry", "Schema", "field", "flag", "flags", "optional", "schema"]
+__all__ = ["Entry", "Schema", "field", "flag", "flags", "optional", "schema", "trailing"]
 
 T = TypeVar("T")
 
@@ -129,15 +136,27 @@ _NAMESPACE: dict[str, Any] = {
     "ENCODE_FAILURES": ENCODE_FAILURES,
     "DECODE_FAILURES": DECODE_FAILURES,
     "_join": b"".join,
+    "_pack": struct.pack,
+    "_unpack_from": struct.unpack_from,
+    "_ARRAY_MAX": ARRAY_MAX,
 }
+
+
+def _too_big(n: int) -> DecodeError:
+    return DecodeError(f"Array is too big ({n} elements)")
+
+
+_NAMESPACE["_too_big"] = _too_big
 
 
 # --- leaf templates ---------------------------------------------------------------------------------
 #
 # A leaf knows how to emit source for one value held in local variable ``v``: its encoded size
-# (``n += ...`` lines, or a constant), the lines appending its bytes to the parts list through
-# ``_a``, and the lines decoding it from ``data[s:end]`` into ``v`` (advancing ``s``). Fixed-size
-# leaves may also describe themselves as struct format items so a run of them is one pack/unpack.
+# (``n += ...`` lines, or a constant), the statements an encoder runs first (checks, temporaries)
+# and the expressions whose bytes, in order, are the encoding (the encoder joins every part of a
+# message once), and the lines decoding it from ``data[s:end]`` into ``v`` (advancing ``s``).
+# Temporaries are named after ``v`` so that leaves nest. Fixed-size leaves may also describe
+# themselves as struct format items so a run of them is one pack/unpack.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,12 +173,17 @@ class _Unpackable:
     post: Callable[[str, list[str]], list[str]]  # (v, unpacked item names) -> lines setting v
 
 
+def _no_lines(v: str) -> list[str]:
+    return []
+
+
 @dataclasses.dataclass(frozen=True)
 class _Leaf:
     size: int | None  # constant encoded size, or None: see size_lines
     size_lines: Callable[[str], list[str]]
-    join_lines: Callable[[str], list[str]]
+    parts: Callable[[str], list[str]]  # v -> expressions of the encoded bytes, in order
     dec_lines: Callable[[str], list[str]]
+    enc_lines: Callable[[str], list[str]] = _no_lines  # v -> statements run before the parts
     pack: _Packable | None = None
     unpack: _Unpackable | None = None
 
@@ -193,7 +217,8 @@ def _fixed_uint_leaf(fmt: str, width: int, mask: int, check_read: bool) -> _Leaf
     return _Leaf(
         size=width,
         size_lines=_const_size(width),
-        join_lines=lambda v: [*_uint_check(v), f"_a({st_name}.pack({v} & {mask:#x}))"],
+        enc_lines=_uint_check,
+        parts=lambda v: [f"{st_name}.pack({v} & {mask:#x})"],
         dec_lines=dec,
         pack=_Packable(fmt, _uint_check, lambda v: [f"{v} & {mask:#x}"]),
         unpack=_Unpackable(fmt, 1, post),
@@ -211,26 +236,46 @@ def _uint_dec(v: str) -> list[str]:
 
 _UINT_SIZE = "(1 if {0} <= 0xFC else 3 if {0} <= 0xFFFF else 5 if {0} <= 0xFFFFFFFF else 9)"
 
+
+def _uint_part(v: str) -> str:
+    return f"_B[{v}] if 0 <= {v} <= 0xFC else _uint_bytes({v})"
+
+
+def _count_part(v: str) -> str:  # a length, known to be >= 0
+    return f"_B[{v}] if {v} <= 0xFC else _uint_bytes({v})"
+
+
 _UINT = _Leaf(
     size=None,
     size_lines=lambda v: ["n += " + _UINT_SIZE.format(v)],
-    join_lines=lambda v: [f"_a(_B[{v}] if 0 <= {v} <= 0xFC else _uint_bytes({v}))"],
+    parts=lambda v: [_uint_part(v)],
     dec_lines=_uint_dec,
 )
 
 _BUFFER = _Leaf(
     size=None,
     size_lines=lambda v: [f"{v}_n = len({v})", f"n += {v}_n + " + _UINT_SIZE.format(f"{v}_n")],
-    join_lines=lambda v: [
-        f"{v}_n = len({v})",
-        f"_a(_B[{v}_n] if {v}_n <= 0xFC else _uint_bytes({v}_n))",
-        f"_a({v})",
-    ],
+    enc_lines=lambda v: [f"{v}_n = len({v})"],
+    parts=lambda v: [_count_part(f"{v}_n"), v],
     dec_lines=lambda v: [
         *_uint_dec(f"{v}_n"),
         f"{v}_e = s + {v}_n",
         f"if {v}_e > end: raise _oob()",
         f"{v} = data[s:{v}_e]",
+        f"s = {v}_e",
+    ],
+)
+
+_UINT32ARRAY = _Leaf(  # uint element count, then u32 LE each (no ARRAY_MAX, as uint32array)
+    size=None,
+    size_lines=lambda v: [f"{v}_n = len({v})", f"n += 4 * {v}_n + " + _UINT_SIZE.format(f"{v}_n")],
+    enc_lines=lambda v: [f"{v}_n = len({v})"],
+    parts=lambda v: [_count_part(f"{v}_n"), f"_pack('<%dI' % {v}_n, *{v})"],
+    dec_lines=lambda v: [
+        *_uint_dec(f"{v}_n"),
+        f"{v}_e = s + 4 * {v}_n",
+        f"if {v}_e > end: raise _oob()",
+        f"{v} = list(_unpack_from('<%dI' % {v}_n, data, s))",
         f"s = {v}_e",
     ],
 )
@@ -243,8 +288,9 @@ def _fixed_bytes_leaf(n: int) -> _Leaf:
     return _Leaf(
         size=n,
         size_lines=_const_size(n),
-        # not packable on encode: appending the value itself accepts any bytes-like, as fixed() does
-        join_lines=lambda v: [f"if len({v}) != {n}: raise _fixed_size(len({v}), {n})", f"_a({v})"],
+        # not packable on encode: joining the value itself accepts any bytes-like, as fixed() does
+        enc_lines=lambda v: [f"if len({v}) != {n}: raise _fixed_size(len({v}), {n})"],
+        parts=lambda v: [v],
         dec_lines=dec,
         unpack=_Unpackable(f"{n}s", 1, lambda v, items: [f"{v} = {items[0]}"]),
     )
@@ -290,7 +336,8 @@ _NAMESPACE["_S_ipv4_address"] = struct.Struct("<4sH")
 _IPV4_ADDRESS = _Leaf(
     size=6,
     size_lines=_const_size(6),
-    join_lines=lambda v: [*_ipv4_checks(v), f"_a(_S_ipv4_address.pack({v}_b, {v}_p & 0xFFFF))"],
+    enc_lines=_ipv4_checks,
+    parts=lambda v: [f"_S_ipv4_address.pack({v}_b, {v}_p & 0xFFFF)"],
     dec_lines=lambda v: [
         f"{v}_e = s + 6",
         f"if {v}_e > end: raise _oob()",
@@ -305,7 +352,7 @@ _IPV4_ADDRESS = _Leaf(
 _BOOL = _Leaf(
     size=1,
     size_lines=_const_size(1),
-    join_lines=lambda v: [f"_a(_B[1] if {v} else _B[0])"],
+    parts=lambda v: [f"_B[1] if {v} else _B[0]"],
     dec_lines=lambda v: ["if s >= end: raise _oob()", f"{v} = data[s] == 1", "s += 1"],
     pack=_Packable("B", lambda v: [], lambda v: [f"1 if {v} else 0"]),
     unpack=_Unpackable("B", 1, lambda v, items: [f"{v} = {items[0]} == 1"]),
@@ -315,7 +362,7 @@ _NAMESPACE["_S_d"] = struct.Struct("<d")
 _FLOAT64 = _Leaf(
     size=8,
     size_lines=_const_size(8),
-    join_lines=lambda v: [f"_a(_S_d.pack({v}))"],
+    parts=lambda v: [f"_S_d.pack({v})"],
     dec_lines=lambda v: ["if end - s < 8: raise _oob()", f"{v} = _S_d.unpack_from(data, s)[0]", "s += 8"],
     pack=_Packable("d", lambda v: [], lambda v: [v]),
     unpack=_Unpackable("d", 1, lambda v, items: [f"{v} = {items[0]}"]),
@@ -324,7 +371,8 @@ _FLOAT64 = _Leaf(
 _UINT8 = _Leaf(
     size=1,
     size_lines=_const_size(1),
-    join_lines=lambda v: [*_uint_check(v), f"_a(_B[{v} & 0xFF])"],
+    enc_lines=_uint_check,
+    parts=lambda v: [f"_B[{v} & 0xFF]"],
     dec_lines=lambda v: ["if s >= end: raise _oob()", f"{v} = data[s]", "s += 1"],
     pack=_Packable("B", _uint_check, lambda v: [f"{v} & 0xFF"]),
     unpack=_Unpackable("B", 1, lambda v, items: [f"{v} = {items[0]}"]),
@@ -340,6 +388,7 @@ _KNOWN: dict[int, _Leaf] = {
     id(ipv4_address): _IPV4_ADDRESS,
     id(bool_): _BOOL,
     id(float64): _FLOAT64,
+    id(uint32array): _UINT32ARRAY,
 }
 
 
@@ -350,60 +399,140 @@ def _generic_leaf(c: str) -> _Leaf:
     """Any other codec (bound in the namespace as ``c``), called through its interface."""
     return _Leaf(
         size=None,
-        size_lines=lambda v: ["_st = _State(0, 0, _NB)", f"{c}.preencode(_st, {v})", "n += _st.end"],
-        join_lines=lambda v: [
-            "_st = _State(0, 0, _NB)",
-            f"{c}.preencode(_st, {v})",
-            "_st.buffer = _bb = bytearray(_st.end)",
-            f"{c}.encode(_st, {v})",
-            "if _st.start != _st.end: raise _EncodeError('field encode wrote a different size than preencode')",
-            "_a(_bb)",
+        size_lines=lambda v: [f"{v}_st = _State(0, 0, _NB)", f"{c}.preencode({v}_st, {v})", f"n += {v}_st.end"],
+        enc_lines=lambda v: [
+            f"{v}_st = _State(0, 0, _NB)",
+            f"{c}.preencode({v}_st, {v})",
+            f"{v}_st.buffer = {v}_bb = bytearray({v}_st.end)",
+            f"{c}.encode({v}_st, {v})",
+            f"if {v}_st.start != {v}_st.end:",
+            "    raise _EncodeError('field encode wrote a different size than preencode')",
         ],
-        dec_lines=lambda v: ["_st = _State(s, end, data)", f"{v} = {c}.decode(_st)", "s = _st.start"],
+        parts=lambda v: [f"{v}_bb"],
+        dec_lines=lambda v: [f"{v}_st = _State(s, end, data)", f"{v} = {c}.decode({v}_st)", f"s = {v}_st.start"],
     )
 
 
 def _schema_leaf(c: str) -> _Leaf:
-    """A nested schema: its generated size/append/decode-at functions, no State."""
+    """A nested schema: its generated size/bytes/decode-at functions, no State."""
     return _Leaf(
         size=None,
         size_lines=lambda v: [f"n += {c}._size({v})"],
-        join_lines=lambda v: [f"{c}._append({v}, _a)"],
+        parts=lambda v: [f"{c}._raw({v})"],
         dec_lines=lambda v: [f"{v}, s = {c}._dec_at(data, s, end)"],
     )
+
+
+def _array_leaf(item: _Leaf, fn: str, ns: dict[str, Any], nested: Schema[Any] | None) -> _Leaf:
+    """``array(item)``: the item's decoder inline in a loop; sizes and bytes through per-item
+    functions bound in ``ns`` as ``fn + "_size"`` / ``fn + "_bytes"`` (the caller keeps ``fn``
+    unique): a nested schema's own, or compiled here from the item's templates."""
+    if nested is not None:
+        ns[f"{fn}_size"] = nested._size
+        ns[f"{fn}_bytes"] = nested._raw
+    else:
+        if item.size is None:
+            src = ["def _f(x):", "    n = 0", *_indent(item.size_lines("x")), "    return n"]
+            ns[f"{fn}_size"] = _compile_fn(src, ns)
+        parts = item.parts("x")
+        ret = f"return {parts[0]}" if len(parts) == 1 else f"return _join(({', '.join(parts)},))"
+        ns[f"{fn}_bytes"] = _compile_fn(["def _f(x):", *_indent([*item.enc_lines("x"), ret])], ns)
+
+    def size_lines(v: str) -> list[str]:
+        count = f"n += {_UINT_SIZE.format(f'{v}_c')}"
+        if item.size is not None:
+            return [f"{v}_c = len({v})", f"{count} + {item.size} * {v}_c"]
+        return [f"{v}_c = len({v})", f"{count} + sum(map({fn}_size, {v}))"]
+
+    def dec_lines(v: str) -> list[str]:
+        return [
+            *_uint_dec(f"{v}_c"),
+            f"if {v}_c > _ARRAY_MAX: raise _too_big({v}_c)",
+            f"{v} = []",
+            f"{v}_ap = {v}.append",
+            f"for _ in range({v}_c):",
+            *_indent(item.dec_lines(f"{v}_i")),
+            f"    {v}_ap({v}_i)",
+        ]
+
+    return _Leaf(
+        size=None,
+        size_lines=size_lines,
+        enc_lines=lambda v: [f"{v}_c = len({v})"],
+        parts=lambda v: [_count_part(f"{v}_c"), f"_join(map({fn}_bytes, {v}))"],
+        dec_lines=dec_lines,
+    )
+
+
+def _compile_fn(src: list[str], ns: dict[str, Any]) -> Callable[..., Any]:
+    local: dict[str, Any] = {}
+    exec(compile("\n".join(src) + "\n", "<schema item>", "exec"), ns, local)
+    fn: Callable[..., Any] = local["_f"]
+    return fn
 
 
 # --- the declarative API ------------------------------------------------------------------------------
 
 
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Any = _Unset()
+
+
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One entry of a :func:`schema`: build with :func:`field`, :func:`optional`, :func:`flag` or
-    :func:`flags`."""
+    """One entry of a :func:`schema`: build with :func:`field`, :func:`optional`, :func:`flag`,
+    :func:`flags` or :func:`trailing`."""
 
-    kind: str  # "field" | "optional" | "flag" | "flags"
+    kind: str  # "field" | "optional" | "flag" | "flags" | "trailing"
     name: str = ""
     codec: Codec[Any] | None = None
     bit: int | None = None
     truthy: bool = False  # optional: present iff truthy (JS ``m.x ? ... : ...``), not iff not None
-    default: Any = None  # optional: the value an absent field decodes to
+    default: Any = None  # optional / trailing: the value an absent field decodes to
+    default_factory: Callable[[], Any] | None = None  # ... or makes it (a fresh list, say)
+    written: Any = _UNSET  # field: always write this value (a version constant)
+    trailing: bool = False  # flags: read only when bytes remain (else 0)
+    omit_zero: bool = False  # flags: a zero flags uint is not written
 
 
-def field(name: str, codec: Codec[Any]) -> Entry:
-    """A field that is always present, written with ``codec``."""
-    return Entry("field", name, codec)
+def field(name: str, codec: Codec[Any], *, written: Any = _UNSET) -> Entry:
+    """A field that is always present, written with ``codec``.
+
+    ``written=x`` writes ``x`` whatever the value holds (JS writes a constant version number
+    there); decoding keeps what was read.
+    """
+    return Entry("field", name, codec, written=written)
 
 
 def optional(
-    name: str, codec: Codec[Any], *, bit: int | None = None, truthy: bool = False, default: Any = None
+    name: str,
+    codec: Codec[Any],
+    *,
+    bit: int | None = None,
+    truthy: bool = False,
+    default: Any = None,
+    default_factory: Callable[[], Any] | None = None,
 ) -> Entry:
     """A field announced by a flag bit (the next one by default), present iff it is not ``None``.
 
     JS messages often test truthiness instead (``m.error ? 1 : 0`` omits an ``error`` of 0, and
     decodes an absent one as ``0``): pass ``truthy=True, default=0`` for those. ``default`` is
-    what an absent field decodes to (use an immutable value).
+    what an absent field decodes to (use an immutable value); ``default_factory`` makes it
+    instead (``list`` for an absent list that decodes as ``[]``).
     """
-    return Entry("optional", name, codec, bit, truthy, default)
+    return Entry("optional", name, codec, bit, truthy, default, default_factory)
+
+
+def trailing(name: str, codec: Codec[Any], *, default: Any = None) -> Entry:
+    """A field always written, but decoded only when bytes remain (else ``default``): JS's
+    ``state.start < state.end ? c.decode(state) : default`` for fields added to a message later."""
+    return Entry("trailing", name, codec, default=default)
 
 
 def flag(name: str, *, bit: int | None = None) -> Entry:
@@ -411,9 +540,14 @@ def flag(name: str, *, bit: int | None = None) -> Entry:
     return Entry("flag", name, None, bit)
 
 
-def flags() -> Entry:
-    """Where the flags ``uint`` goes (default: first, after the prefix)."""
-    return Entry("flags")
+def flags(*, trailing: bool = False, omit_zero: bool = False) -> Entry:
+    """Where the flags ``uint`` goes (default: first, after the prefix).
+
+    ``trailing=True``: the decoder reads it only when bytes remain, else takes 0 (flags JS added
+    at the end of an older message). ``omit_zero=True`` (needs ``trailing``): a zero flags uint
+    is not written at all.
+    """
+    return Entry("flags", trailing=trailing, omit_zero=omit_zero)
 
 
 class Schema(Codec[T], Generic[T]):
@@ -425,25 +559,61 @@ class Schema(Codec[T], Generic[T]):
     value_type: ClassVar[type] = object
     # generated plain functions (staticmethods): used by enclosing schemas to inline this one
     _size: ClassVar[Callable[[Any], int]]
-    _append: ClassVar[Callable[[Any, Callable[[bytes | bytearray], None]], None]]
+    _raw: ClassVar[Callable[[Any], bytes]]  # the encoding, without _to_bytes's error conversion
     _dec_at: ClassVar[Callable[[bytes, int, int], tuple[Any, int]]]
 
     def __repr__(self) -> str:
         return f"schema({self.value_type.__name__})"
 
 
-def _value_names(cls: type) -> tuple[list[str], bool]:
-    """The value class's field names (constructor order) and whether it is a tuple subclass."""
+def _value_names(cls: type) -> tuple[list[str], list[str], bool]:
+    """The value class's field names (constructor order), those it takes by keyword only, and
+    whether it is a tuple subclass."""
     if issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return list(cls._fields), True
+        return list(cls._fields), [], True
     if dataclasses.is_dataclass(cls):
-        return [f.name for f in dataclasses.fields(cls) if f.init], False
+        fields = [f for f in dataclasses.fields(cls) if f.init]
+        return [f.name for f in fields], [f.name for f in fields if f.kw_only], False
     raise SchemaError(f"schema value class must be a NamedTuple or a dataclass, not {cls!r}")
 
 
 def _indent(lines: list[str], by: int = 1) -> list[str]:
     pad = "    " * by
     return [pad + line for line in lines]
+
+
+def _check_entries(cls: type, names: list[str], entries: tuple[Entry, ...]) -> None:
+    data_entries = [e for e in entries if e.kind != "flags"]
+    got = [e.name for e in data_entries]
+    if sorted(got) != sorted(names) or len(set(got)) != len(got):
+        raise SchemaError(f"schema entries {got} must name each field of {cls.__name__} {names} once")
+    if sum(e.kind == "flags" for e in entries) > 1:
+        raise SchemaError("a schema has at most one flags entry")
+    for e in entries:
+        if e.kind in ("field", "optional", "trailing") and not isinstance(e.codec, Codec):
+            raise SchemaError(f"field {e.name!r} needs a Codec, got {e.codec!r}")
+        if e.default_factory is not None and e.default is not None:
+            raise SchemaError(f"field {e.name!r} has both a default and a default_factory")
+        if e.omit_zero and not e.trailing:
+            raise SchemaError("flags(omit_zero=True) needs trailing=True (the decoder must see it is absent)")
+
+
+def _assign_bits(flagged: list[Entry]) -> dict[str, int]:
+    """Flag bits: explicit ones first, the rest take the lowest free bit in entry order."""
+    bits: dict[str, int] = {}
+    for e in flagged:
+        if e.bit is not None:
+            if not 0 <= e.bit < 32 or e.bit in bits.values():
+                raise SchemaError(f"flag bit {e.bit} of {e.name!r} is out of range or taken")
+            bits[e.name] = e.bit
+    nxt = 0
+    for e in flagged:
+        if e.name not in bits:
+            while nxt in bits.values():
+                nxt += 1
+            bits[e.name] = nxt
+            nxt += 1
+    return bits
 
 
 def schema(
@@ -459,38 +629,17 @@ def schema(
     """
     if not isinstance(cls, type):
         raise SchemaError(f"schema value class must be a class, not {cls!r}")
-    names, is_tuple = _value_names(cls)
-    data_entries = [e for e in entries if e.kind != "flags"]
-    got = [e.name for e in data_entries]
-    if sorted(got) != sorted(names) or len(set(got)) != len(got):
-        raise SchemaError(f"schema entries {got} must name each field of {cls.__name__} {names} once")
-    if sum(e.kind == "flags" for e in entries) > 1:
-        raise SchemaError("a schema has at most one flags entry")
-    for e in data_entries:
-        if e.kind in ("field", "optional") and not isinstance(e.codec, Codec):
-            raise SchemaError(f"field {e.name!r} needs a Codec, got {e.codec!r}")
-
-    # flag bits: explicit ones first, the rest take the lowest free bit in entry order
-    bits: dict[str, int] = {}
-    flagged = [e for e in data_entries if e.kind in ("optional", "flag")]
-    for e in flagged:
-        if e.bit is not None:
-            if not 0 <= e.bit < 32 or e.bit in bits.values():
-                raise SchemaError(f"flag bit {e.bit} of {e.name!r} is out of range or taken")
-            bits[e.name] = e.bit
-    nxt = 0
-    for e in flagged:
-        if e.name not in bits:
-            while nxt in bits.values():
-                nxt += 1
-            bits[e.name] = nxt
-            nxt += 1
-    has_flags = bool(flagged) or any(e.kind == "flags" for e in entries)
+    names, kw_only, is_tuple = _value_names(cls)
+    _check_entries(cls, names, entries)
+    flagged = [e for e in entries if e.kind in ("optional", "flag")]
+    bits = _assign_bits(flagged)
     order = list(entries)
-    if has_flags and not any(e.kind == "flags" for e in entries):
-        order.insert(0, flags())
+    flags_entry = next((e for e in entries if e.kind == "flags"), None)
+    if flagged and flags_entry is None:
+        flags_entry = flags()
+        order.insert(0, flags_entry)
     max_flags = sum(1 << b for b in bits.values())
-    at = next(i for i, e in enumerate(order) if e.kind == "flags") if has_flags else 0
+    at = order.index(flags_entry) if flags_entry is not None else 0
     if any(e.kind == "optional" for e in order[:at]):
         raise SchemaError("optional fields must come after the flags entry that announces them")
 
@@ -500,16 +649,22 @@ def schema(
     ns["_PFX_ERROR"] = prefix_error
     var = {name: f"v{i}" for i, name in enumerate(names)}
 
-    def leaf_of(e: Entry) -> _Leaf:
-        assert e.codec is not None
-        known = _KNOWN.get(id(e.codec))
+    def leaf_of(codec: Codec[Any], v: str) -> _Leaf:
+        known = _KNOWN.get(id(codec))
         if known is not None:
             return known
-        if isinstance(e.codec, Fixed):
-            return _fixed_bytes_leaf(e.codec.n)
-        c = f"_c_{var[e.name]}"
-        ns[c] = e.codec
-        return _schema_leaf(c) if isinstance(e.codec, Schema) else _generic_leaf(c)
+        if isinstance(codec, Fixed):
+            return _fixed_bytes_leaf(codec.n)
+        if isinstance(codec, Array):
+            nested = codec.item if isinstance(codec.item, Schema) else None
+            return _array_leaf(leaf_of(codec.item, f"{v}_i"), f"_a_{v}", ns, nested)
+        ns[f"_c_{v}"] = codec
+        return _schema_leaf(f"_c_{v}") if isinstance(codec, Schema) else _generic_leaf(f"_c_{v}")
+
+    leaves: dict[str, _Leaf] = {}
+    for e in entries:
+        if e.codec is not None:
+            leaves[e.name] = leaf_of(e.codec, var[e.name])
 
     # ---- the value unpacking / construction
     if is_tuple:
@@ -517,52 +672,58 @@ def schema(
         construct = f"_new(_cls, ({', '.join(var[n] for n in names)}{',' if len(names) == 1 else ''}))"
     else:
         unpack_lines = [f"{var[n]} = m.{n}" for n in names]
-        construct = f"_cls({', '.join(f'{n}={var[n]}' for n in names)})"
+        args = [var[n] for n in names if n not in kw_only] + [f"{n}={var[n]}" for n in kw_only]
+        construct = f"_cls({', '.join(args)})"
+    for e in entries:
+        if e.written is not _UNSET:
+            ns[f"_k_{var[e.name]}"] = e.written
+            unpack_lines.append(f"{var[e.name]} = _k_{var[e.name]}")
 
     flag_terms = []
     for e in flagged:
         v, b = var[e.name], bits[e.name]
         term = f"({v} is not None)" if e.kind == "optional" and not e.truthy else f"(1 if {v} else 0)"
         flag_terms.append(term if b == 0 else f"{term} << {b}")
-    flags_lines = [f"_fl = {' | '.join(flag_terms) or '0'}"] if has_flags else []
+    flags_lines = [f"_fl = {' | '.join(flag_terms) or '0'}"] if flags_entry is not None else []
 
-    # ---- encode: size, and parts appended in wire order (runs of packables merged)
+    # ---- encode: the size, and the parts in wire order (runs of packables merged)
     size_const = len(prefix)
     size_lines: list[str] = []
-    join_lines: list[str] = []
+    enc_lines: list[str] = []
+    parts: list[str] = []
     run: list[tuple[_Packable, str]] = []
-    nstruct = 0
 
     def flush() -> None:
-        nonlocal nstruct, run
         if not run:
             return
-        st = f"_P{nstruct}"
+        st = f"_P{len(parts)}"
         ns[st] = struct.Struct("<" + "".join(pk.fmt for pk, _ in run))
-        nstruct += 1
         args: list[str] = []
         for pk, v in run:
-            join_lines.extend(pk.checks(v))
+            enc_lines.extend(pk.checks(v))
             args.extend(pk.args(v))
-        join_lines.append(f"_a({st}.pack({', '.join(args)}))")
-        run = []
+        parts.append(f"{st}.pack({', '.join(args)})")
+        run.clear()
 
-    size_flags = flags_lines if max_flags > 0xFC else []
-    pfx_pack = _Packable(f"{len(prefix)}s", lambda v: [], lambda v: ["_PFX"])
+    omit_zero = flags_entry is not None and flags_entry.omit_zero
+    size_flags = flags_lines if max_flags > 0xFC or omit_zero else []
     if prefix:
-        run.append((pfx_pack, "_PFX"))
+        run.append((_Packable(f"{len(prefix)}s", lambda v: [], lambda v: ["_PFX"]), "_PFX"))
     for e in order:
         if e.kind == "flags":
-            if max_flags <= 0xFC:
+            if e.omit_zero:
+                flush()
+                size_lines.append("if _fl: n += " + _UINT_SIZE.format("_fl"))
+                parts.append(f"({_uint_part('_fl')}) if _fl else b''")
+            elif max_flags <= 0xFC:
                 size_const += 1
                 run.append((_FLAGS_BYTE, "_fl"))
             else:
                 flush()
                 size_lines.extend(_UINT.size_lines("_fl"))
-                join_lines.extend(_UINT.join_lines("_fl"))
-        elif e.kind == "field":
-            leaf = leaf_of(e)
-            v = var[e.name]
+                parts.extend(_UINT.parts("_fl"))
+        elif e.kind in ("field", "trailing"):
+            leaf, v = leaves[e.name], var[e.name]
             if leaf.size is not None:
                 size_const += leaf.size
             else:
@@ -571,17 +732,25 @@ def schema(
                 run.append((leaf.pack, v))
             else:
                 flush()
-                join_lines.extend(leaf.join_lines(v))
+                enc_lines.extend(leaf.enc_lines(v))
+                parts.extend(leaf.parts(v))
         elif e.kind == "optional":
             flush()
-            leaf = leaf_of(e)
-            v = var[e.name]
-            present = f"if {v}:" if e.truthy else f"if {v} is not None:"
-            size_lines.append(present)
+            leaf, v = leaves[e.name], var[e.name]
+            cond = v if e.truthy else f"{v} is not None"
+            size_lines.append(f"if {cond}:")
             size_lines.extend(_indent(leaf.size_lines(v)))
-            join_lines.append(present)
-            join_lines.extend(_indent(leaf.join_lines(v)))
+            lp, le = leaf.parts(v), leaf.enc_lines(v)
+            if not le and len(lp) == 1:
+                parts.append(f"({lp[0]}) if {cond} else b''")
+                continue
+            held = [f"{v}_x{j}" for j in range(len(lp))]
+            enc_lines.append(f"if {cond}:")
+            enc_lines.extend(_indent([*le, *(f"{h} = {p}" for h, p in zip(held, lp, strict=True))]))
+            enc_lines.append(f"else: {' = '.join(held)} = b''")
+            parts.extend(held)
     flush()
+    ret = f"return _join(({', '.join(parts)},))" if parts else "return b''"
 
     # ---- decode
     dec_lines: list[str] = []
@@ -589,13 +758,12 @@ def schema(
     nunpack = 0
 
     def uflush() -> None:
-        nonlocal nunpack, urun
+        nonlocal nunpack
         if not urun:
             return
         st = f"_U{nunpack}"
         nunpack += 1
-        fmt = "<" + "".join(up.fmt for up, _ in urun)
-        s_ = struct.Struct(fmt)
+        s_ = struct.Struct("<" + "".join(up.fmt for up, _ in urun))
         ns[st] = s_
         items: list[list[str]] = []
         k = 0
@@ -608,7 +776,16 @@ def schema(
         dec_lines.append(f"s += {s_.size}")
         for (up, v), group in zip(urun, items, strict=True):
             dec_lines.extend(up.post(v, group))
-        urun = []
+        urun.clear()
+
+    def default_line(e: Entry, v: str) -> str:
+        if e.default_factory is not None:
+            ns[f"_df_{v}"] = e.default_factory
+            return f"else: {v} = _df_{v}()"
+        if e.default is None:
+            return f"else: {v} = None"
+        ns[f"_d_{v}"] = e.default
+        return f"else: {v} = _d_{v}"
 
     if prefix:
         dec_lines.append(f"if end - s < {len(prefix)}: raise _oob()")
@@ -620,59 +797,46 @@ def schema(
     for e in order:
         if e.kind == "flags":
             uflush()
-            dec_lines.extend(_uint_dec("_fl"))
+            if e.trailing:
+                dec_lines.extend(["if s < end:", *_indent(_uint_dec("_fl")), "else: _fl = 0"])
+            else:
+                dec_lines.extend(_uint_dec("_fl"))
         elif e.kind == "field":
-            leaf = leaf_of(e)
-            v = var[e.name]
+            leaf, v = leaves[e.name], var[e.name]
             if leaf.unpack is not None:
                 urun.append((leaf.unpack, v))
                 continue
             uflush()
             dec_lines.extend(leaf.dec_lines(v))
-        elif e.kind == "optional":
+        elif e.kind in ("optional", "trailing"):
             uflush()
-            leaf = leaf_of(e)
-            v = var[e.name]
-            dec_lines.append(f"if _fl & {1 << bits[e.name]}:")
+            leaf, v = leaves[e.name], var[e.name]
+            dec_lines.append(f"if _fl & {1 << bits[e.name]}:" if e.kind == "optional" else "if s < end:")
             dec_lines.extend(_indent(leaf.dec_lines(v)))
-            if e.default is None:
-                dec_lines.append(f"else: {v} = None")
-            else:
-                ns[f"_d_{v}"] = e.default
-                dec_lines.append(f"else: {v} = _d_{v}")
+            dec_lines.append(default_line(e, v))
     uflush()
     for e in flagged:
         if e.kind == "flag":
             dec_lines.append(f"{var[e.name]} = _fl & {1 << bits[e.name]} != 0")
 
     name = cls.__name__
-    src: list[str] = []
-    src += [
+    size_body = [*unpack_lines, *size_flags, f"n = {size_const}", *size_lines]
+    enc_body = [*unpack_lines, *flags_lines, *enc_lines, ret]
+    src: list[str] = [
         "def _size(m):",
-        *_indent(unpack_lines),
-        *_indent(size_flags),
-        f"    n = {size_const}",
-        *_indent(size_lines),
+        *_indent(size_body),
         "    return n",
         "",
-    ]
-    src += [
         "def preencode(self, state, m):",
-        *_indent(unpack_lines),
-        *_indent(size_flags),
-        f"    n = {size_const}",
-    ]
-    src += [*_indent(size_lines), "    state.end += n", ""]
-    src += ["def _append(m, _a):", *_indent(unpack_lines), *_indent(flags_lines), *_indent(join_lines), ""]
-    src += [
+        *_indent(size_body),
+        "    state.end += n",
+        "",
+        "def _raw(m):",
+        *_indent(enc_body),
+        "",
         "def _to_bytes(m):",
         "    try:",
-        *_indent(unpack_lines, 2),
-        *_indent(flags_lines, 2),
-        "        _p = []",
-        "        _a = _p.append",
-        *_indent(join_lines, 2),
-        "        return _join(_p)",
+        *_indent(enc_body, 2),
         "    except _EncodeError:",
         "        raise",
         "    except ENCODE_FAILURES as err:",
@@ -723,7 +887,7 @@ def schema(
         "encode": ns["encode"],
         "decode": ns["decode"],
         "_size": staticmethod(ns["_size"]),
-        "_append": staticmethod(ns["_append"]),
+        "_raw": staticmethod(ns["_raw"]),
         "_dec_at": staticmethod(ns["_dec_at"]),
         "_to_bytes": staticmethod(ns["_to_bytes"]),
         "_from_bytes": staticmethod(ns["_from_bytes"]),
