@@ -399,7 +399,11 @@ def _generic_leaf(c: str) -> _Leaf:
     """Any other codec (bound in the namespace as ``c``), called through its interface."""
     return _Leaf(
         size=None,
-        size_lines=lambda v: [f"{v}_st = _State(0, 0, _NB)", f"{c}.preencode({v}_st, {v})", f"n += {v}_st.end"],
+        size_lines=lambda v: [
+            f"{v}_st = _State(0, 0, _NB)",
+            f"{c}.preencode({v}_st, {v})",
+            f"n += {v}_st.end",
+        ],
         enc_lines=lambda v: [
             f"{v}_st = _State(0, 0, _NB)",
             f"{c}.preencode({v}_st, {v})",
@@ -409,7 +413,11 @@ def _generic_leaf(c: str) -> _Leaf:
             "    raise _EncodeError('field encode wrote a different size than preencode')",
         ],
         parts=lambda v: [f"{v}_bb"],
-        dec_lines=lambda v: [f"{v}_st = _State(s, end, data)", f"{v} = {c}.decode({v}_st)", f"s = {v}_st.start"],
+        dec_lines=lambda v: [
+            f"{v}_st = _State(s, end, data)",
+            f"{v} = {c}.decode({v}_st)",
+            f"s = {v}_st.start",
+        ],
     )
 
 
