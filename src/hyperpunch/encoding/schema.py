@@ -38,7 +38,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from hyperpunch.encoding.buffers import Fixed, buffer, uint32array
+from hyperpunch.encoding.buffers import Fixed, buffer, optional_buffer, uint32array
 from hyperpunch.encoding.codec import DECODE_FAILURES, ENCODE_FAILURES, Codec, State
 from hyperpunch.encoding.combinators import ARRAY_MAX, Array
 from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
@@ -266,6 +266,23 @@ _BUFFER = _Leaf(
     ],
 )
 
+_OPTIONAL_BUFFER = _Leaf(  # like buffer; None writes length 0, and length 0 decodes as None
+    size=None,
+    size_lines=lambda v: [
+        f"{v}_n = 0 if {v} is None else len({v})",
+        f"n += {v}_n + " + _UINT_SIZE.format(f"{v}_n"),
+    ],
+    enc_lines=lambda v: [f"{v}_n = 0 if {v} is None else len({v})"],
+    parts=lambda v: [_count_part(f"{v}_n"), f"{v} if {v}_n else b''"],
+    dec_lines=lambda v: [
+        *_uint_dec(f"{v}_n"),
+        f"{v}_e = s + {v}_n",
+        f"if {v}_e > end: raise _oob()",
+        f"{v} = data[s:{v}_e] if {v}_n else None",
+        f"s = {v}_e",
+    ],
+)
+
 _UINT32ARRAY = _Leaf(  # uint element count, then u32 LE each (no ARRAY_MAX, as uint32array)
     size=None,
     size_lines=lambda v: [f"{v}_n = len({v})", f"n += 4 * {v}_n + " + _UINT_SIZE.format(f"{v}_n")],
@@ -389,6 +406,7 @@ _KNOWN: dict[int, _Leaf] = {
     id(bool_): _BOOL,
     id(float64): _FLOAT64,
     id(uint32array): _UINT32ARRAY,
+    id(optional_buffer): _OPTIONAL_BUFFER,
 }
 
 
