@@ -35,12 +35,13 @@ from __future__ import annotations
 import dataclasses
 import socket
 import struct
+import types
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from hyperpunch.encoding.buffers import Fixed, buffer, optional_buffer, uint32array
 from hyperpunch.encoding.codec import DECODE_FAILURES, ENCODE_FAILURES, Codec, State
-from hyperpunch.encoding.combinators import ARRAY_MAX, Array
+from hyperpunch.encoding.combinators import ARRAY_MAX, Array, Enum
 from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
 from hyperpunch.encoding.net import (
     cached_address,
@@ -131,6 +132,7 @@ _NAMESPACE: dict[str, Any] = {
     "_State": State,
     "_NB": bytearray(),
     "_new": tuple.__new__,
+    "_onew": object.__new__,
     "_DecodeError": DecodeError,
     "_EncodeError": EncodeError,
     "ENCODE_FAILURES": ENCODE_FAILURES,
@@ -439,13 +441,19 @@ def _generic_leaf(c: str) -> _Leaf:
     )
 
 
-def _schema_leaf(c: str) -> _Leaf:
-    """A nested schema: its generated size/bytes/decode-at functions, no State."""
+def _enum_leaf(c: str) -> _Leaf:
+    """An ``enum`` of at most 0xFD names (bound in the namespace as ``c``): one index byte."""
+
+    def checks(v: str) -> list[str]:
+        return [f"{v}_x = {c}.index.get({v})", f"if {v}_x is None: {c}.index_of({v})"]
+
     return _Leaf(
-        size=None,
-        size_lines=lambda v: [f"n += {c}._size({v})"],
-        parts=lambda v: [f"{c}._raw({v})"],
-        dec_lines=lambda v: [f"{v}, s = {c}._dec_at(data, s, end)"],
+        size=1,
+        size_lines=_const_size(1),
+        enc_lines=checks,
+        parts=lambda v: [f"_B[{v}_x]"],
+        dec_lines=lambda v: [*_uint_dec(f"{v}_x"), f"{v} = {c}.name_of({v}_x)"],
+        pack=_Packable("B", checks, lambda v: [f"{v}_x"]),
     )
 
 
@@ -587,6 +595,7 @@ class Schema(Codec[T], Generic[T]):
     _size: ClassVar[Callable[[Any], int]]
     _raw: ClassVar[Callable[[Any], bytes]]  # the encoding, without _to_bytes's error conversion
     _dec_at: ClassVar[Callable[[bytes, int, int], tuple[Any, int]]]
+    _desc: ClassVar[_Desc]
 
     def __repr__(self) -> str:
         return f"schema({self.value_type.__name__})"
@@ -601,6 +610,25 @@ def _value_names(cls: type) -> tuple[list[str], list[str], bool]:
         fields = [f for f in dataclasses.fields(cls) if f.init]
         return [f.name for f in fields], [f.name for f in fields if f.kw_only], False
     raise SchemaError(f"schema value class must be a NamedTuple or a dataclass, not {cls!r}")
+
+
+def _slot_setters(cls: type, names: list[str]) -> dict[str, Callable[[Any, Any], None]]:
+    """For a slotted dataclass whose ``__init__`` dataclasses generated (only storing the fields:
+    no ``__post_init__``, no init-less field), the slots' setters, which build a value about
+    twice as fast as calling that ``__init__`` (a frozen one goes through ``object.__setattr__``).
+    Else nothing: the generated code then calls the class."""
+    init = cls.__dict__.get("__init__")
+    generated = getattr(getattr(init, "__code__", None), "co_filename", "") == "<string>"
+    fields: dict[str, dataclasses.Field[Any]] = getattr(cls, "__dataclass_fields__", {})
+    if not generated or hasattr(cls, "__post_init__") or not all(f.init for f in fields.values()):
+        return {}
+    setters: dict[str, Callable[[Any, Any], None]] = {}
+    for n in names:
+        descr = cls.__dict__.get(n)
+        if not isinstance(descr, types.MemberDescriptorType):
+            return {}
+        setters[n] = descr.__set__
+    return setters
 
 
 def _indent(lines: list[str], by: int = 1) -> list[str]:
@@ -642,17 +670,23 @@ def _assign_bits(flagged: list[Entry]) -> dict[str, int]:
     return bits
 
 
-def schema(
-    cls: Callable[..., T],
-    *entries: Entry,
-    prefix: bytes = b"",
-    prefix_error: str = "Unknown message type",
-) -> Schema[T]:
-    """Compile a message struct codec for values of ``cls`` (a NamedTuple or dataclass).
+@dataclasses.dataclass(frozen=True)
+class _Desc:
+    """A checked schema description (kept on the generated class, so enclosing schemas inline it)."""
 
-    ``entries`` name every field of ``cls`` once, in wire order. ``prefix`` is a constant written
-    first (a message type byte, say); decode raises ``DecodeError(prefix_error)`` on a mismatch.
-    """
+    cls: type
+    names: list[str]
+    kw_only: list[str]
+    is_tuple: bool
+    order: list[Entry]  # wire order, the flags entry included
+    flagged: list[Entry]
+    bits: dict[str, int]
+    flags_entry: Entry | None
+    prefix: bytes
+    prefix_error: str
+
+
+def _describe(cls: Any, entries: tuple[Entry, ...], prefix: bytes, prefix_error: str) -> _Desc:
     if not isinstance(cls, type):
         raise SchemaError(f"schema value class must be a class, not {cls!r}")
     names, kw_only, is_tuple = _value_names(cls)
@@ -664,16 +698,35 @@ def schema(
     if flagged and flags_entry is None:
         flags_entry = flags()
         order.insert(0, flags_entry)
-    max_flags = sum(1 << b for b in bits.values())
     at = order.index(flags_entry) if flags_entry is not None else 0
     if any(e.kind == "optional" for e in order[:at]):
         raise SchemaError("optional fields must come after the flags entry that announces them")
+    return _Desc(cls, names, kw_only, is_tuple, order, flagged, bits, flags_entry, prefix, prefix_error)
 
-    ns: dict[str, Any] = dict(_NAMESPACE)
-    ns["_cls"] = cls
-    ns["_PFX"] = prefix
-    ns["_PFX_ERROR"] = prefix_error
-    var = {name: f"v{i}" for i, name in enumerate(names)}
+
+@dataclasses.dataclass
+class _Code:
+    """The generated source pieces of one struct, every name in them prefixed."""
+
+    unpack: list[str]  # the value (``m``, or the enclosing field's variable) into variables
+    flags_lines: list[str]  # computing the flags value
+    size_flags: list[str]  # ... when the size depends on it
+    size_const: int
+    size_lines: list[str]  # ``n += ...``
+    enc_lines: list[str]  # statements before the parts
+    parts: list[str]  # the encoding's byte expressions, in wire order
+    dec_lines: list[str]
+    construct: Callable[[str], list[str]]  # target variable -> lines building the decoded value
+
+
+def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
+    """Source for struct ``d`` whose value is the expression ``value``; locals and namespace
+    names all start with ``p`` so that a struct inlines into another."""
+    ns[f"{p}_cls"] = d.cls
+    ns[f"{p}_PFX"] = d.prefix
+    ns[f"{p}_PFX_ERROR"] = d.prefix_error
+    var = {name: f"{p}v{i}" for i, name in enumerate(d.names)}
+    fl = f"{p}_fl"
 
     def leaf_of(codec: Codec[Any], v: str) -> _Leaf:
         known = _KNOWN.get(id(codec))
@@ -681,173 +734,227 @@ def schema(
             return known
         if isinstance(codec, Fixed):
             return _fixed_bytes_leaf(codec.n)
+        if isinstance(codec, Schema):
+            return _inline_leaf(codec, v, ns)
+        if isinstance(codec, Enum) and len(codec.names) <= 0xFD:
+            ns[f"{v}_codec"] = codec
+            return _enum_leaf(f"{v}_codec")
         if isinstance(codec, Array):
             nested = codec.item if isinstance(codec.item, Schema) else None
-            return _array_leaf(leaf_of(codec.item, f"{v}_i"), f"_a_{v}", ns, nested)
-        ns[f"_c_{v}"] = codec
-        return _schema_leaf(f"_c_{v}") if isinstance(codec, Schema) else _generic_leaf(f"_c_{v}")
+            return _array_leaf(leaf_of(codec.item, f"{v}_i"), f"{v}_a", ns, nested)
+        ns[f"{v}_codec"] = codec
+        return _generic_leaf(f"{v}_codec")
 
-    leaves: dict[str, _Leaf] = {}
-    for e in entries:
-        if e.codec is not None:
-            leaves[e.name] = leaf_of(e.codec, var[e.name])
+    leaves = {e.name: leaf_of(e.codec, var[e.name]) for e in d.order if e.codec is not None}
 
     # ---- the value unpacking / construction
-    if is_tuple:
-        unpack_lines = [f"{', '.join(var[n] for n in names)}{',' if len(names) == 1 else ''} = m"]
-        construct = f"_new(_cls, ({', '.join(var[n] for n in names)}{',' if len(names) == 1 else ''}))"
+    if d.is_tuple:
+        comma = "," if len(d.names) == 1 else ""
+        unpack = [f"{', '.join(var[n] for n in d.names)}{comma} = {value}"]
+        tup = f"_new({p}_cls, ({', '.join(var[n] for n in d.names)}{comma}))"
+
+        def construct(t: str) -> list[str]:
+            return [f"{t} = {tup}"]
     else:
-        unpack_lines = [f"{var[n]} = m.{n}" for n in names]
-        args = [var[n] for n in names if n not in kw_only] + [f"{n}={var[n]}" for n in kw_only]
-        construct = f"_cls({', '.join(args)})"
-    for e in entries:
+        unpack = [f"{var[n]} = {value}.{n}" for n in d.names]
+        args = [var[n] for n in d.names if n not in d.kw_only] + [f"{n}={var[n]}" for n in d.kw_only]
+        call = f"{p}_cls({', '.join(args)})"
+        setters = _slot_setters(d.cls, d.names)
+        for n, setter in setters.items():
+            ns[f"{var[n]}_set"] = setter
+
+        def construct(t: str) -> list[str]:
+            if not setters:
+                return [f"{t} = {call}"]
+            return [f"{t} = _onew({p}_cls)", *(f"{var[n]}_set({t}, {var[n]})" for n in d.names)]
+
+    for e in d.order:
         if e.written is not _UNSET:
-            ns[f"_k_{var[e.name]}"] = e.written
-            unpack_lines.append(f"{var[e.name]} = _k_{var[e.name]}")
+            ns[f"{var[e.name]}_k"] = e.written
+            unpack.append(f"{var[e.name]} = {var[e.name]}_k")
 
     flag_terms = []
-    for e in flagged:
-        v, b = var[e.name], bits[e.name]
+    for e in d.flagged:
+        v, b = var[e.name], d.bits[e.name]
         term = f"({v} is not None)" if e.kind == "optional" and not e.truthy else f"(1 if {v} else 0)"
         flag_terms.append(term if b == 0 else f"{term} << {b}")
-    flags_lines = [f"_fl = {' | '.join(flag_terms) or '0'}"] if flags_entry is not None else []
+    flags_lines = [f"{fl} = {' | '.join(flag_terms) or '0'}"] if d.flags_entry is not None else []
 
     # ---- encode: the size, and the parts in wire order (runs of packables merged)
-    size_const = len(prefix)
-    size_lines: list[str] = []
-    enc_lines: list[str] = []
-    parts: list[str] = []
+    max_flags = sum(1 << b for b in d.bits.values())
+    omit_zero = d.flags_entry is not None and d.flags_entry.omit_zero
+    code = _Code(
+        unpack,
+        flags_lines,
+        flags_lines if max_flags > 0xFC or omit_zero else [],
+        0,
+        [],
+        [],
+        [],
+        [],
+        construct,
+    )
     run: list[tuple[_Packable, str]] = []
 
     def flush() -> None:
         if not run:
             return
-        st = f"_P{len(parts)}"
+        st = f"{p}_P{len(code.parts)}"
         ns[st] = struct.Struct("<" + "".join(pk.fmt for pk, _ in run))
         args: list[str] = []
         for pk, v in run:
-            enc_lines.extend(pk.checks(v))
+            code.enc_lines.extend(pk.checks(v))
             args.extend(pk.args(v))
-        parts.append(f"{st}.pack({', '.join(args)})")
+        code.parts.append(f"{st}.pack({', '.join(args)})")
         run.clear()
 
-    omit_zero = flags_entry is not None and flags_entry.omit_zero
-    size_flags = flags_lines if max_flags > 0xFC or omit_zero else []
-    if prefix:
-        run.append((_Packable(f"{len(prefix)}s", lambda v: [], lambda v: ["_PFX"]), "_PFX"))
-    for e in order:
+    code.size_const = len(d.prefix)
+    if d.prefix:
+        run.append((_Packable(f"{len(d.prefix)}s", lambda v: [], lambda v: [v]), f"{p}_PFX"))
+    for e in d.order:
         if e.kind == "flags":
             if e.omit_zero:
                 flush()
-                size_lines.append("if _fl: n += " + _UINT_SIZE.format("_fl"))
-                parts.append(f"({_uint_part('_fl')}) if _fl else b''")
+                code.size_lines.append(f"if {fl}: n += " + _UINT_SIZE.format(fl))
+                code.parts.append(f"({_uint_part(fl)}) if {fl} else b''")
             elif max_flags <= 0xFC:
-                size_const += 1
-                run.append((_FLAGS_BYTE, "_fl"))
+                code.size_const += 1
+                run.append((_FLAGS_BYTE, fl))
             else:
                 flush()
-                size_lines.extend(_UINT.size_lines("_fl"))
-                parts.extend(_UINT.parts("_fl"))
+                code.size_lines.extend(_UINT.size_lines(fl))
+                code.parts.extend(_UINT.parts(fl))
         elif e.kind in ("field", "trailing"):
             leaf, v = leaves[e.name], var[e.name]
             if leaf.size is not None:
-                size_const += leaf.size
+                code.size_const += leaf.size
             else:
-                size_lines.extend(leaf.size_lines(v))
+                code.size_lines.extend(leaf.size_lines(v))
             if leaf.pack is not None:
                 run.append((leaf.pack, v))
             else:
                 flush()
-                enc_lines.extend(leaf.enc_lines(v))
-                parts.extend(leaf.parts(v))
+                code.enc_lines.extend(leaf.enc_lines(v))
+                code.parts.extend(leaf.parts(v))
         elif e.kind == "optional":
             flush()
             leaf, v = leaves[e.name], var[e.name]
             cond = v if e.truthy else f"{v} is not None"
-            size_lines.append(f"if {cond}:")
-            size_lines.extend(_indent(leaf.size_lines(v)))
+            code.size_lines.append(f"if {cond}:")
+            code.size_lines.extend(_indent(leaf.size_lines(v)))
             lp, le = leaf.parts(v), leaf.enc_lines(v)
             if not le and len(lp) == 1:
-                parts.append(f"({lp[0]}) if {cond} else b''")
+                code.parts.append(f"({lp[0]}) if {cond} else b''")
                 continue
             held = [f"{v}_x{j}" for j in range(len(lp))]
-            enc_lines.append(f"if {cond}:")
-            enc_lines.extend(_indent([*le, *(f"{h} = {p}" for h, p in zip(held, lp, strict=True))]))
-            enc_lines.append(f"else: {' = '.join(held)} = b''")
-            parts.extend(held)
+            code.enc_lines.append(f"if {cond}:")
+            code.enc_lines.extend(_indent([*le, *(f"{h} = {x}" for h, x in zip(held, lp, strict=True))]))
+            code.enc_lines.append(f"else: {' = '.join(held)} = b''")
+            code.parts.extend(held)
     flush()
-    ret = f"return _join(({', '.join(parts)},))" if parts else "return b''"
 
     # ---- decode
-    dec_lines: list[str] = []
+    dec = code.dec_lines
     urun: list[tuple[_Unpackable, str]] = []
-    nunpack = 0
 
     def uflush() -> None:
-        nonlocal nunpack
         if not urun:
             return
-        st = f"_U{nunpack}"
-        nunpack += 1
+        k = sum(1 for line in dec if ".unpack_from(data, s)" in line)
+        st = f"{p}_U{k}"
         s_ = struct.Struct("<" + "".join(up.fmt for up, _ in urun))
         ns[st] = s_
         items: list[list[str]] = []
-        k = 0
         for up, _v in urun:
-            items.append([f"_r{nunpack}_{k + i}" for i in range(up.nitems)])
-            k += up.nitems
+            n0 = sum(len(g) for g in items)
+            items.append([f"{p}_r{k}_{n0 + i}" for i in range(up.nitems)])
         flat = [x for group in items for x in group]
-        dec_lines.append(f"if end - s < {s_.size}: raise _oob()")
-        dec_lines.append(f"{', '.join(flat)}{',' if len(flat) == 1 else ''} = {st}.unpack_from(data, s)")
-        dec_lines.append(f"s += {s_.size}")
+        dec.append(f"if end - s < {s_.size}: raise _oob()")
+        dec.append(f"{', '.join(flat)}{',' if len(flat) == 1 else ''} = {st}.unpack_from(data, s)")
+        dec.append(f"s += {s_.size}")
         for (up, v), group in zip(urun, items, strict=True):
-            dec_lines.extend(up.post(v, group))
+            dec.extend(up.post(v, group))
         urun.clear()
 
     def default_line(e: Entry, v: str) -> str:
         if e.default_factory is not None:
-            ns[f"_df_{v}"] = e.default_factory
-            return f"else: {v} = _df_{v}()"
+            ns[f"{v}_df"] = e.default_factory
+            return f"else: {v} = {v}_df()"
         if e.default is None:
             return f"else: {v} = None"
-        ns[f"_d_{v}"] = e.default
-        return f"else: {v} = _d_{v}"
+        ns[f"{v}_d"] = e.default
+        return f"else: {v} = {v}_d"
 
-    if prefix:
-        dec_lines.append(f"if end - s < {len(prefix)}: raise _oob()")
-        if len(prefix) == 1:
-            dec_lines.append(f"if data[s] != {prefix[0]}: raise _DecodeError(_PFX_ERROR)")
+    if d.prefix:
+        np = len(d.prefix)
+        dec.append(f"if end - s < {np}: raise _oob()")
+        if np == 1:
+            dec.append(f"if data[s] != {d.prefix[0]}: raise _DecodeError({p}_PFX_ERROR)")
         else:
-            dec_lines.append(f"if data[s:s + {len(prefix)}] != _PFX: raise _DecodeError(_PFX_ERROR)")
-        dec_lines.append(f"s += {len(prefix)}")
-    for e in order:
+            dec.append(f"if data[s:s + {np}] != {p}_PFX: raise _DecodeError({p}_PFX_ERROR)")
+        dec.append(f"s += {np}")
+    for e in d.order:
         if e.kind == "flags":
             uflush()
             if e.trailing:
-                dec_lines.extend(["if s < end:", *_indent(_uint_dec("_fl")), "else: _fl = 0"])
+                dec.extend(["if s < end:", *_indent(_uint_dec(fl)), f"else: {fl} = 0"])
             else:
-                dec_lines.extend(_uint_dec("_fl"))
+                dec.extend(_uint_dec(fl))
         elif e.kind == "field":
             leaf, v = leaves[e.name], var[e.name]
             if leaf.unpack is not None:
                 urun.append((leaf.unpack, v))
                 continue
             uflush()
-            dec_lines.extend(leaf.dec_lines(v))
+            dec.extend(leaf.dec_lines(v))
         elif e.kind in ("optional", "trailing"):
             uflush()
             leaf, v = leaves[e.name], var[e.name]
-            dec_lines.append(f"if _fl & {1 << bits[e.name]}:" if e.kind == "optional" else "if s < end:")
-            dec_lines.extend(_indent(leaf.dec_lines(v)))
-            dec_lines.append(default_line(e, v))
+            dec.append(f"if {fl} & {1 << d.bits[e.name]}:" if e.kind == "optional" else "if s < end:")
+            dec.extend(_indent(leaf.dec_lines(v)))
+            dec.append(default_line(e, v))
     uflush()
-    for e in flagged:
+    for e in d.flagged:
         if e.kind == "flag":
-            dec_lines.append(f"{var[e.name]} = _fl & {1 << bits[e.name]} != 0")
+            dec.append(f"{var[e.name]} = {fl} & {1 << d.bits[e.name]} != 0")
+    return code
 
-    name = cls.__name__
-    size_body = [*unpack_lines, *size_flags, f"n = {size_const}", *size_lines]
-    enc_body = [*unpack_lines, *flags_lines, *enc_lines, ret]
+
+def _inline_leaf(nested: Schema[Any], v: str, ns: dict[str, Any]) -> _Leaf:
+    """A nested schema's code inlined for the value in variable ``v`` (the only name this leaf's
+    templates may be called with)."""
+    code = _generate(nested._desc, f"{v}_", v, ns)
+    const = code.size_const
+    sized = [*code.unpack, *code.size_flags, *code.size_lines, *([f"n += {const}"] if const else [])]
+    fixed_size = not code.size_lines and not code.size_flags
+    return _Leaf(
+        size=const if fixed_size else None,
+        size_lines=lambda _v: sized,
+        enc_lines=lambda _v: [*code.unpack, *code.flags_lines, *code.enc_lines],
+        parts=lambda _v: code.parts,
+        dec_lines=lambda _v: [*code.dec_lines, *code.construct(v)],
+    )
+
+
+def schema(
+    cls: Callable[..., T],
+    *entries: Entry,
+    prefix: bytes = b"",
+    prefix_error: str = "Unknown message type",
+) -> Schema[T]:
+    """Compile a message struct codec for values of ``cls`` (a NamedTuple or dataclass).
+
+    ``entries`` name every field of ``cls`` once, in wire order. ``prefix`` is a constant written
+    first (a message type byte, say); decode raises ``DecodeError(prefix_error)`` on a mismatch.
+    """
+    desc = _describe(cls, entries, prefix, prefix_error)
+    ns: dict[str, Any] = dict(_NAMESPACE)
+    code = _generate(desc, "", "m", ns)
+    size_body = [*code.unpack, *code.size_flags, f"n = {code.size_const}", *code.size_lines]
+    ret = f"return _join(({', '.join(code.parts)},))" if code.parts else "return b''"
+    enc_body = [*code.unpack, *code.flags_lines, *code.enc_lines, ret]
+    dec_lines, build = code.dec_lines, code.construct("_o")
+    name = desc.cls.__name__
     src: list[str] = [
         "def _size(m):",
         *_indent(size_body),
@@ -877,15 +984,17 @@ def schema(
         "",
         "def _dec_at(data, s, end):",
         *_indent(dec_lines),
-        f"    return {construct}, s",
+        *_indent(build),
+        "    return _o, s",
         "",
         "def decode(self, state):",
         "    data = state.buffer",
         "    s = state.start",
         "    end = state.end",
         *_indent(dec_lines),
+        *_indent(build),
         "    state.start = s",
-        f"    return {construct}",
+        "    return _o",
         "",
         "def _from_bytes(data, exact):",
         "    if type(data) is not bytes:",
@@ -900,13 +1009,15 @@ def schema(
         "        raise _DecodeError(f'invalid encoding: {err}') from err",
         "    if exact and s != end:",
         "        raise _DecodeError(f'{end - s} trailing bytes after the value')",
-        f"    return {construct}",
+        *_indent(build),
+        "    return _o",
     ]
     source = "\n".join(src) + "\n"
     exec(compile(source, f"<schema {name}>", "exec"), ns)
 
     attrs: dict[str, Any] = {
         "__slots__": (),
+        "_desc": desc,
         "source": source,
         "value_type": cls,
         "preencode": ns["preencode"],

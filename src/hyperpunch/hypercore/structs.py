@@ -19,11 +19,11 @@ from hyperpunch.encoding import (
     Codec,
     DecodeError,
     DecodeState,
-    EncodeError,
     EncodeState,
     Schema,
     array,
     buffer,
+    enum,
     field,
     fixed32,
     fixed64,
@@ -104,30 +104,8 @@ class Manifest:
     hash: str = "blake2b"
 
 
-class _SmallEnum(Codec[str]):
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: str) -> None:
-        self.name = name
-        self.value = value
-
-    def preencode(self, state: EncodeState, m: str) -> None:
-        state.end += 1
-
-    def encode(self, state: EncodeState, m: str) -> None:
-        if m != self.value:
-            raise EncodeError(f"Unknown {self.name}: {m}")
-        _u_enc(state, 0)
-
-    def decode(self, state: DecodeState) -> str:
-        n = _u_dec(state)
-        if n != 0:
-            raise DecodeError(f"Unknown {self.name} id: {n}")
-        return self.value
-
-
-_hashes = _SmallEnum("hash", "blake2b")
-_signatures = _SmallEnum("signature", "ed25519")
+_hashes = enum("hash", ("blake2b",))
+_signatures = enum("signature", ("ed25519",))
 
 
 _signer = schema(
