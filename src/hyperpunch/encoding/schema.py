@@ -138,6 +138,7 @@ _NAMESPACE: dict[str, Any] = {
     "ENCODE_FAILURES": ENCODE_FAILURES,
     "DECODE_FAILURES": DECODE_FAILURES,
     "_join": b"".join,
+    "_FD": struct.Struct("<BH"),
     "_pack": struct.pack,
     "_unpack_from": struct.unpack_from,
     "_ARRAY_MAX": ARRAY_MAX,
@@ -239,12 +240,12 @@ def _uint_dec(v: str) -> list[str]:
 _UINT_SIZE = "(1 if {0} <= 0xFC else 3 if {0} <= 0xFFFF else 5 if {0} <= 0xFFFFFFFF else 9)"
 
 
-def _uint_part(v: str) -> str:
-    return f"_B[{v}] if 0 <= {v} <= 0xFC else _uint_bytes({v})"
+def _uint_part(v: str) -> str:  # the one- and three-byte forms inline
+    return f"_B[{v}] if 0 <= {v} <= 0xFC else _FD.pack(0xFD, {v}) if 0xFC < {v} <= 0xFFFF else _uint_bytes({v})"
 
 
 def _count_part(v: str) -> str:  # a length, known to be >= 0
-    return f"_B[{v}] if {v} <= 0xFC else _uint_bytes({v})"
+    return f"_B[{v}] if {v} <= 0xFC else _FD.pack(0xFD, {v}) if {v} <= 0xFFFF else _uint_bytes({v})"
 
 
 _UINT = _Leaf(
@@ -975,8 +976,9 @@ def schema(
         "    except ENCODE_FAILURES as err:",
         f"        raise _EncodeError(f'cannot encode {name}: {{err}}') from err",
         "",
-        "def encode(self, state, m):",
-        "    b = _to_bytes(m)",
+        "def encode(self, state, m):",  # stray errors escape as from any codec's encode
+        *_indent(enc_body[:-1]),
+        f"    b = {ret[len('return ') :]}",
         "    s = state.start",
         "    e = s + len(b)",
         "    state.buffer[s:e] = b",
@@ -1003,13 +1005,13 @@ def schema(
         "    end = len(data)",
         "    try:",
         *_indent(dec_lines, 2),
+        *_indent(build, 2),  # a value class refusing the fields (__post_init__) is bad input too
         "    except _DecodeError:",
         "        raise",
         "    except DECODE_FAILURES as err:",
         "        raise _DecodeError(f'invalid encoding: {err}') from err",
         "    if exact and s != end:",
         "        raise _DecodeError(f'{end - s} trailing bytes after the value')",
-        *_indent(build),
         "    return _o",
     ]
     source = "\n".join(src) + "\n"
