@@ -33,477 +33,36 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
-import socket
 import struct
 import types
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from hyperpunch.encoding.buffers import Fixed, buffer, optional_buffer, uint32array
-from hyperpunch.encoding.codec import DECODE_FAILURES, ENCODE_FAILURES, Codec, State
-from hyperpunch.encoding.combinators import ARRAY_MAX, Array, Enum
-from hyperpunch.encoding.errors import DecodeError, EncodeError, SchemaError
-from hyperpunch.encoding.net import (
-    cached_address,
-    ipv4_address,
-    make_address,
-    pack_ipv4,
-    port_range_error,
-)
-from hyperpunch.encoding.numbers import (
-    MAX_SAFE_UINT,
-    bool_,
-    float64,
-    out_of_bounds,
-    uint,
-    uint8,
-    uint16,
-    uint32,
-    uint64,
-    uint_range_error,
-    unsafe_read_error,
+from hyperpunch.encoding.buffers import Fixed
+from hyperpunch.encoding.codec import Codec
+from hyperpunch.encoding.combinators import Array, Enum
+from hyperpunch.encoding.errors import SchemaError
+from hyperpunch.encoding.schema_leaves import (
+    FLAGS_BYTE,
+    KNOWN_LEAVES,
+    NAMESPACE,
+    UINT,
+    UINT_SIZE,
+    Leaf,
+    Packable,
+    Unpackable,
+    array_leaf,
+    enum_leaf,
+    fixed_bytes_leaf,
+    generic_leaf,
+    indent,
+    uint_dec,
+    uint_part,
 )
 
 __all__ = ["Entry", "Schema", "field", "flag", "flags", "optional", "schema", "trailing"]
 
 T = TypeVar("T")
-
-_U16 = struct.Struct("<H")
-_U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
-
-
-# --- helpers the generated code calls (the slow, rare branches) -----------------------------------
-
-
-def _uint_bytes(n: int) -> bytes:
-    """The varint for ``n`` when it is not a one-byte value (or is out of range)."""
-    if n <= 0xFC:
-        if n < 0:
-            raise uint_range_error(n)
-        return bytes((n,))
-    if n <= 0xFFFF:
-        return b"\xfd" + _U16.pack(n)
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + _U32.pack(n)
-    if n > MAX_SAFE_UINT:
-        raise uint_range_error(n)
-    return b"\xff" + _U64.pack(n)
-
-
-def _uint_at(data: bytes, s: int, end: int) -> tuple[int, int]:
-    """Decode a multi-byte varint whose prefix byte is at ``s``: (value, next offset)."""
-    a = data[s]
-    if a <= 0xFC:
-        return a, s + 1
-    if a == 0xFD:
-        if end - s < 3:
-            raise out_of_bounds()
-        return data[s + 1] | data[s + 2] << 8, s + 3
-    if a == 0xFE:
-        if end - s < 5:
-            raise out_of_bounds()
-        n: int = _U32.unpack_from(data, s + 1)[0]
-        return n, s + 5
-    if end - s < 9:
-        raise out_of_bounds()
-    n = _U64.unpack_from(data, s + 1)[0]
-    if n > MAX_SAFE_UINT:
-        raise unsafe_read_error(n)
-    return n, s + 9
-
-
-def _fixed_size(got: int, n: int) -> EncodeError:
-    return EncodeError(f"Incorrect buffer size: {got} bytes for fixed({n})")
-
-
-_ONE_BYTE = tuple(bytes((i,)) for i in range(256))
-
-_NAMESPACE: dict[str, Any] = {
-    "_B": _ONE_BYTE,
-    "_MAX": MAX_SAFE_UINT,
-    "_oob": out_of_bounds,
-    "_uint_bytes": _uint_bytes,
-    "_uint_at": _uint_at,
-    "uint_range_error": uint_range_error,
-    "unsafe_read_error": unsafe_read_error,
-    "port_range_error": port_range_error,
-    "_fixed_size": _fixed_size,
-    "_State": State,
-    "_NB": bytearray(),
-    "_new": tuple.__new__,
-    "_onew": object.__new__,
-    "_DecodeError": DecodeError,
-    "_EncodeError": EncodeError,
-    "ENCODE_FAILURES": ENCODE_FAILURES,
-    "DECODE_FAILURES": DECODE_FAILURES,
-    "_join": b"".join,
-    "_FD": struct.Struct("<BH"),
-    "_pack": struct.pack,
-    "_unpack_from": struct.unpack_from,
-    "_ARRAY_MAX": ARRAY_MAX,
-}
-
-
-def _too_big(n: int) -> DecodeError:
-    return DecodeError(f"Array is too big ({n} elements)")
-
-
-_NAMESPACE["_too_big"] = _too_big
-
-
-# --- leaf templates ---------------------------------------------------------------------------------
-#
-# A leaf knows how to emit source for one value held in local variable ``v``: its encoded size
-# (``n += ...`` lines, or a constant), the statements an encoder runs first (checks, temporaries)
-# and the expressions whose bytes, in order, are the encoding (the encoder joins every part of a
-# message once), and the lines decoding it from ``data[s:end]`` into ``v`` (advancing ``s``).
-# Temporaries are named after ``v`` so that leaves nest. Fixed-size leaves may also describe
-# themselves as struct format items so a run of them is one pack/unpack.
-
-
-@dataclasses.dataclass(frozen=True)
-class _Packable:
-    fmt: str  # struct format characters, without byte order
-    checks: Callable[[str], list[str]]  # v -> lines validating v / computing pack inputs
-    args: Callable[[str], list[str]]  # v -> pack argument expressions
-
-
-@dataclasses.dataclass(frozen=True)
-class _Unpackable:
-    fmt: str
-    nitems: int
-    post: Callable[[str, list[str]], list[str]]  # (v, unpacked item names) -> lines setting v
-
-
-def _no_lines(v: str) -> list[str]:
-    return []
-
-
-@dataclasses.dataclass(frozen=True)
-class _Leaf:
-    size: int | None  # constant encoded size, or None: see size_lines
-    size_lines: Callable[[str], list[str]]
-    parts: Callable[[str], list[str]]  # v -> expressions of the encoded bytes, in order
-    dec_lines: Callable[[str], list[str]]
-    enc_lines: Callable[[str], list[str]] = _no_lines  # v -> statements run before the parts
-    pack: _Packable | None = None
-    unpack: _Unpackable | None = None
-
-
-def _const_size(n: int) -> Callable[[str], list[str]]:
-    return lambda v: [f"n += {n}"]
-
-
-def _uint_check(v: str) -> list[str]:
-    return [f"if not 0 <= {v} <= _MAX: raise uint_range_error({v})"]
-
-
-def _fixed_uint_leaf(fmt: str, width: int, mask: int, check_read: bool) -> _Leaf:
-    st_name = f"_S_{fmt}"
-    _NAMESPACE[st_name] = struct.Struct("<" + fmt)
-
-    def post(v: str, items: list[str]) -> list[str]:
-        lines = [f"{v} = {items[0]}"]
-        if check_read:
-            lines.append(f"if {v} > _MAX: raise unsafe_read_error({v})")
-        return lines
-
-    def dec(v: str) -> list[str]:
-        return [
-            f"if end - s < {width}: raise _oob()",
-            f"{v} = {st_name}.unpack_from(data, s)[0]",
-            *post(v, [v])[1:],
-            f"s += {width}",
-        ]
-
-    return _Leaf(
-        size=width,
-        size_lines=_const_size(width),
-        enc_lines=_uint_check,
-        parts=lambda v: [f"{st_name}.pack({v} & {mask:#x})"],
-        dec_lines=dec,
-        pack=_Packable(fmt, _uint_check, lambda v: [f"{v} & {mask:#x}"]),
-        unpack=_Unpackable(fmt, 1, post),
-    )
-
-
-def _uint_dec(v: str) -> list[str]:
-    return [
-        "if s >= end: raise _oob()",
-        f"{v} = data[s]",
-        f"if {v} <= 0xFC: s += 1",
-        f"else: {v}, s = _uint_at(data, s, end)",
-    ]
-
-
-_UINT_SIZE = "(1 if {0} <= 0xFC else 3 if {0} <= 0xFFFF else 5 if {0} <= 0xFFFFFFFF else 9)"
-
-
-def _uint_part(v: str) -> str:  # the one- and three-byte forms inline
-    return f"_B[{v}] if 0 <= {v} <= 0xFC else _FD.pack(0xFD, {v}) if 0xFC < {v} <= 0xFFFF else _uint_bytes({v})"
-
-
-def _count_part(v: str) -> str:  # a length, known to be >= 0
-    return f"_B[{v}] if {v} <= 0xFC else _FD.pack(0xFD, {v}) if {v} <= 0xFFFF else _uint_bytes({v})"
-
-
-_UINT = _Leaf(
-    size=None,
-    size_lines=lambda v: ["n += " + _UINT_SIZE.format(v)],
-    parts=lambda v: [_uint_part(v)],
-    dec_lines=_uint_dec,
-)
-
-_BUFFER = _Leaf(
-    size=None,
-    size_lines=lambda v: [f"{v}_n = len({v})", f"n += {v}_n + " + _UINT_SIZE.format(f"{v}_n")],
-    enc_lines=lambda v: [f"{v}_n = len({v})"],
-    parts=lambda v: [_count_part(f"{v}_n"), v],
-    dec_lines=lambda v: [
-        *_uint_dec(f"{v}_n"),
-        f"{v}_e = s + {v}_n",
-        f"if {v}_e > end: raise _oob()",
-        f"{v} = data[s:{v}_e]",
-        f"s = {v}_e",
-    ],
-)
-
-_OPTIONAL_BUFFER = _Leaf(  # like buffer; None writes length 0, and length 0 decodes as None
-    size=None,
-    size_lines=lambda v: [
-        f"{v}_n = 0 if {v} is None else len({v})",
-        f"n += {v}_n + " + _UINT_SIZE.format(f"{v}_n"),
-    ],
-    enc_lines=lambda v: [f"{v}_n = 0 if {v} is None else len({v})"],
-    parts=lambda v: [_count_part(f"{v}_n"), f"{v} if {v}_n else b''"],
-    dec_lines=lambda v: [
-        *_uint_dec(f"{v}_n"),
-        f"{v}_e = s + {v}_n",
-        f"if {v}_e > end: raise _oob()",
-        f"{v} = data[s:{v}_e] if {v}_n else None",
-        f"s = {v}_e",
-    ],
-)
-
-_UINT32ARRAY = _Leaf(  # uint element count, then u32 LE each (no ARRAY_MAX, as uint32array)
-    size=None,
-    size_lines=lambda v: [f"{v}_n = len({v})", f"n += 4 * {v}_n + " + _UINT_SIZE.format(f"{v}_n")],
-    enc_lines=lambda v: [f"{v}_n = len({v})"],
-    parts=lambda v: [_count_part(f"{v}_n"), f"_pack('<%dI' % {v}_n, *{v})"],
-    dec_lines=lambda v: [
-        *_uint_dec(f"{v}_n"),
-        f"{v}_e = s + 4 * {v}_n",
-        f"if {v}_e > end: raise _oob()",
-        f"{v} = list(_unpack_from('<%dI' % {v}_n, data, s))",
-        f"s = {v}_e",
-    ],
-)
-
-
-def _fixed_bytes_leaf(n: int) -> _Leaf:
-    def dec(v: str) -> list[str]:
-        return [f"{v}_e = s + {n}", f"if {v}_e > end: raise _oob()", f"{v} = data[s:{v}_e]", f"s = {v}_e"]
-
-    return _Leaf(
-        size=n,
-        size_lines=_const_size(n),
-        # not packable on encode: joining the value itself accepts any bytes-like, as fixed() does
-        enc_lines=lambda v: [f"if len({v}) != {n}: raise _fixed_size(len({v}), {n})"],
-        parts=lambda v: [v],
-        dec_lines=dec,
-        unpack=_Unpackable(f"{n}s", 1, lambda v, items: [f"{v} = {items[0]}"]),
-    )
-
-
-_PACKED: dict[str, bytes] = {}  # dotted quad -> 4 bytes: peers and our own address repeat
-_PACKED_MAX = 4096
-
-
-def _pack_host4(host: str) -> bytes:
-    try:
-        b = socket.inet_pton(socket.AF_INET, host)
-    except (OSError, TypeError, ValueError):
-        b = pack_ipv4(host)  # leading zeros (JS reads "010" as 10), or EncodeError
-    if len(_PACKED) >= _PACKED_MAX:
-        _PACKED.clear()
-    _PACKED[host] = b
-    return b
-
-
-_NAMESPACE["_packed_get"] = _PACKED.get
-_NAMESPACE["_pack_host4"] = _pack_host4
-
-
-def _ipv4_checks(v: str) -> list[str]:
-    return [
-        f"{v}_h, {v}_p = {v}",
-        f"{v}_b = _packed_get({v}_h)",
-        f"if {v}_b is None: {v}_b = _pack_host4({v}_h)",
-        f"if not 0 <= {v}_p <= _MAX: raise port_range_error({v}_p)",
-    ]
-
-
-_NAMESPACE["_addr_get"] = cached_address
-_NAMESPACE["make_address"] = make_address
-
-
-def _ipv4_post(v: str, items: list[str]) -> list[str]:
-    return [f"{v} = _addr_get({items[0]})", f"if {v} is None: {v} = make_address({items[0]})"]
-
-
-_NAMESPACE["_S_ipv4_address"] = struct.Struct("<4sH")
-_IPV4_ADDRESS = _Leaf(
-    size=6,
-    size_lines=_const_size(6),
-    enc_lines=_ipv4_checks,
-    parts=lambda v: [f"_S_ipv4_address.pack({v}_b, {v}_p & 0xFFFF)"],
-    dec_lines=lambda v: [
-        f"{v}_e = s + 6",
-        f"if {v}_e > end: raise _oob()",
-        f"{v}_r = data[s:{v}_e]",
-        f"s = {v}_e",
-        *_ipv4_post(v, [f"{v}_r"]),
-    ],
-    pack=_Packable("4sH", _ipv4_checks, lambda v: [f"{v}_b", f"{v}_p & 0xFFFF"]),
-    unpack=_Unpackable("6s", 1, _ipv4_post),
-)
-
-_BOOL = _Leaf(
-    size=1,
-    size_lines=_const_size(1),
-    parts=lambda v: [f"_B[1] if {v} else _B[0]"],
-    dec_lines=lambda v: ["if s >= end: raise _oob()", f"{v} = data[s] == 1", "s += 1"],
-    pack=_Packable("B", lambda v: [], lambda v: [f"1 if {v} else 0"]),
-    unpack=_Unpackable("B", 1, lambda v, items: [f"{v} = {items[0]} == 1"]),
-)
-
-_NAMESPACE["_S_d"] = struct.Struct("<d")
-_FLOAT64 = _Leaf(
-    size=8,
-    size_lines=_const_size(8),
-    parts=lambda v: [f"_S_d.pack({v})"],
-    dec_lines=lambda v: ["if end - s < 8: raise _oob()", f"{v} = _S_d.unpack_from(data, s)[0]", "s += 8"],
-    pack=_Packable("d", lambda v: [], lambda v: [v]),
-    unpack=_Unpackable("d", 1, lambda v, items: [f"{v} = {items[0]}"]),
-)
-
-_UINT8 = _Leaf(
-    size=1,
-    size_lines=_const_size(1),
-    enc_lines=_uint_check,
-    parts=lambda v: [f"_B[{v} & 0xFF]"],
-    dec_lines=lambda v: ["if s >= end: raise _oob()", f"{v} = data[s]", "s += 1"],
-    pack=_Packable("B", _uint_check, lambda v: [f"{v} & 0xFF"]),
-    unpack=_Unpackable("B", 1, lambda v, items: [f"{v} = {items[0]}"]),
-)
-
-_KNOWN: dict[int, _Leaf] = {
-    id(uint): _UINT,
-    id(uint8): _UINT8,
-    id(uint16): _fixed_uint_leaf("H", 2, 0xFFFF, False),
-    id(uint32): _fixed_uint_leaf("I", 4, 0xFFFFFFFF, False),
-    id(uint64): _fixed_uint_leaf("Q", 8, 0xFFFFFFFFFFFFFFFF, True),
-    id(buffer): _BUFFER,
-    id(ipv4_address): _IPV4_ADDRESS,
-    id(bool_): _BOOL,
-    id(float64): _FLOAT64,
-    id(uint32array): _UINT32ARRAY,
-    id(optional_buffer): _OPTIONAL_BUFFER,
-}
-
-
-_FLAGS_BYTE = _Packable("B", lambda v: [], lambda v: [v])  # a flags uint known to stay < 0xfd
-
-
-def _generic_leaf(c: str) -> _Leaf:
-    """Any other codec (bound in the namespace as ``c``), called through its interface."""
-    return _Leaf(
-        size=None,
-        size_lines=lambda v: [
-            f"{v}_st = _State(0, 0, _NB)",
-            f"{c}.preencode({v}_st, {v})",
-            f"n += {v}_st.end",
-        ],
-        enc_lines=lambda v: [
-            f"{v}_st = _State(0, 0, _NB)",
-            f"{c}.preencode({v}_st, {v})",
-            f"{v}_st.buffer = {v}_bb = bytearray({v}_st.end)",
-            f"{c}.encode({v}_st, {v})",
-            f"if {v}_st.start != {v}_st.end:",
-            "    raise _EncodeError('field encode wrote a different size than preencode')",
-        ],
-        parts=lambda v: [f"{v}_bb"],
-        dec_lines=lambda v: [
-            f"{v}_st = _State(s, end, data)",
-            f"{v} = {c}.decode({v}_st)",
-            f"s = {v}_st.start",
-        ],
-    )
-
-
-def _enum_leaf(c: str) -> _Leaf:
-    """An ``enum`` of at most 0xFD names (bound in the namespace as ``c``): one index byte."""
-
-    def checks(v: str) -> list[str]:
-        return [f"{v}_x = {c}.index.get({v})", f"if {v}_x is None: {c}.index_of({v})"]
-
-    return _Leaf(
-        size=1,
-        size_lines=_const_size(1),
-        enc_lines=checks,
-        parts=lambda v: [f"_B[{v}_x]"],
-        dec_lines=lambda v: [*_uint_dec(f"{v}_x"), f"{v} = {c}.name_of({v}_x)"],
-        pack=_Packable("B", checks, lambda v: [f"{v}_x"]),
-    )
-
-
-def _array_leaf(item: _Leaf, fn: str, ns: dict[str, Any], nested: Schema[Any] | None) -> _Leaf:
-    """``array(item)``: the item's decoder inline in a loop; sizes and bytes through per-item
-    functions bound in ``ns`` as ``fn + "_size"`` / ``fn + "_bytes"`` (the caller keeps ``fn``
-    unique): a nested schema's own, or compiled here from the item's templates."""
-    if nested is not None:
-        ns[f"{fn}_size"] = nested._size
-        ns[f"{fn}_bytes"] = nested._raw
-    else:
-        if item.size is None:
-            src = ["def _f(x):", "    n = 0", *_indent(item.size_lines("x")), "    return n"]
-            ns[f"{fn}_size"] = _compile_fn(src, ns)
-        parts = item.parts("x")
-        ret = f"return {parts[0]}" if len(parts) == 1 else f"return _join(({', '.join(parts)},))"
-        ns[f"{fn}_bytes"] = _compile_fn(["def _f(x):", *_indent([*item.enc_lines("x"), ret])], ns)
-
-    def size_lines(v: str) -> list[str]:
-        count = f"n += {_UINT_SIZE.format(f'{v}_c')}"
-        if item.size is not None:
-            return [f"{v}_c = len({v})", f"{count} + {item.size} * {v}_c"]
-        return [f"{v}_c = len({v})", f"{count} + sum(map({fn}_size, {v}))"]
-
-    def dec_lines(v: str) -> list[str]:
-        return [
-            *_uint_dec(f"{v}_c"),
-            f"if {v}_c > _ARRAY_MAX: raise _too_big({v}_c)",
-            f"{v} = []",
-            f"{v}_ap = {v}.append",
-            f"for _ in range({v}_c):",
-            *_indent(item.dec_lines(f"{v}_i")),
-            f"    {v}_ap({v}_i)",
-        ]
-
-    return _Leaf(
-        size=None,
-        size_lines=size_lines,
-        enc_lines=lambda v: [f"{v}_c = len({v})"],
-        parts=lambda v: [_count_part(f"{v}_c"), f"_join(map({fn}_bytes, {v}))"],
-        dec_lines=dec_lines,
-    )
-
-
-def _compile_fn(src: list[str], ns: dict[str, Any]) -> Callable[..., Any]:
-    local: dict[str, Any] = {}
-    exec(compile("\n".join(src) + "\n", "<schema item>", "exec"), ns, local)
-    fn: Callable[..., Any] = local["_f"]
-    return fn
 
 
 # --- the declarative API ------------------------------------------------------------------------------
@@ -592,14 +151,26 @@ class Schema(Codec[T], Generic[T]):
 
     source: ClassVar[str] = ""
     value_type: ClassVar[type] = object
-    # generated plain functions (staticmethods): used by enclosing schemas to inline this one
-    _size: ClassVar[Callable[[Any], int]]
-    _raw: ClassVar[Callable[[Any], bytes]]  # the encoding, without _to_bytes's error conversion
-    _dec_at: ClassVar[Callable[[bytes, int, int], tuple[Any, int]]]
-    _desc: ClassVar[_Desc]
+    _desc: ClassVar[_Desc]  # what enclosing schemas inline
 
     def __repr__(self) -> str:
         return f"schema({self.value_type.__name__})"
+
+    # generated plain functions, for arrays of this schema (and anyone holding whole values)
+    @staticmethod
+    def _size(m: Any) -> int:
+        """The encoded size of ``m``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _raw(m: Any) -> bytes:
+        """The encoding of ``m``, without ``_to_bytes``'s error conversion."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _dec_at(data: bytes, s: int, end: int) -> tuple[Any, int]:
+        """The value decoded from ``data[s:end]`` and the offset after it."""
+        raise NotImplementedError
 
 
 def _value_names(cls: type) -> tuple[list[str], list[str], bool]:
@@ -630,11 +201,6 @@ def _slot_setters(cls: type, names: list[str]) -> dict[str, Callable[[Any, Any],
             return {}
         setters[n] = descr.__set__
     return setters
-
-
-def _indent(lines: list[str], by: int = 1) -> list[str]:
-    pad = "    " * by
-    return [pad + line for line in lines]
 
 
 def _check_entries(cls: type, names: list[str], entries: tuple[Entry, ...]) -> None:
@@ -729,22 +295,23 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     var = {name: f"{p}v{i}" for i, name in enumerate(d.names)}
     fl = f"{p}_fl"
 
-    def leaf_of(codec: Codec[Any], v: str) -> _Leaf:
-        known = _KNOWN.get(id(codec))
+    def leaf_of(codec: Codec[Any], v: str) -> Leaf:
+        known = KNOWN_LEAVES.get(id(codec))
         if known is not None:
             return known
         if isinstance(codec, Fixed):
-            return _fixed_bytes_leaf(codec.n)
+            return fixed_bytes_leaf(codec.n)
         if isinstance(codec, Schema):
             return _inline_leaf(codec, v, ns)
         if isinstance(codec, Enum) and len(codec.names) <= 0xFD:
             ns[f"{v}_codec"] = codec
-            return _enum_leaf(f"{v}_codec")
+            return enum_leaf(f"{v}_codec")
         if isinstance(codec, Array):
-            nested = codec.item if isinstance(codec.item, Schema) else None
-            return _array_leaf(leaf_of(codec.item, f"{v}_i"), f"{v}_a", ns, nested)
+            item = codec.item
+            nested = (item._size, item._raw) if isinstance(item, Schema) else None
+            return array_leaf(leaf_of(codec.item, f"{v}_i"), f"{v}_a", ns, nested)
         ns[f"{v}_codec"] = codec
-        return _generic_leaf(f"{v}_codec")
+        return generic_leaf(f"{v}_codec")
 
     leaves = {e.name: leaf_of(e.codec, var[e.name]) for e in d.order if e.codec is not None}
 
@@ -795,7 +362,7 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         [],
         construct,
     )
-    run: list[tuple[_Packable, str]] = []
+    run: list[tuple[Packable, str]] = []
 
     def flush() -> None:
         if not run:
@@ -811,20 +378,20 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
 
     code.size_const = len(d.prefix)
     if d.prefix:
-        run.append((_Packable(f"{len(d.prefix)}s", lambda v: [], lambda v: [v]), f"{p}_PFX"))
+        run.append((Packable(f"{len(d.prefix)}s", lambda v: [], lambda v: [v]), f"{p}_PFX"))
     for e in d.order:
         if e.kind == "flags":
             if e.omit_zero:
                 flush()
-                code.size_lines.append(f"if {fl}: n += " + _UINT_SIZE.format(fl))
-                code.parts.append(f"({_uint_part(fl)}) if {fl} else b''")
+                code.size_lines.append(f"if {fl}: n += " + UINT_SIZE.format(fl))
+                code.parts.append(f"({uint_part(fl)}) if {fl} else b''")
             elif max_flags <= 0xFC:
                 code.size_const += 1
-                run.append((_FLAGS_BYTE, fl))
+                run.append((FLAGS_BYTE, fl))
             else:
                 flush()
-                code.size_lines.extend(_UINT.size_lines(fl))
-                code.parts.extend(_UINT.parts(fl))
+                code.size_lines.extend(UINT.size_lines(fl))
+                code.parts.extend(UINT.parts(fl))
         elif e.kind in ("field", "trailing"):
             leaf, v = leaves[e.name], var[e.name]
             if leaf.size is not None:
@@ -842,21 +409,21 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
             leaf, v = leaves[e.name], var[e.name]
             cond = v if e.truthy else f"{v} is not None"
             code.size_lines.append(f"if {cond}:")
-            code.size_lines.extend(_indent(leaf.size_lines(v)))
+            code.size_lines.extend(indent(leaf.size_lines(v)))
             lp, le = leaf.parts(v), leaf.enc_lines(v)
             if not le and len(lp) == 1:
                 code.parts.append(f"({lp[0]}) if {cond} else b''")
                 continue
             held = [f"{v}_x{j}" for j in range(len(lp))]
             code.enc_lines.append(f"if {cond}:")
-            code.enc_lines.extend(_indent([*le, *(f"{h} = {x}" for h, x in zip(held, lp, strict=True))]))
+            code.enc_lines.extend(indent([*le, *(f"{h} = {x}" for h, x in zip(held, lp, strict=True))]))
             code.enc_lines.append(f"else: {' = '.join(held)} = b''")
             code.parts.extend(held)
     flush()
 
     # ---- decode
     dec = code.dec_lines
-    urun: list[tuple[_Unpackable, str]] = []
+    urun: list[tuple[Unpackable, str]] = []
 
     def uflush() -> None:
         if not urun:
@@ -898,9 +465,9 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         if e.kind == "flags":
             uflush()
             if e.trailing:
-                dec.extend(["if s < end:", *_indent(_uint_dec(fl)), f"else: {fl} = 0"])
+                dec.extend(["if s < end:", *indent(uint_dec(fl)), f"else: {fl} = 0"])
             else:
-                dec.extend(_uint_dec(fl))
+                dec.extend(uint_dec(fl))
         elif e.kind == "field":
             leaf, v = leaves[e.name], var[e.name]
             if leaf.unpack is not None:
@@ -912,7 +479,7 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
             uflush()
             leaf, v = leaves[e.name], var[e.name]
             dec.append(f"if {fl} & {1 << d.bits[e.name]}:" if e.kind == "optional" else "if s < end:")
-            dec.extend(_indent(leaf.dec_lines(v)))
+            dec.extend(indent(leaf.dec_lines(v)))
             dec.append(default_line(e, v))
     uflush()
     for e in d.flagged:
@@ -921,14 +488,14 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     return code
 
 
-def _inline_leaf(nested: Schema[Any], v: str, ns: dict[str, Any]) -> _Leaf:
+def _inline_leaf(nested: Schema[Any], v: str, ns: dict[str, Any]) -> Leaf:
     """A nested schema's code inlined for the value in variable ``v`` (the only name this leaf's
     templates may be called with)."""
     code = _generate(nested._desc, f"{v}_", v, ns)
     const = code.size_const
     sized = [*code.unpack, *code.size_flags, *code.size_lines, *([f"n += {const}"] if const else [])]
     fixed_size = not code.size_lines and not code.size_flags
-    return _Leaf(
+    return Leaf(
         size=const if fixed_size else None,
         size_lines=lambda _v: sized,
         enc_lines=lambda _v: [*code.unpack, *code.flags_lines, *code.enc_lines],
@@ -949,7 +516,7 @@ def schema(
     first (a message type byte, say); decode raises ``DecodeError(prefix_error)`` on a mismatch.
     """
     desc = _describe(cls, entries, prefix, prefix_error)
-    ns: dict[str, Any] = dict(_NAMESPACE)
+    ns: dict[str, Any] = dict(NAMESPACE)
     code = _generate(desc, "", "m", ns)
     size_body = [*code.unpack, *code.size_flags, f"n = {code.size_const}", *code.size_lines]
     ret = f"return _join(({', '.join(code.parts)},))" if code.parts else "return b''"
@@ -958,26 +525,26 @@ def schema(
     name = desc.cls.__name__
     src: list[str] = [
         "def _size(m):",
-        *_indent(size_body),
+        *indent(size_body),
         "    return n",
         "",
         "def preencode(self, state, m):",
-        *_indent(size_body),
+        *indent(size_body),
         "    state.end += n",
         "",
         "def _raw(m):",
-        *_indent(enc_body),
+        *indent(enc_body),
         "",
         "def _to_bytes(m):",
         "    try:",
-        *_indent(enc_body, 2),
+        *indent(enc_body, 2),
         "    except _EncodeError:",
         "        raise",
         "    except ENCODE_FAILURES as err:",
         f"        raise _EncodeError(f'cannot encode {name}: {{err}}') from err",
         "",
         "def encode(self, state, m):",  # stray errors escape as from any codec's encode
-        *_indent(enc_body[:-1]),
+        *indent(enc_body[:-1]),
         f"    b = {ret[len('return ') :]}",
         "    s = state.start",
         "    e = s + len(b)",
@@ -985,16 +552,16 @@ def schema(
         "    state.start = e",
         "",
         "def _dec_at(data, s, end):",
-        *_indent(dec_lines),
-        *_indent(build),
+        *indent(dec_lines),
+        *indent(build),
         "    return _o, s",
         "",
         "def decode(self, state):",
         "    data = state.buffer",
         "    s = state.start",
         "    end = state.end",
-        *_indent(dec_lines),
-        *_indent(build),
+        *indent(dec_lines),
+        *indent(build),
         "    state.start = s",
         "    return _o",
         "",
@@ -1004,8 +571,8 @@ def schema(
         "    s = 0",
         "    end = len(data)",
         "    try:",
-        *_indent(dec_lines, 2),
-        *_indent(build, 2),  # a value class refusing the fields (__post_init__) is bad input too
+        *indent(dec_lines, 2),
+        *indent(build, 2),  # a value class refusing the fields (__post_init__) is bad input too
         "    except _DecodeError:",
         "        raise",
         "    except DECODE_FAILURES as err:",
