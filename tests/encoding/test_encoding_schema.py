@@ -710,3 +710,17 @@ def test_post_init_still_runs_on_decode() -> None:
 def test_inconsistent_new_entry_options_are_refused(entries: list[c.Entry]) -> None:
     with pytest.raises(SchemaError):
         c.schema(Pair, *entries)
+
+
+def test_fixed_head_takes_the_field_by_field_way_for_a_wide_flags_varint() -> None:
+    from bench.bench_encoding import REQUEST, REQUEST_HANDWRITTEN, typical
+
+    data = c.encode(REQUEST, typical())
+    assert "_head.unpack_from" in REQUEST.source  # prefix, flags, tid and to in one unpack
+    wide = data[:1] + b"\xfd" + bytes([data[1], 0]) + data[2:]  # the same flags, non-minimal
+    assert c.decode(REQUEST, wide, exact=True) == c.decode(REQUEST_HANDWRITTEN, wide) == typical()
+    for cut in range(len(wide)):  # short inputs: the same error either way
+        with pytest.raises(DecodeError):
+            c.decode(REQUEST, wide[:cut])
+    with pytest.raises(DecodeError, match="Unknown message type"):
+        c.decode(REQUEST, b"\x04" + wide[1:6])  # short and of the wrong type: the type is reported

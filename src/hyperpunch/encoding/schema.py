@@ -425,24 +425,27 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     dec = code.dec_lines
     urun: list[tuple[Unpackable, str]] = []
 
-    def uflush() -> None:
-        if not urun:
-            return
+    def unpack_run() -> tuple[str, struct.Struct, list[str], list[str]]:
+        """The pending run as one struct: its namespace name, the struct, item names, posts."""
         k = sum(1 for line in dec if ".unpack_from(data, s)" in line)
         st = f"{p}_U{k}"
-        s_ = struct.Struct("<" + "".join(up.fmt for up, _ in urun))
-        ns[st] = s_
+        s_ = ns[st] = struct.Struct("<" + "".join(up.fmt for up, _ in urun))
         items: list[list[str]] = []
         for up, _v in urun:
             n0 = sum(len(g) for g in items)
             items.append([f"{p}_r{k}_{n0 + i}" for i in range(up.nitems)])
-        flat = [x for group in items for x in group]
+        posts = [line for (up, v), group in zip(urun, items, strict=True) for line in up.post(v, group)]
+        urun.clear()
+        return st, s_, [x for group in items for x in group], posts
+
+    def uflush() -> None:
+        if not urun:
+            return
+        st, s_, flat, posts = unpack_run()
         dec.append(f"if end - s < {s_.size}: raise _oob()")
         dec.append(f"{', '.join(flat)}{',' if len(flat) == 1 else ''} = {st}.unpack_from(data, s)")
         dec.append(f"s += {s_.size}")
-        for (up, v), group in zip(urun, items, strict=True):
-            dec.extend(up.post(v, group))
-        urun.clear()
+        dec.extend(posts)
 
     def default_line(e: Entry, v: str) -> str:
         if e.default_factory is not None:
@@ -453,15 +456,48 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         ns[f"{v}_d"] = e.default
         return f"else: {v} = {v}_d"
 
+    np = len(d.prefix)
+    prefix_lines = []
     if d.prefix:
-        np = len(d.prefix)
-        dec.append(f"if end - s < {np}: raise _oob()")
+        prefix_lines.append(f"if end - s < {np}: raise _oob()")
         if np == 1:
-            dec.append(f"if data[s] != {d.prefix[0]}: raise _DecodeError({p}_PFX_ERROR)")
+            prefix_lines.append(f"if data[s] != {d.prefix[0]}: raise _DecodeError({p}_PFX_ERROR)")
         else:
-            dec.append(f"if data[s:s + {np}] != {p}_PFX: raise _DecodeError({p}_PFX_ERROR)")
-        dec.append(f"s += {np}")
-    for e in d.order:
+            prefix_lines.append(f"if data[s:s + {np}] != {p}_PFX: raise _DecodeError({p}_PFX_ERROR)")
+        prefix_lines.append(f"s += {np}")
+    head = _fixed_head(d, leaves, max_flags)
+    if head:
+        # [prefix] flags fixed...: one unpack when the flags uint is one byte (as it always is
+        # from JS), else the field-by-field way; both leave the same variables
+        for e in head[1:]:
+            up = leaves[e.name].unpack
+            assert up is not None  # _fixed_head took only unpackable fields
+            urun.append((up, var[e.name]))
+        st, s_, flat, posts = unpack_run()
+        fast = ("_pfx, " if np else "") + f"{fl}, " + ", ".join(flat)
+        ns[f"{st}_head"] = struct.Struct(
+            "<" + ("B" if np == 1 else f"{np}s" if np else "") + "B" + s_.format[1:]
+        )
+        size = ns[f"{st}_head"].size
+        pfx_check = f"_pfx != {d.prefix[0]}" if np == 1 else f"_pfx != {p}_PFX"
+        dec.extend(
+            [
+                f"if end - s >= {size} and data[s + {np}] <= 0xFC:",
+                f"    {fast} = {st}_head.unpack_from(data, s)",
+                *([f"    if {pfx_check}: raise _DecodeError({p}_PFX_ERROR)"] if np else []),
+                f"    s += {size}",
+                "else:",
+                *indent(prefix_lines),
+                *indent(uint_dec(fl)),
+                f"    if end - s < {s_.size}: raise _oob()",
+                f"    {', '.join(flat)}{',' if len(flat) == 1 else ''} = {st}.unpack_from(data, s)",
+                f"    s += {s_.size}",
+                *posts,
+            ]
+        )
+    else:
+        dec.extend(prefix_lines)
+    for e in d.order[len(head) :]:
         if e.kind == "flags":
             uflush()
             if e.trailing:
@@ -486,6 +522,20 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         if e.kind == "flag":
             dec.append(f"{var[e.name]} = {fl} & {1 << d.bits[e.name]} != 0")
     return code
+
+
+def _fixed_head(d: _Desc, leaves: dict[str, Leaf], max_flags: int) -> list[Entry]:
+    """The flags entry and the fixed-size fields right after it, when they open the message (after
+    the prefix) and the flags uint is one byte on encode; else nothing."""
+    fe = d.flags_entry
+    if fe is None or d.order[0] is not fe or fe.trailing or max_flags > 0xFC:
+        return []
+    head = [fe]
+    for e in d.order[1:]:
+        if e.kind != "field" or leaves[e.name].unpack is None:
+            break
+        head.append(e)
+    return head if len(head) > 1 else []
 
 
 def _inline_leaf(nested: Schema[Any], v: str, ns: dict[str, Any]) -> Leaf:
