@@ -208,13 +208,9 @@ def schemas(draw: st.DrawFn) -> Drawn:
     # the value class: a NamedTuple whose field order differs from the wire order, or a dataclass
     order = draw(st.permutations(names))
     kind = draw(st.sampled_from(["namedtuple", "dataclass", "slotted"]))
-    cls: Any
-    if kind == "namedtuple":
-        cls = namedtuple("Msg", order)
-    elif kind == "dataclass":
-        cls = dataclasses.make_dataclass("Msg", order)
-    else:  # built through its slots' setters
-        cls = dataclasses.make_dataclass("Msg", order, frozen=True, slots=True)
+    make: Any = namedtuple if kind == "namedtuple" else dataclasses.make_dataclass
+    options = {"frozen": True, "slots": True} if kind == "slotted" else {}  # slotted: built by slot setters
+    cls: Any = make("Msg", order, **options)
     desc = Desc(names, oracle_entries, prefix, frozenset(truthy))
     codec = c.schema(cls, *entries, prefix=prefix)
     values = st.fixed_dictionaries(value_strats).map(lambda d: cls(**d))
