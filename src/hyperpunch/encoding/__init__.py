@@ -20,7 +20,9 @@ fields, compiled once into specialised functions; see :mod:`hyperpunch.encoding.
 
     PING = c.schema(Ping, c.field("tid", c.uint16), c.optional("id", c.fixed32))
 
-or write a ``Codec`` subclass whose three methods call the field codecs in order.
+(nested schemas, arrays, enums, version constants and trailing fields included), or,
+for a truly irregular message, write a ``Codec`` subclass whose three methods call the field
+codecs in order.
 """
 
 from __future__ import annotations

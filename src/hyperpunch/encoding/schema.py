@@ -3,9 +3,11 @@
 Almost every Holepunch message is "some fields, a ``uint`` flags field, then optional fields whose
 presence the flag bits announce, in bit order". :func:`schema` takes that description and
 generates Python source for it at definition time (as ``dataclasses`` does), so that encoding or
-decoding a message is one function with every known leaf codec inlined: runs of fixed-size fields
-become a single precompiled ``struct.Struct`` call, varints take their one-byte fast path inline,
-and no ``State`` object is made on the ``encode``/``decode`` fast path.
+decoding a message is one function with every known leaf codec (and every nested schema)
+inlined: runs of fixed-size fields become a single precompiled ``struct.Struct`` call, varints
+take their one- and three-byte forms inline, the encoder joins all the parts once, and no
+``State`` object is made on the ``encode``/``decode`` fast path. The leaf templates live in
+:mod:`hyperpunch.encoding.schema_leaves`.
 
 Invariants:
 
@@ -21,9 +23,12 @@ Invariants:
   the ``decode`` fast path also converts anything a nested hand-written codec lets escape).
   Encoders raise :class:`EncodeError` (through ``encode``) for values the field codecs refuse.
 * Leaf codecs not known to the generator are called through their normal interface, so any
-  ``Codec`` may be a field. Nested schemas, ``array(...)`` of a schema or of a known leaf, and
-  ``uint32array`` are inlined (an array decoder refuses more than ``ARRAY_MAX`` elements, as
-  ``array`` does).
+  ``Codec`` may be a field. Nested schemas, ``array(...)`` of a schema or of a known leaf,
+  ``uint32array``, ``optional_buffer`` and ``enum`` are inlined (an array decoder refuses more
+  than ``ARRAY_MAX`` elements, as ``array`` does).
+* Values are built as the value class builds them: a NamedTuple through ``tuple.__new__``; a
+  slotted dataclass with a dataclass-generated ``__init__`` (no ``__post_init__``) through its
+  slots' setters (the same object, about twice as fast); any other class by calling it.
 * ``field(..., written=x)`` always writes ``x`` (a JS version constant) and decodes what is there;
   ``trailing`` entries and ``flags(trailing=True)`` are read only when bytes remain (else their
   default / 0), as JS's ``state.start < state.end ? ... : ...``; ``flags(omit_zero=True)`` leaves
