@@ -720,3 +720,23 @@ def test_fixed_head_takes_the_field_by_field_way_for_a_wide_flags_varint() -> No
             c.decode(REQUEST, wide[:cut])
     with pytest.raises(DecodeError, match="Unknown message type"):
         c.decode(REQUEST, b"\x04" + wide[1:6])  # short and of the wrong type: the type is reported
+
+
+def test_positive_optional_fields_follow_js_greater_than_zero() -> None:
+    class Reply(NamedTuple):
+        error: int
+        value: bytes | None
+
+    # like dht-rpc's response: ``m.error > 0 ? flag : 0``, so a negative error is left out
+    codec = c.schema(
+        Reply, c.optional("error", c.uint, positive=True, default=0), c.optional("value", c.buffer)
+    )
+    assert c.encode(codec, Reply(0, None)) == b"\x00"
+    assert c.encode(codec, Reply(-1, None)) == b"\x00"
+    assert c.encode(codec, Reply(300, b"")) == b"\x03\xfd\x2c\x01\x00"
+    assert c.decode(codec, b"\x00", exact=True) == Reply(0, None)
+    assert c.decode(codec, b"\x03\xfd\x2c\x01\x00", exact=True) == Reply(300, b"")
+    with pytest.raises(SchemaError):
+        c.schema(
+            Reply, c.optional("error", c.uint, truthy=True, positive=True), c.optional("value", c.buffer)
+        )

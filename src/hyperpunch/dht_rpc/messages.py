@@ -8,8 +8,9 @@ Invariants:
   value(16). Responses: id(1) token(2) closerNodes(4) error(8) value(16).
 * Encoding writes exactly JS's bytes: flags are a single byte, an optional field is present iff
   it is not ``None`` (an empty ``value`` is present, as an empty JS Buffer is truthy), except
-  ``closer_nodes`` and ``error``, present iff truthy (JS ``m.closerNodes && m.closerNodes.length``,
-  ``m.error``). Both codecs are :func:`~hyperpunch.encoding.schema` declarations.
+  ``closer_nodes``, present iff non-empty, and ``error``, present iff > 0 (JS
+  ``m.closerNodes && m.closerNodes.length``, ``m.error > 0``). Both codecs are
+  :func:`~hyperpunch.encoding.schema` declarations.
 * Decoding raises :class:`~hyperpunch.encoding.DecodeError` for anything JS's decoder would
   reject (JS then drops the datagram); trailing bytes are ignored, as in JS.
 * A node id is ``BLAKE2b-256(ipv4(4) || uint16le port)`` (:func:`peer_id`); a received ``id``
@@ -151,7 +152,7 @@ response: Codec[ResponseMessage] = schema(
     optional("id", fixed32),
     optional("token", fixed32),
     optional("closer_nodes", ipv4_address_array, truthy=True),
-    optional("error", uint, truthy=True, default=0),
+    optional("error", uint, positive=True, default=0),
     optional("value", buffer),
     prefix=bytes([RESPONSE_ID]),
     prefix_error="not a dht-rpc response",

@@ -98,6 +98,7 @@ class Entry:
     written: Any = _UNSET  # field: always write this value (a version constant)
     trailing: bool = False  # flags: read only when bytes remain (else 0)
     omit_zero: bool = False  # flags: a zero flags uint is not written
+    positive: bool = False  # optional: present iff > 0 (JS ``m.x > 0 ? ... : ...``)
 
 
 def field(name: str, codec: Codec[Any], *, written: Any = _UNSET) -> Entry:
@@ -117,15 +118,17 @@ def optional(
     truthy: bool = False,
     default: Any = None,
     default_factory: Callable[[], Any] | None = None,
+    positive: bool = False,
 ) -> Entry:
     """A field announced by a flag bit (the next one by default), present iff it is not ``None``.
 
     JS messages often test truthiness instead (``m.error ? 1 : 0`` omits an ``error`` of 0, and
-    decodes an absent one as ``0``): pass ``truthy=True, default=0`` for those. ``default`` is
+    decodes an absent one as ``0``): pass ``truthy=True, default=0`` for those, or
+    ``positive=True, default=0`` where JS tests ``m.x > 0``. ``default`` is
     what an absent field decodes to (use an immutable value); ``default_factory`` makes it
     instead (``list`` for an absent list that decodes as ``[]``).
     """
-    return Entry("optional", name, codec, bit, truthy, default, default_factory)
+    return Entry("optional", name, codec, bit, truthy, default, default_factory, positive=positive)
 
 
 def trailing(name: str, codec: Codec[Any], *, default: Any = None) -> Entry:
@@ -220,6 +223,8 @@ def _check_entries(cls: type, names: list[str], entries: tuple[Entry, ...]) -> N
             raise SchemaError(f"field {e.name!r} needs a Codec, got {e.codec!r}")
         if e.default_factory is not None and e.default is not None:
             raise SchemaError(f"field {e.name!r} has both a default and a default_factory")
+        if e.truthy and e.positive:
+            raise SchemaError(f"field {e.name!r} is present iff truthy or iff positive, not both")
         if e.omit_zero and not e.trailing:
             raise SchemaError("flags(omit_zero=True) needs trailing=True (the decoder must see it is absent)")
 
@@ -349,7 +354,8 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     flag_terms = []
     for e in d.flagged:
         v, b = var[e.name], d.bits[e.name]
-        term = f"({v} is not None)" if e.kind == "optional" and not e.truthy else f"(1 if {v} else 0)"
+        cond = _present(e, v) if e.kind == "optional" else v
+        term = f"({cond})" if e.kind == "optional" and not e.truthy else f"(1 if {cond} else 0)"
         flag_terms.append(term if b == 0 else f"{term} << {b}")
     flags_lines = [f"{fl} = {' | '.join(flag_terms) or '0'}"] if d.flags_entry is not None else []
 
@@ -412,7 +418,7 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         elif e.kind == "optional":
             flush()
             leaf, v = leaves[e.name], var[e.name]
-            cond = v if e.truthy else f"{v} is not None"
+            cond = _present(e, v)
             code.size_lines.append(f"if {cond}:")
             code.size_lines.extend(indent(leaf.size_lines(v)))
             lp, le = leaf.parts(v), leaf.enc_lines(v)
@@ -527,6 +533,11 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         if e.kind == "flag":
             dec.append(f"{var[e.name]} = {fl} & {1 << d.bits[e.name]} != 0")
     return code
+
+
+def _present(e: Entry, v: str) -> str:
+    """The test for an optional field's presence."""
+    return f"{v} > 0" if e.positive else v if e.truthy else f"{v} is not None"
 
 
 def _fixed_head(d: _Desc, leaves: dict[str, Leaf], max_flags: int) -> list[Entry]:
