@@ -346,7 +346,7 @@ NAMESPACE["make_address"] = make_address
 
 
 def _ipv4_post(v: str, items: list[str]) -> list[str]:
-    return [f"{v} = _addr_get({items[0]})", f"if {v} is None: {v} = make_address({items[0]})"]
+    return [f"{v} = _addr_get({items[0]}) or make_address({items[0]})"]  # an Address is never falsy
 
 
 NAMESPACE["_S_ipv4_address"] = struct.Struct("<4sH")
