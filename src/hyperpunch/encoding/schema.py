@@ -289,11 +289,31 @@ class _Code:
     flags_lines: list[str]  # computing the flags value
     size_flags: list[str]  # ... when the size depends on it
     size_const: int
-    size_lines: list[str]  # ``n += ...``
-    enc_lines: list[str]  # statements before the parts
-    parts: list[str]  # the encoding's byte expressions, in wire order
-    dec_lines: list[str]
     construct: Callable[[str], list[str]]  # target variable -> lines building the decoded value
+    size_lines: list[str] = dataclasses.field(default_factory=list)  # ``n += ...``
+    enc_lines: list[str] = dataclasses.field(default_factory=list)  # statements before the parts
+    parts: list[str] = dataclasses.field(default_factory=list)  # the encoding's bytes, in wire order
+    dec_lines: list[str] = dataclasses.field(default_factory=list)
+
+
+def _leaf_of(codec: Codec[Any], v: str, ns: dict[str, Any]) -> Leaf:
+    """The templates for ``codec`` holding the value in variable ``v`` (namespace names after it)."""
+    known = KNOWN_LEAVES.get(id(codec))
+    if known is not None:
+        return known
+    if isinstance(codec, Fixed):
+        return fixed_bytes_leaf(codec.n)
+    if isinstance(codec, Schema):
+        return _inline_leaf(codec, v, ns)
+    if isinstance(codec, Enum) and len(codec.names) <= 0xFD:
+        ns[f"{v}_codec"] = codec
+        return enum_leaf(f"{v}_codec")
+    if isinstance(codec, Array):
+        item = codec.item
+        nested = (item._size, item._raw) if isinstance(item, Schema) else None
+        return array_leaf(_leaf_of(item, f"{v}_i", ns), f"{v}_a", ns, nested)
+    ns[f"{v}_codec"] = codec
+    return generic_leaf(f"{v}_codec")
 
 
 def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
@@ -305,25 +325,7 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     var = {name: f"{p}v{i}" for i, name in enumerate(d.names)}
     fl = f"{p}_fl"
 
-    def leaf_of(codec: Codec[Any], v: str) -> Leaf:
-        known = KNOWN_LEAVES.get(id(codec))
-        if known is not None:
-            return known
-        if isinstance(codec, Fixed):
-            return fixed_bytes_leaf(codec.n)
-        if isinstance(codec, Schema):
-            return _inline_leaf(codec, v, ns)
-        if isinstance(codec, Enum) and len(codec.names) <= 0xFD:
-            ns[f"{v}_codec"] = codec
-            return enum_leaf(f"{v}_codec")
-        if isinstance(codec, Array):
-            item = codec.item
-            nested = (item._size, item._raw) if isinstance(item, Schema) else None
-            return array_leaf(leaf_of(codec.item, f"{v}_i"), f"{v}_a", ns, nested)
-        ns[f"{v}_codec"] = codec
-        return generic_leaf(f"{v}_codec")
-
-    leaves = {e.name: leaf_of(e.codec, var[e.name]) for e in d.order if e.codec is not None}
+    leaves = {e.name: _leaf_of(e.codec, var[e.name], ns) for e in d.order if e.codec is not None}
 
     # ---- the value unpacking / construction
     if d.is_tuple:
@@ -359,20 +361,31 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         flag_terms.append(term if b == 0 else f"{term} << {b}")
     flags_lines = [f"{fl} = {' | '.join(flag_terms) or '0'}"] if d.flags_entry is not None else []
 
-    # ---- encode: the size, and the parts in wire order (runs of packables merged)
     max_flags = sum(1 << b for b in d.bits.values())
     omit_zero = d.flags_entry is not None and d.flags_entry.omit_zero
     code = _Code(
-        unpack,
-        flags_lines,
-        flags_lines if max_flags > 0xFC or omit_zero else [],
-        0,
-        [],
-        [],
-        [],
-        [],
-        construct,
+        unpack=unpack,
+        flags_lines=flags_lines,
+        size_flags=flags_lines if max_flags > 0xFC or omit_zero else [],
+        size_const=len(d.prefix),
+        construct=construct,
     )
+    _emit_encode(d, p, ns, leaves, var, max_flags, code)
+    _emit_decode(d, p, ns, leaves, var, max_flags, code)
+    return code
+
+
+def _emit_encode(
+    d: _Desc,
+    p: str,
+    ns: dict[str, Any],
+    leaves: dict[str, Leaf],
+    var: dict[str, str],
+    max_flags: int,
+    code: _Code,
+) -> None:
+    """The size lines, and the parts in wire order (runs of packables merged into one pack)."""
+    fl = f"{p}_fl"
     run: list[tuple[Packable, str]] = []
 
     def flush() -> None:
@@ -387,7 +400,6 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
         code.parts.append(f"{st}.pack({', '.join(args)})")
         run.clear()
 
-    code.size_const = len(d.prefix)
     if d.prefix:
         run.append((Packable(f"{len(d.prefix)}s", lambda v: [], lambda v: [v]), f"{p}_PFX"))
     for e in d.order:
@@ -432,7 +444,18 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
             code.parts.extend(held)
     flush()
 
-    # ---- decode
+
+def _emit_decode(
+    d: _Desc,
+    p: str,
+    ns: dict[str, Any],
+    leaves: dict[str, Leaf],
+    var: dict[str, str],
+    max_flags: int,
+    code: _Code,
+) -> None:
+    """The decode lines: fixed runs as one unpack, optional fields behind their flag bits."""
+    fl = f"{p}_fl"
     dec = code.dec_lines
     urun: list[tuple[Unpackable, str]] = []
 
@@ -532,7 +555,6 @@ def _generate(d: _Desc, p: str, value: str, ns: dict[str, Any]) -> _Code:
     for e in d.flagged:
         if e.kind == "flag":
             dec.append(f"{var[e.name]} = {fl} & {1 << d.bits[e.name]} != 0")
-    return code
 
 
 def _present(e: Entry, v: str) -> str:
