@@ -129,6 +129,21 @@ LEAVES: dict[str, tuple[Codec[Any], st.SearchStrategy[Any]]] = {
         st.builds(c.Address, st.just("0:0:0:0:0:0:0:1"), st.integers(0, 0xFFFF)),
     ),
     "inner": (INNER, st.builds(Inner, uints, st.none() | st.binary(max_size=10))),  # nested schema
+    # inlined containers and leaves
+    "array(ipv4)": (
+        c.array(c.ipv4_address),
+        st.lists(st.builds(c.Address, hosts, st.integers(0, 0xFFFF)), max_size=4),
+    ),
+    "array(inner)": (
+        c.array(INNER),
+        st.lists(st.builds(Inner, uints, st.none() | st.binary(max_size=4)), max_size=3),
+    ),
+    "array(fixed3)": (c.array(c.fixed(3)), st.lists(st.binary(min_size=3, max_size=3), max_size=3)),
+    "array(array(uint))": (c.array(c.array(c.uint)), st.lists(st.lists(uints, max_size=3), max_size=3)),
+    "array(utf8)": (c.array(c.utf8), st.lists(st.text(max_size=5), max_size=3)),  # generic items
+    "uint32array": (c.uint32array, st.lists(st.integers(0, 0xFFFFFFFF), max_size=5)),
+    "optional_buffer": (c.optional_buffer, st.none() | st.binary(min_size=1, max_size=20)),
+    "enum": (c.enum("colour", ("red", "green", "blue")), st.sampled_from(["red", "green", "blue"])),
 }
 
 
@@ -192,8 +207,10 @@ def schemas(draw: st.DrawFn) -> Drawn:
 
     # the value class: a NamedTuple whose field order differs from the wire order, or a dataclass
     order = draw(st.permutations(names))
-    make: Any = namedtuple if draw(st.booleans()) else dataclasses.make_dataclass
-    cls: Any = make("Msg", order)
+    kind = draw(st.sampled_from(["namedtuple", "dataclass", "slotted"]))
+    make: Any = namedtuple if kind == "namedtuple" else dataclasses.make_dataclass
+    options = {"frozen": True, "slots": True} if kind == "slotted" else {}  # slotted: built by slot setters
+    cls: Any = make("Msg", order, **options)
     desc = Desc(names, oracle_entries, prefix, frozenset(truthy))
     codec = c.schema(cls, *entries, prefix=prefix)
     values = st.fixed_dictionaries(value_strats).map(lambda d: cls(**d))
@@ -485,3 +502,241 @@ def test_inconsistent_schema_definitions_are_refused(entries: list[c.Entry]) -> 
 def test_value_class_must_be_namedtuple_or_dataclass() -> None:
     with pytest.raises(SchemaError):
         c.schema(dict, c.field("a", c.uint))
+
+
+# --- written constants, trailing fields and flags, default factories, enums -----------------------
+
+KIND = c.enum("kind", ("zero", "one", "two"))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sink:
+    version: int
+    items: list[Inner]
+    words: list[int]
+    sig: bytes | None
+    kind: str
+    more: list[int] = dataclasses.field(default_factory=list)
+    wide: bool = False
+    tail: int = 7
+
+
+SINK = c.schema(
+    Sink,
+    c.field("version", c.uint, written=1),
+    c.field("items", c.array(INNER)),
+    c.field("words", c.uint32array),
+    c.field("sig", c.optional_buffer),
+    c.field("kind", KIND),
+    c.flags(trailing=True),
+    c.optional("more", c.array(c.uint), truthy=True, default_factory=list),
+    c.flag("wide", bit=4),
+    c.trailing("tail", c.uint, default=7),
+)
+
+
+class SinkOracle(Codec[Sink]):
+    """SINK written the plain way (JS-style), from the leaf codecs' own methods."""
+
+    items = c.array(INNER)
+    more = c.array(c.uint)
+
+    def _flags(self, m: Sink) -> int:
+        return (1 if m.more else 0) | (16 if m.wide else 0)
+
+    def preencode(self, state: c.EncodeState, m: Sink) -> None:
+        c.uint.preencode(state, 1)
+        self.items.preencode(state, m.items)
+        c.uint32array.preencode(state, m.words)
+        c.optional_buffer.preencode(state, m.sig)
+        KIND.preencode(state, m.kind)
+        c.uint.preencode(state, self._flags(m))
+        if m.more:
+            self.more.preencode(state, m.more)
+        c.uint.preencode(state, m.tail)
+
+    def encode(self, state: c.EncodeState, m: Sink) -> None:
+        c.uint.encode(state, 1)
+        self.items.encode(state, m.items)
+        c.uint32array.encode(state, m.words)
+        c.optional_buffer.encode(state, m.sig)
+        KIND.encode(state, m.kind)
+        c.uint.encode(state, self._flags(m))
+        if m.more:
+            self.more.encode(state, m.more)
+        c.uint.encode(state, m.tail)
+
+    def decode(self, state: c.DecodeState) -> Sink:
+        version = c.uint.decode(state)
+        items = self.items.decode(state)
+        words = c.uint32array.decode(state)
+        sig = c.optional_buffer.decode(state)
+        kind = KIND.decode(state)
+        fl = c.uint.decode(state) if state.start < state.end else 0
+        more = self.more.decode(state) if fl & 1 else []
+        tail = c.uint.decode(state) if state.start < state.end else 7
+        return Sink(version, items, words, sig, kind, more, fl & 16 != 0, tail)
+
+
+SINK_ORACLE = SinkOracle()
+sinks = st.builds(
+    Sink,
+    uints,
+    st.lists(st.builds(Inner, uints, st.none() | st.binary(max_size=4)), max_size=3),
+    st.lists(st.integers(0, 0xFFFFFFFF), max_size=4),
+    st.none() | st.binary(min_size=1, max_size=300),
+    st.sampled_from(KIND.names),
+    st.lists(uints, max_size=3),
+    st.booleans(),
+    uints,
+)
+
+
+@SETTINGS
+@given(sinks)
+def test_new_entry_kinds_match_the_plain_codec(value: Sink) -> None:
+    data = c.encode(SINK, value)
+    assert data == c.encode(SINK_ORACLE, value)
+    sizer = c.encode_state()
+    SINK.preencode(sizer, value)
+    assert sizer.end == len(data)
+    expected = dataclasses.replace(value, version=1)  # written as 1 whatever the value holds
+    assert c.decode(SINK, data, exact=True) == expected
+    assert SINK.decode(State(1, 1 + len(data), b"\x00" + data)) == expected
+
+
+@SETTINGS
+@given(st.binary(max_size=60), st.integers(0, 4))
+def test_new_entry_kinds_decode_any_bytes_like_the_plain_codec(raw: bytes, slack: int) -> None:
+    end = max(0, len(raw) - slack)
+
+    def run(codec: Codec[Sink]) -> Any:
+        state = State(0, end, raw)
+        try:
+            return codec.decode(state), state.start
+        except DecodeError:
+            return "error"
+
+    got = run(SINK)
+    assert got == run(SINK_ORACLE)
+    try:
+        fast = c.decode(SINK, raw[:end])
+    except DecodeError:
+        assert got == "error"
+    else:
+        assert got != "error" and fast == got[0]
+
+
+def test_written_trailing_and_default_factory() -> None:
+    value = Sink(9, [], [], None, "two", tail=300)
+    data = c.encode(SINK, value)
+    assert data == b"\x01\x00\x00\x00\x02\x00\xfd\x2c\x01"
+    # a version other than the written one is kept on decode
+    assert c.decode(SINK, b"\x05" + data[1:]).version == 5
+    # trailing flags and field absent: 0 and the default; the absent list is a fresh one each time
+    short = data[:5]
+    a, b = c.decode(SINK, short, exact=True), c.decode(SINK, short, exact=True)
+    assert a == Sink(1, [], [], None, "two", [], False, 7)
+    assert a.more == [] and a.more is not b.more
+    assert c.decode(SINK, short + b"\x11\x01\x05\x02") == Sink(1, [], [], None, "two", [5], True, 2)
+
+
+def test_flags_omitted_when_zero() -> None:
+    class Want(NamedTuple):
+        start: int
+        any: bool
+
+    codec = c.schema(Want, c.field("start", c.uint), c.flags(trailing=True, omit_zero=True), c.flag("any"))
+    assert c.encode(codec, Want(3, False)) == b"\x03"
+    assert c.encode(codec, Want(3, True)) == b"\x03\x01"
+    sizer = c.encode_state()
+    codec.preencode(sizer, Want(3, False))
+    assert sizer.end == 1
+    assert c.decode(codec, b"\x03", exact=True) == Want(3, False)
+    assert c.decode(codec, b"\x03\x01", exact=True) == Want(3, True)
+    assert c.decode(codec, b"\x03\xfd\x01\x00", exact=True) == Want(3, True)
+
+
+def test_enum_refuses_unknown_names_and_ids() -> None:
+    with pytest.raises(EncodeError, match="Unknown kind: four"):
+        c.encode(KIND, "four")
+    with pytest.raises(EncodeError, match="Unknown kind: four"):
+        c.encode(SINK, Sink(1, [], [], None, "four"))
+    with pytest.raises(DecodeError, match="Unknown kind id: 3"):
+        c.decode(KIND, b"\x03")
+    with pytest.raises(DecodeError, match="Unknown kind id: 3"):
+        c.decode(SINK, b"\x01\x00\x00\x00\x03")
+    assert c.decode(KIND, b"\xfd\x01\x00") == "one"  # a non-minimal varint, as JS's uint reads it
+
+
+def test_inlined_arrays_refuse_too_many_elements() -> None:
+    too_many = c.encode(c.uint, c.ARRAY_MAX + 1)
+    with pytest.raises(DecodeError, match="Array is too big"):
+        c.decode(SINK, b"\x01" + too_many)
+    with pytest.raises(DecodeError, match="Array is too big"):
+        c.decode(c.array(INNER), too_many)
+    assert "for _ in range(" in SINK.source  # the item decoder is inlined in a loop
+    assert "_State(" not in SINK.source
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checked:
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n > 100:
+            raise ValueError("too big")
+
+
+def test_post_init_still_runs_on_decode() -> None:
+    codec = c.schema(Checked, c.field("n", c.uint))
+    assert c.decode(codec, b"\x05") == Checked(5)
+    with pytest.raises(DecodeError):
+        c.decode(codec, b"\xfd\x00\x01")  # 256: __post_init__ refuses it, as a decode failure
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [c.optional("a", c.uint, default=0, default_factory=int), c.field("b", c.uint)],
+        [c.field("a", c.uint), c.flags(omit_zero=True), c.field("b", c.uint)],  # must be trailing
+        [c.trailing("a", "uint"), c.field("b", c.uint)],  # type: ignore[arg-type]  # not a codec
+    ],
+)
+def test_inconsistent_new_entry_options_are_refused(entries: list[c.Entry]) -> None:
+    with pytest.raises(SchemaError):
+        c.schema(Pair, *entries)
+
+
+def test_fixed_head_takes_the_field_by_field_way_for_a_wide_flags_varint() -> None:
+    from bench.bench_encoding import REQUEST, REQUEST_HANDWRITTEN, typical
+
+    data = c.encode(REQUEST, typical())
+    assert "_head.unpack_from" in REQUEST.source  # prefix, flags, tid and to in one unpack
+    wide = data[:1] + b"\xfd" + bytes([data[1], 0]) + data[2:]  # the same flags, non-minimal
+    assert c.decode(REQUEST, wide, exact=True) == c.decode(REQUEST_HANDWRITTEN, wide) == typical()
+    for cut in range(len(wide)):  # short inputs: the same error either way
+        with pytest.raises(DecodeError):
+            c.decode(REQUEST, wide[:cut])
+    with pytest.raises(DecodeError, match="Unknown message type"):
+        c.decode(REQUEST, b"\x04" + wide[1:6])  # short and of the wrong type: the type is reported
+
+
+def test_positive_optional_fields_follow_js_greater_than_zero() -> None:
+    class Reply(NamedTuple):
+        error: int
+        value: bytes | None
+
+    # like dht-rpc's response: ``m.error > 0 ? flag : 0``, so a negative error is left out
+    codec = c.schema(
+        Reply, c.optional("error", c.uint, positive=True, default=0), c.optional("value", c.buffer)
+    )
+    assert c.encode(codec, Reply(0, None)) == b"\x00"
+    assert c.encode(codec, Reply(-1, None)) == b"\x00"
+    assert c.encode(codec, Reply(300, b"")) == b"\x03\xfd\x2c\x01\x00"
+    assert c.decode(codec, b"\x00", exact=True) == Reply(0, None)
+    assert c.decode(codec, b"\x03\xfd\x2c\x01\x00", exact=True) == Reply(300, b"")
+    with pytest.raises(SchemaError):
+        c.schema(
+            Reply, c.optional("error", c.uint, truthy=True, positive=True), c.optional("value", c.buffer)
+        )

@@ -141,16 +141,17 @@ async def test_request_watchdog_on_a_virtual_clock() -> None:
 
 def test_wire_messages_are_the_ten_hypercore_alpha_codecs() -> None:
     assert m.PROTOCOL == "hypercore/alpha"
-    names = [type(c).__name__ for c in m.WIRE_MESSAGES]
-    assert names == [
-        "_Sync",
-        "_Request",
-        "_Cancel",
-        "_Data",
-        "_NoData",
-        "_Want",
-        "_Unwant",
-        "_BitfieldMsg",
-        "_Range",
-        "_Extension",
-    ]
+    expected = (
+        m.sync,
+        m.request,
+        m.cancel,
+        m.data,
+        m.no_data,
+        m.want,
+        m.unwant,
+        m.bitfield,
+        m.range_,
+        m.extension,
+    )
+    assert len(m.WIRE_MESSAGES) == len(expected)
+    assert all(got is want for got, want in zip(m.WIRE_MESSAGES, expected, strict=True))

@@ -1,4 +1,5 @@
-"""HyperDHT 6.34 wire messages (JS ``hyperdht/lib/messages.js``) as compact-encoding codecs.
+"""HyperDHT 6.34 wire messages (JS ``hyperdht/lib/messages.js``) as compact-encoding codecs,
+declared with :func:`~hyperpunch.encoding.schema` (only ``noise_payload`` wraps its schema by hand).
 
 Invariants:
 
@@ -22,22 +23,30 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hyperpunch.encoding import (
     Address,
     Codec,
     DecodeState,
     EncodeState,
+    Schema,
     State,
     array,
     buffer,
+    field,
     fixed32,
     fixed64,
+    flag,
+    flags,
     ipv4_address,
     ipv6_address,
+    optional,
+    schema,
     string,
+    trailing,
     uint,
 )
 from hyperpunch.encoding import decode as decode
@@ -89,26 +98,11 @@ __all__ = [
 
 _u_pre = uint.preencode
 _u_enc = uint.encode
-_u_dec = uint.decode
-_b_pre = buffer.preencode
-_b_enc = buffer.encode
-_b_dec = buffer.decode
-_f32_enc = fixed32.encode
-_f32_dec = fixed32.decode
-_f64_enc = fixed64.encode
-_f64_dec = fixed64.decode
 
 ipv4: Codec[Address] = ipv4_address
 ipv6: Codec[Address] = ipv6_address
 ipv4_array = array(ipv4_address)
 ipv6_array = array(ipv6_address)
-_ip4_enc = ipv4_address.encode
-_ip4_dec = ipv4_address.decode
-
-
-def _check32(value: bytes, what: str) -> None:
-    if len(value) != 32:  # fixed32 would refuse too, but only in encode (after sizing)
-        raise TypeError(f"{what} must be 32 bytes, got {len(value)}")
 
 
 # --- handshake / holepunch (dht-rpc request values) ------------------------------------------
@@ -124,36 +118,13 @@ class Handshake:
     relay_address: Address | None = None
 
 
-class _Handshake(Codec[Handshake]):
-    """``uint flags(1=peerAddress, 2=relayAddress) · uint mode · buffer noise · [ipv4] · [ipv4]``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Handshake) -> None:
-        state.end += 1  # flags < 4
-        _u_pre(state, m.mode)
-        _b_pre(state, m.noise)
-        if m.peer_address is not None:
-            state.end += 6
-        if m.relay_address is not None:
-            state.end += 6
-
-    def encode(self, state: EncodeState, m: Handshake) -> None:
-        _u_enc(state, (1 if m.peer_address is not None else 0) | (2 if m.relay_address is not None else 0))
-        _u_enc(state, m.mode)
-        _b_enc(state, m.noise)
-        if m.peer_address is not None:
-            _ip4_enc(state, m.peer_address)
-        if m.relay_address is not None:
-            _ip4_enc(state, m.relay_address)
-
-    def decode(self, state: DecodeState) -> Handshake:
-        flags = _u_dec(state)
-        mode = _u_dec(state)
-        noise = _b_dec(state)
-        peer_address = _ip4_dec(state) if flags & 1 else None
-        relay_address = _ip4_dec(state) if flags & 2 else None
-        return Handshake(mode, noise, peer_address, relay_address)
+handshake: Codec[Handshake] = schema(
+    Handshake,
+    field("mode", uint),
+    field("noise", buffer),
+    optional("peer_address", ipv4_address),
+    optional("relay_address", ipv4_address),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,33 +137,13 @@ class Holepunch:
     peer_address: Address | None = None
 
 
-class _Holepunch(Codec[Holepunch]):
-    """``uint flags(1=peerAddress) · uint mode · uint id · buffer payload · [ipv4 peerAddress]``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Holepunch) -> None:
-        state.end += 1  # flags < 2
-        _u_pre(state, m.mode)
-        _u_pre(state, m.id)
-        _b_pre(state, m.payload)
-        if m.peer_address is not None:
-            state.end += 6
-
-    def encode(self, state: EncodeState, m: Holepunch) -> None:
-        _u_enc(state, 1 if m.peer_address is not None else 0)
-        _u_enc(state, m.mode)
-        _u_enc(state, m.id)
-        _b_enc(state, m.payload)
-        if m.peer_address is not None:
-            _ip4_enc(state, m.peer_address)
-
-    def decode(self, state: DecodeState) -> Holepunch:
-        flags = _u_dec(state)
-        mode = _u_dec(state)
-        id_ = _u_dec(state)
-        payload = _b_dec(state)
-        return Holepunch(mode, id_, payload, _ip4_dec(state) if flags & 1 else None)
+holepunch: Codec[Holepunch] = schema(
+    Holepunch,
+    field("mode", uint),
+    field("id", uint),
+    field("payload", buffer),
+    optional("peer_address", ipv4_address),
+)
 
 
 # --- noise payload and its parts ---------------------------------------------------------------
@@ -206,22 +157,9 @@ class RelayInfo:
     peer_address: Address
 
 
-class _RelayInfo(Codec[RelayInfo]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: RelayInfo) -> None:
-        state.end += 12
-
-    def encode(self, state: EncodeState, m: RelayInfo) -> None:
-        _ip4_enc(state, m.relay_address)
-        _ip4_enc(state, m.peer_address)
-
-    def decode(self, state: DecodeState) -> RelayInfo:
-        relay_address = _ip4_dec(state)
-        return RelayInfo(relay_address, _ip4_dec(state))
-
-
-relay_info: Codec[RelayInfo] = _RelayInfo()
+relay_info: Codec[RelayInfo] = schema(
+    RelayInfo, field("relay_address", ipv4_address), field("peer_address", ipv4_address)
+)
 relay_info_array = array(relay_info)
 
 
@@ -230,26 +168,12 @@ class HolepunchInfo:
     """``id`` is the server's holepunch slot; ``relays`` where to send PEER_HOLEPUNCH."""
 
     id: int
-    relays: list[RelayInfo] = field(default_factory=list)
+    relays: list[RelayInfo] = dataclasses.field(default_factory=list)
 
 
-class _HolepunchInfo(Codec[HolepunchInfo]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: HolepunchInfo) -> None:
-        _u_pre(state, m.id)
-        relay_info_array.preencode(state, m.relays)
-
-    def encode(self, state: EncodeState, m: HolepunchInfo) -> None:
-        _u_enc(state, m.id)
-        relay_info_array.encode(state, m.relays)
-
-    def decode(self, state: DecodeState) -> HolepunchInfo:
-        id_ = _u_dec(state)
-        return HolepunchInfo(id_, relay_info_array.decode(state))
-
-
-holepunch_info: Codec[HolepunchInfo] = _HolepunchInfo()
+holepunch_info: Codec[HolepunchInfo] = schema(
+    HolepunchInfo, field("id", uint), field("relays", relay_info_array)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,30 +186,14 @@ class UdxInfo:
     version: int = 1  # always written as 1
 
 
-class _UdxInfo(Codec[UdxInfo]):
-    """``uint version(=1) · uint features(1=reusableSocket) · uint id · uint seq``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: UdxInfo) -> None:
-        state.end += 2
-        _u_pre(state, m.id)
-        _u_pre(state, m.seq)
-
-    def encode(self, state: EncodeState, m: UdxInfo) -> None:
-        _u_enc(state, 1)
-        _u_enc(state, 1 if m.reusable_socket else 0)
-        _u_enc(state, m.id)
-        _u_enc(state, m.seq)
-
-    def decode(self, state: DecodeState) -> UdxInfo:
-        version = _u_dec(state)
-        features = _u_dec(state)
-        id_ = _u_dec(state)
-        return UdxInfo(id_, _u_dec(state), (features & 1) != 0, version)
-
-
-udx_info: Codec[UdxInfo] = _UdxInfo()
+udx_info: Codec[UdxInfo] = schema(
+    UdxInfo,
+    field("version", uint, written=1),
+    flags(),  # features
+    field("id", uint),
+    field("seq", uint),
+    flag("reusable_socket"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,20 +201,7 @@ class SecretStreamInfo:
     version: int = 1  # always written as 1
 
 
-class _SecretStreamInfo(Codec[SecretStreamInfo]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: SecretStreamInfo) -> None:
-        state.end += 1
-
-    def encode(self, state: EncodeState, m: SecretStreamInfo) -> None:
-        _u_enc(state, 1)
-
-    def decode(self, state: DecodeState) -> SecretStreamInfo:
-        return SecretStreamInfo(_u_dec(state))
-
-
-secret_stream_info: Codec[SecretStreamInfo] = _SecretStreamInfo()
+secret_stream_info: Codec[SecretStreamInfo] = schema(SecretStreamInfo, field("version", uint, written=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,30 +213,13 @@ class RelayThroughInfo:
     version: int = 1  # always written as 1 (then flags 0)
 
 
-class _RelayThroughInfo(Codec[RelayThroughInfo]):
-    """``uint version(=1) · uint flags(=0) · fixed32 publicKey · fixed32 token``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: RelayThroughInfo) -> None:
-        _check32(m.public_key, "relayThrough public_key")
-        _check32(m.token, "relayThrough token")
-        state.end += 2 + 64
-
-    def encode(self, state: EncodeState, m: RelayThroughInfo) -> None:
-        _u_enc(state, 1)
-        _u_enc(state, 0)
-        _f32_enc(state, m.public_key)
-        _f32_enc(state, m.token)
-
-    def decode(self, state: DecodeState) -> RelayThroughInfo:
-        version = _u_dec(state)
-        _u_dec(state)  # flags, unused
-        public_key = _f32_dec(state)
-        return RelayThroughInfo(public_key, _f32_dec(state), version)
-
-
-relay_through_info: Codec[RelayThroughInfo] = _RelayThroughInfo()
+relay_through_info: Codec[RelayThroughInfo] = schema(
+    RelayThroughInfo,
+    field("version", uint, written=1),
+    flags(),  # always 0
+    field("public_key", fixed32),
+    field("token", fixed32),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,94 +230,51 @@ class NoisePayload:
     error: int = 0
     firewall: int = 0
     holepunch: HolepunchInfo | None = None
-    addresses4: list[Address] = field(default_factory=list)
-    addresses6: list[Address] = field(default_factory=list)
+    addresses4: list[Address] = dataclasses.field(default_factory=list)
+    addresses6: list[Address] = dataclasses.field(default_factory=list)
     udx: UdxInfo | None = None
     secret_stream: SecretStreamInfo | None = None
     relay_through: RelayThroughInfo | None = None
     relay_addresses: list[Address] | None = None
 
 
+_noise_payload_v1: Schema[NoisePayload] = schema(
+    NoisePayload,
+    field("version", uint, written=1),
+    flags(),
+    field("error", uint),
+    field("firewall", uint),
+    optional("holepunch", holepunch_info),
+    optional("addresses4", ipv4_array, truthy=True, default_factory=list),
+    optional("addresses6", ipv6_array, truthy=True, default_factory=list),
+    optional("udx", udx_info),
+    optional("secret_stream", secret_stream_info),
+    optional("relay_through", relay_through_info),
+    optional("relay_addresses", ipv4_array),
+)
+
+
 class _NoisePayload(Codec[NoisePayload]):
-    """``uint version · uint flags · uint error · uint firewall`` then the flagged parts in bit order:
-    1 holepunch, 2 addresses4, 4 addresses6, 8 udx, 16 secretStream, 32 relayThrough, 64 relayAddresses.
-    """
+    """Hand-written around the schema only because a version other than 1 ends the decoding."""
 
     __slots__ = ()
 
     def preencode(self, state: EncodeState, m: NoisePayload) -> None:
-        state.end += 2  # version + flags (< 128)
-        _u_pre(state, m.error)
-        _u_pre(state, m.firewall)
-        if m.holepunch is not None:
-            holepunch_info.preencode(state, m.holepunch)
-        if m.addresses4:
-            ipv4_array.preencode(state, m.addresses4)
-        if m.addresses6:
-            ipv6_array.preencode(state, m.addresses6)
-        if m.udx is not None:
-            udx_info.preencode(state, m.udx)
-        if m.secret_stream is not None:
-            state.end += 1
-        if m.relay_through is not None:
-            relay_through_info.preencode(state, m.relay_through)
-        if m.relay_addresses is not None:
-            ipv4_array.preencode(state, m.relay_addresses)
+        _noise_payload_v1.preencode(state, m)
 
     def encode(self, state: EncodeState, m: NoisePayload) -> None:
-        flags = 0
-        if m.holepunch is not None:
-            flags |= 1
-        if m.addresses4:
-            flags |= 2
-        if m.addresses6:
-            flags |= 4
-        if m.udx is not None:
-            flags |= 8
-        if m.secret_stream is not None:
-            flags |= 16
-        if m.relay_through is not None:
-            flags |= 32
-        if m.relay_addresses is not None:
-            flags |= 64
-        _u_enc(state, 1)
-        _u_enc(state, flags)
-        _u_enc(state, m.error)
-        _u_enc(state, m.firewall)
-        if m.holepunch is not None:
-            holepunch_info.encode(state, m.holepunch)
-        if m.addresses4:
-            ipv4_array.encode(state, m.addresses4)
-        if m.addresses6:
-            ipv6_array.encode(state, m.addresses6)
-        if m.udx is not None:
-            udx_info.encode(state, m.udx)
-        if m.secret_stream is not None:
-            _u_enc(state, 1)
-        if m.relay_through is not None:
-            relay_through_info.encode(state, m.relay_through)
-        if m.relay_addresses is not None:
-            ipv4_array.encode(state, m.relay_addresses)
+        _noise_payload_v1.encode(state, m)
 
     def decode(self, state: DecodeState) -> NoisePayload:
-        version = _u_dec(state)
+        start = state.start
+        version = uint.decode(state)
         if version != 1:
             return NoisePayload(version)  # not ours to read: the caller reports the mismatch
-        flags = _u_dec(state)
-        error = _u_dec(state)
-        firewall = _u_dec(state)
-        return NoisePayload(
-            version,
-            error,
-            firewall,
-            holepunch_info.decode(state) if flags & 1 else None,
-            ipv4_array.decode(state) if flags & 2 else [],
-            ipv6_array.decode(state) if flags & 4 else [],
-            udx_info.decode(state) if flags & 8 else None,
-            secret_stream_info.decode(state) if flags & 16 else None,
-            relay_through_info.decode(state) if flags & 32 else None,
-            ipv4_array.decode(state) if flags & 64 else None,
-        )
+        state.start = start
+        return _noise_payload_v1.decode(state)
+
+
+noise_payload: Codec[NoisePayload] = _NoisePayload()
 
 
 # --- the holepunch payload (encrypted with the holepunch secret, see secure_payload) ------------
@@ -458,66 +293,18 @@ class HolepunchPayload:
     remote_token: bytes | None = None
 
 
-class _HolepunchPayload(Codec[HolepunchPayload]):
-    """``uint flags(1=connected, 2=punching, 4=addresses, 8=remoteAddress, 16=token, 32=remoteToken)
-    · uint error · uint firewall · uint round · [array(ipv4)] · [ipv4] · [fixed32] · [fixed32]``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: HolepunchPayload) -> None:
-        state.end += 1  # flags < 64
-        _u_pre(state, m.error)
-        _u_pre(state, m.firewall)
-        _u_pre(state, m.round)
-        if m.addresses is not None:
-            ipv4_array.preencode(state, m.addresses)
-        if m.remote_address is not None:
-            state.end += 6
-        if m.token is not None:
-            _check32(m.token, "token")
-            state.end += 32
-        if m.remote_token is not None:
-            _check32(m.remote_token, "remote_token")
-            state.end += 32
-
-    def encode(self, state: EncodeState, m: HolepunchPayload) -> None:
-        flags = (
-            (1 if m.connected else 0)
-            | (2 if m.punching else 0)
-            | (4 if m.addresses is not None else 0)
-            | (8 if m.remote_address is not None else 0)
-            | (16 if m.token is not None else 0)
-            | (32 if m.remote_token is not None else 0)
-        )
-        _u_enc(state, flags)
-        _u_enc(state, m.error)
-        _u_enc(state, m.firewall)
-        _u_enc(state, m.round)
-        if m.addresses is not None:
-            ipv4_array.encode(state, m.addresses)
-        if m.remote_address is not None:
-            _ip4_enc(state, m.remote_address)
-        if m.token is not None:
-            _f32_enc(state, m.token)
-        if m.remote_token is not None:
-            _f32_enc(state, m.remote_token)
-
-    def decode(self, state: DecodeState) -> HolepunchPayload:
-        flags = _u_dec(state)
-        error = _u_dec(state)
-        firewall = _u_dec(state)
-        round_ = _u_dec(state)
-        return HolepunchPayload(
-            error,
-            firewall,
-            round_,
-            (flags & 1) != 0,
-            (flags & 2) != 0,
-            ipv4_array.decode(state) if flags & 4 else None,
-            _ip4_dec(state) if flags & 8 else None,
-            _f32_dec(state) if flags & 16 else None,
-            _f32_dec(state) if flags & 32 else None,
-        )
+holepunch_payload: Codec[HolepunchPayload] = schema(
+    HolepunchPayload,
+    field("error", uint),
+    field("firewall", uint),
+    field("round", uint),
+    flag("connected"),
+    flag("punching"),
+    optional("addresses", ipv4_array),
+    optional("remote_address", ipv4_address),
+    optional("token", fixed32),
+    optional("remote_token", fixed32),
+)
 
 
 # --- peer records and storage ------------------------------------------------------------------
@@ -528,29 +315,10 @@ class Peer:
     """An announced peer record: its public key and up to 3 relay (DHT node) addresses."""
 
     public_key: bytes
-    relay_addresses: list[Address] = field(default_factory=list)
+    relay_addresses: list[Address] = dataclasses.field(default_factory=list)
 
 
-class _Peer(Codec[Peer]):
-    """``fixed32 publicKey · array(ipv4) relayAddresses``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Peer) -> None:
-        _check32(m.public_key, "peer public_key")
-        state.end += 32
-        ipv4_array.preencode(state, m.relay_addresses)
-
-    def encode(self, state: EncodeState, m: Peer) -> None:
-        _f32_enc(state, m.public_key)
-        ipv4_array.encode(state, m.relay_addresses)
-
-    def decode(self, state: DecodeState) -> Peer:
-        public_key = _f32_dec(state)
-        return Peer(public_key, ipv4_array.decode(state))
-
-
-peer: Codec[Peer] = _Peer()
+peer: Codec[Peer] = schema(Peer, field("public_key", fixed32), field("relay_addresses", ipv4_array))
 peers = array(peer)
 
 
@@ -558,29 +326,13 @@ peers = array(peer)
 class LookupReply:
     """LOOKUP reply value: up to 20 peer records and the target's ``bump`` (0 when absent)."""
 
-    peers: list[Peer] = field(default_factory=list)
+    peers: list[Peer] = dataclasses.field(default_factory=list)
     bump: int = 0
 
 
-class _LookupRawReply(Codec[LookupReply]):
-    """``array(peer) · uint bump``; the decoder reads the bump only when bytes are left."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: LookupReply) -> None:
-        peers.preencode(state, m.peers)
-        _u_pre(state, m.bump)
-
-    def encode(self, state: EncodeState, m: LookupReply) -> None:
-        peers.encode(state, m.peers)
-        _u_enc(state, m.bump)
-
-    def decode(self, state: DecodeState) -> LookupReply:
-        ps = peers.decode(state)
-        return LookupReply(ps, _u_dec(state) if state.start < state.end else 0)
-
-
-lookup_raw_reply: Codec[LookupReply] = _LookupRawReply()
+lookup_raw_reply: Codec[LookupReply] = schema(
+    LookupReply, field("peers", peers), trailing("bump", uint, default=0)
+)
 
 
 def encode_lookup_raw_reply(records: Sequence[bytes], bump: int = 0) -> bytes:
@@ -611,51 +363,13 @@ class Announce:
     bump: int = 0
 
 
-class _Announce(Codec[Announce]):
-    """``uint flags(1=peer, 2=refresh, 4=signature, 8=bump) · [peer] · [fixed32] · [fixed64] · [uint]``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Announce) -> None:
-        state.end += 1
-        if m.peer is not None:
-            peer.preencode(state, m.peer)
-        if m.refresh is not None:
-            _check32(m.refresh, "refresh")
-            state.end += 32
-        if m.signature is not None:
-            if len(m.signature) != 64:
-                raise TypeError(f"signature must be 64 bytes, got {len(m.signature)}")
-            state.end += 64
-        if m.bump:
-            _u_pre(state, m.bump)
-
-    def encode(self, state: EncodeState, m: Announce) -> None:
-        flags = (
-            (1 if m.peer is not None else 0)
-            | (2 if m.refresh is not None else 0)
-            | (4 if m.signature is not None else 0)
-            | (8 if m.bump else 0)
-        )
-        _u_enc(state, flags)
-        if m.peer is not None:
-            peer.encode(state, m.peer)
-        if m.refresh is not None:
-            _f32_enc(state, m.refresh)
-        if m.signature is not None:
-            _f64_enc(state, m.signature)
-        if m.bump:
-            _u_enc(state, m.bump)
-
-    def decode(self, state: DecodeState) -> Announce:
-        flags = _u_dec(state)
-        p = peer.decode(state) if flags & 1 else None
-        refresh = _f32_dec(state) if flags & 2 else None
-        signature = _f64_dec(state) if flags & 4 else None
-        return Announce(p, refresh, signature, _u_dec(state) if flags & 8 else 0)
-
-
-announce: Codec[Announce] = _Announce()
+announce: Codec[Announce] = schema(
+    Announce,
+    optional("peer", peer),
+    optional("refresh", fixed32),
+    optional("signature", fixed64),
+    optional("bump", uint, truthy=True, default=0),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,25 +378,7 @@ class MutableSignable:
     value: bytes
 
 
-class _MutableSignable(Codec[MutableSignable]):
-    """``uint seq · buffer value`` (hashed, then signed, by mutable put)."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MutableSignable) -> None:
-        _u_pre(state, m.seq)
-        _b_pre(state, m.value)
-
-    def encode(self, state: EncodeState, m: MutableSignable) -> None:
-        _u_enc(state, m.seq)
-        _b_enc(state, m.value)
-
-    def decode(self, state: DecodeState) -> MutableSignable:
-        seq = _u_dec(state)
-        return MutableSignable(seq, _b_dec(state))
-
-
-mutable_signable: Codec[MutableSignable] = _MutableSignable()
+mutable_signable: Codec[MutableSignable] = schema(MutableSignable, field("seq", uint), field("value", buffer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -693,31 +389,13 @@ class MutablePutRequest:
     signature: bytes
 
 
-class _MutablePutRequest(Codec[MutablePutRequest]):
-    """``fixed32 publicKey · uint seq · buffer value · fixed64 signature``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MutablePutRequest) -> None:
-        fixed32.preencode(state, m.public_key)
-        _u_pre(state, m.seq)
-        _b_pre(state, m.value)
-        fixed64.preencode(state, m.signature)
-
-    def encode(self, state: EncodeState, m: MutablePutRequest) -> None:
-        _f32_enc(state, m.public_key)
-        _u_enc(state, m.seq)
-        _b_enc(state, m.value)
-        _f64_enc(state, m.signature)
-
-    def decode(self, state: DecodeState) -> MutablePutRequest:
-        public_key = _f32_dec(state)
-        seq = _u_dec(state)
-        value = _b_dec(state)
-        return MutablePutRequest(public_key, seq, value, _f64_dec(state))
-
-
-mutable_put_request: Codec[MutablePutRequest] = _MutablePutRequest()
+mutable_put_request: Codec[MutablePutRequest] = schema(
+    MutablePutRequest,
+    field("public_key", fixed32),
+    field("seq", uint),
+    field("value", buffer),
+    field("signature", fixed64),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,28 +405,9 @@ class MutableGetResponse:
     signature: bytes
 
 
-class _MutableGetResponse(Codec[MutableGetResponse]):
-    """``uint seq · buffer value · fixed64 signature``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MutableGetResponse) -> None:
-        _u_pre(state, m.seq)
-        _b_pre(state, m.value)
-        fixed64.preencode(state, m.signature)
-
-    def encode(self, state: EncodeState, m: MutableGetResponse) -> None:
-        _u_enc(state, m.seq)
-        _b_enc(state, m.value)
-        _f64_enc(state, m.signature)
-
-    def decode(self, state: DecodeState) -> MutableGetResponse:
-        seq = _u_dec(state)
-        value = _b_dec(state)
-        return MutableGetResponse(seq, value, _f64_dec(state))
-
-
-mutable_get_response: Codec[MutableGetResponse] = _MutableGetResponse()
+mutable_get_response: Codec[MutableGetResponse] = schema(
+    MutableGetResponse, field("seq", uint), field("value", buffer), field("signature", fixed64)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -759,37 +418,11 @@ class PluginRequest:
     value: bytes | None = None
 
 
-class _PluginRequest(Codec[PluginRequest]):
-    """``string plugin · uint version · uint command · uint flags(1=value) · [buffer value]``."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: PluginRequest) -> None:
-        string.preencode(state, m.plugin)
-        _u_pre(state, m.version)
-        _u_pre(state, m.command)
-        state.end += 1
-        if m.value is not None:
-            _b_pre(state, m.value)
-
-    def encode(self, state: EncodeState, m: PluginRequest) -> None:
-        string.encode(state, m.plugin)
-        _u_enc(state, m.version)
-        _u_enc(state, m.command)
-        _u_enc(state, 1 if m.value is not None else 0)
-        if m.value is not None:
-            _b_enc(state, m.value)
-
-    def decode(self, state: DecodeState) -> PluginRequest:
-        plugin = string.decode(state)
-        version = _u_dec(state)
-        command = _u_dec(state)
-        flags = _u_dec(state)
-        return PluginRequest(plugin, version, command, _b_dec(state) if flags & 1 else None)
-
-
-handshake: Codec[Handshake] = _Handshake()
-holepunch: Codec[Holepunch] = _Holepunch()
-noise_payload: Codec[NoisePayload] = _NoisePayload()
-holepunch_payload: Codec[HolepunchPayload] = _HolepunchPayload()
-plugin_request: Codec[PluginRequest] = _PluginRequest()
+plugin_request: Codec[PluginRequest] = schema(
+    PluginRequest,
+    field("plugin", string),
+    field("version", uint),
+    field("command", uint),
+    flags(),
+    optional("value", buffer),
+)

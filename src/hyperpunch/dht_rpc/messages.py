@@ -7,7 +7,10 @@ Invariants:
   fields in flag-bit order. Requests: id(1) token(2) internal(4) · uint command · target(8)
   value(16). Responses: id(1) token(2) closerNodes(4) error(8) value(16).
 * Encoding writes exactly JS's bytes: flags are a single byte, an optional field is present iff
-  it is not ``None`` (an empty ``value`` is present, as an empty JS Buffer is truthy).
+  it is not ``None`` (an empty ``value`` is present, as an empty JS Buffer is truthy), except
+  ``closer_nodes``, present iff non-empty, and ``error``, present iff > 0 (JS
+  ``m.closerNodes && m.closerNodes.length``, ``m.error > 0``). Both codecs are
+  :func:`~hyperpunch.encoding.schema` declarations.
 * Decoding raises :class:`~hyperpunch.encoding.DecodeError` for anything JS's decoder would
   reject (JS then drops the datagram); trailing bytes are ignored, as in JS.
 * A node id is ``BLAKE2b-256(ipv4(4) || uint16le port)`` (:func:`peer_id`); a received ``id``
@@ -24,17 +27,19 @@ from hyperpunch.encoding import (
     Address,
     Codec,
     DecodeError,
-    DecodeState,
-    EncodeError,
-    EncodeState,
+    buffer,
     decode,
+    field,
+    fixed32,
+    flag,
     ipv4_address,
+    optional,
     pack_ipv4,
+    schema,
     uint,
     uint16,
 )
 from hyperpunch.encoding import array as _array
-from hyperpunch.encoding import buffer as _buffer
 from hyperpunch.encoding import encode as _encode
 
 __all__ = [
@@ -125,146 +130,34 @@ class ResponseMessage:
 Message = RequestMessage | ResponseMessage
 
 
-def _fixed32(state: DecodeState) -> bytes:
-    s = state.start
-    if state.end - s < 32:
-        raise DecodeError("Out of bounds")
-    state.start = s + 32
-    return state.buffer[s : s + 32]
+request: Codec[RequestMessage] = schema(
+    RequestMessage,
+    field("tid", uint16),
+    field("to", ipv4_address),
+    optional("id", fixed32),
+    optional("token", fixed32),
+    flag("internal"),
+    field("command", uint),
+    optional("target", fixed32),
+    optional("value", buffer),
+    prefix=bytes([REQUEST_ID]),
+    prefix_error="not a dht-rpc request",
+)
+"""The whole REQUEST datagram, type byte included."""
 
-
-def _put32(state: EncodeState, b: bytes, what: str) -> None:
-    if len(b) != 32:
-        raise EncodeError(f"{what} must be 32 bytes (got {len(b)})")
-    s = state.start
-    state.buffer[s : s + 32] = b
-    state.start = s + 32
-
-
-class _Request(Codec[RequestMessage]):
-    """The whole REQUEST datagram, type byte included."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: RequestMessage) -> None:
-        state.end += 1 + 1 + 2 + 6
-        if m.id is not None:
-            state.end += 32
-        if m.token is not None:
-            state.end += 32
-        uint.preencode(state, m.command)
-        if m.target is not None:
-            state.end += 32
-        if m.value is not None:
-            _buffer.preencode(state, m.value)
-
-    def encode(self, state: EncodeState, m: RequestMessage) -> None:
-        buf = state.buffer
-        s = state.start
-        buf[s] = REQUEST_ID
-        buf[s + 1] = (
-            (1 if m.id is not None else 0)
-            | (2 if m.token is not None else 0)
-            | (4 if m.internal else 0)
-            | (8 if m.target is not None else 0)
-            | (16 if m.value is not None else 0)
-        )
-        state.start = s + 2
-        uint16.encode(state, m.tid)
-        ipv4_address.encode(state, m.to)
-        if m.id is not None:
-            _put32(state, m.id, "id")
-        if m.token is not None:
-            _put32(state, m.token, "token")
-        uint.encode(state, m.command)
-        if m.target is not None:
-            _put32(state, m.target, "target")
-        if m.value is not None:
-            _buffer.encode(state, m.value)
-
-    def decode(self, state: DecodeState) -> RequestMessage:
-        if state.start >= state.end or state.buffer[state.start] != REQUEST_ID:
-            raise DecodeError("not a dht-rpc request")
-        state.start += 1
-        return _decode_request_body(state)
-
-
-def _decode_request_body(state: DecodeState) -> RequestMessage:
-    flags = uint.decode(state)
-    tid = uint16.decode(state)
-    to = ipv4_address.decode(state)
-    id = _fixed32(state) if flags & 1 else None
-    token = _fixed32(state) if flags & 2 else None
-    command = uint.decode(state)
-    target = _fixed32(state) if flags & 8 else None
-    value = _buffer.decode(state) if flags & 16 else None
-    return RequestMessage(tid, to, command, (flags & 4) != 0, id, token, target, value)
-
-
-class _Response(Codec[ResponseMessage]):
-    """The whole RESPONSE datagram, type byte included."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: ResponseMessage) -> None:
-        state.end += 1 + 1 + 2 + 6
-        if m.id is not None:
-            state.end += 32
-        if m.token is not None:
-            state.end += 32
-        if m.closer_nodes:
-            ipv4_address_array.preencode(state, m.closer_nodes)
-        if m.error > 0:
-            uint.preencode(state, m.error)
-        if m.value is not None:
-            _buffer.preencode(state, m.value)
-
-    def encode(self, state: EncodeState, m: ResponseMessage) -> None:
-        buf = state.buffer
-        s = state.start
-        buf[s] = RESPONSE_ID
-        buf[s + 1] = (
-            (1 if m.id is not None else 0)
-            | (2 if m.token is not None else 0)
-            | (4 if m.closer_nodes else 0)
-            | (8 if m.error > 0 else 0)
-            | (16 if m.value is not None else 0)
-        )
-        state.start = s + 2
-        uint16.encode(state, m.tid)
-        ipv4_address.encode(state, m.to)
-        if m.id is not None:
-            _put32(state, m.id, "id")
-        if m.token is not None:
-            _put32(state, m.token, "token")
-        if m.closer_nodes:
-            ipv4_address_array.encode(state, m.closer_nodes)
-        if m.error > 0:
-            uint.encode(state, m.error)
-        if m.value is not None:
-            _buffer.encode(state, m.value)
-
-    def decode(self, state: DecodeState) -> ResponseMessage:
-        if state.start >= state.end or state.buffer[state.start] != RESPONSE_ID:
-            raise DecodeError("not a dht-rpc response")
-        state.start += 1
-        return _decode_response_body(state)
-
-
-def _decode_response_body(state: DecodeState) -> ResponseMessage:
-    flags = uint.decode(state)
-    tid = uint16.decode(state)
-    to = ipv4_address.decode(state)
-    id = _fixed32(state) if flags & 1 else None
-    token = _fixed32(state) if flags & 2 else None
-    closer = ipv4_address_array.decode(state) if flags & 4 else None
-    error = uint.decode(state) if flags & 8 else 0
-    value = _buffer.decode(state) if flags & 16 else None
-    return ResponseMessage(tid, to, id, token, closer, error, value)
-
-
-request: Codec[RequestMessage] = _Request()
-response: Codec[ResponseMessage] = _Response()
+response: Codec[ResponseMessage] = schema(
+    ResponseMessage,
+    field("tid", uint16),
+    field("to", ipv4_address),
+    optional("id", fixed32),
+    optional("token", fixed32),
+    optional("closer_nodes", ipv4_address_array, truthy=True),
+    optional("error", uint, positive=True, default=0),
+    optional("value", buffer),
+    prefix=bytes([RESPONSE_ID]),
+    prefix_error="not a dht-rpc response",
+)
+"""The whole RESPONSE datagram, type byte included."""
 
 
 def encode_request(m: RequestMessage) -> bytes:

@@ -20,7 +20,9 @@ fields, compiled once into specialised functions; see :mod:`hyperpunch.encoding.
 
     PING = c.schema(Ping, c.field("tid", c.uint16), c.optional("id", c.fixed32))
 
-or write a ``Codec`` subclass whose three methods call the field codecs in order.
+(nested schemas, arrays, enums, version constants and trailing fields included), or,
+for a truly irregular message, write a ``Codec`` subclass whose three methods call the field
+codecs in order.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ from hyperpunch.encoding.codec import Codec, DecodeState, EncodeState, State, de
 from hyperpunch.encoding.combinators import (
     ARRAY_MAX,
     Array,
+    Enum,
     Frame,
     Record,
     array,
+    enum,
     frame,
     record,
     string_record,
@@ -94,7 +98,7 @@ from hyperpunch.encoding.numbers import (
     uint64,
     uint64be,
 )
-from hyperpunch.encoding.schema import Entry, Schema, field, flag, flags, optional, schema
+from hyperpunch.encoding.schema import Entry, Schema, field, flag, flags, optional, schema, trailing
 
 __all__ = [
     "ARRAY_MAX",
@@ -109,6 +113,7 @@ __all__ = [
     "EncodeError",
     "EncodeState",
     "Entry",
+    "Enum",
     "Fixed",
     "Frame",
     "Record",
@@ -121,6 +126,7 @@ __all__ = [
     "decode",
     "encode",
     "encode_state",
+    "enum",
     "field",
     "fixed",
     "fixed8",
@@ -158,6 +164,7 @@ __all__ = [
     "schema",
     "string",
     "string_record",
+    "trailing",
     "uint",
     "uint8",
     "uint8array",

@@ -7,6 +7,9 @@ Invariants:
 * ``frame(c)``: ``uint`` **byte** length then ``c``'s encoding. The decoder bounds ``c`` to the
   announced length (``state.end`` is narrowed while it decodes) and then skips to the frame's
   end, ignoring slack, as JS does.
+* ``enum(what, names)``: the ``uint`` index of a name in ``names`` (JS ``c.uint`` over a table
+  such as hypercore's hash / signature ids); an unknown name raises ``EncodeError("Unknown
+  <what>: <name>")``, an index past the table ``DecodeError("Unknown <what> id: <n>")``.
 * ``record(k, v)``: ``uint`` pair count then key, value, key, value... The decoder keeps the last
   value of a repeated key. For ``str`` keys the encoder orders keys as JS ``Object.keys`` does:
   array-index keys ("0", "1", ... below 2^32-1) first in numeric order, then the rest in insertion
@@ -20,10 +23,21 @@ from typing import TypeVar
 
 from hyperpunch.encoding.buffers import utf8
 from hyperpunch.encoding.codec import Codec, DecodeState, EncodeState, State
-from hyperpunch.encoding.errors import DecodeError
+from hyperpunch.encoding.errors import DecodeError, EncodeError
 from hyperpunch.encoding.numbers import out_of_bounds, uint
 
-__all__ = ["ARRAY_MAX", "Array", "Frame", "Record", "array", "frame", "record", "string_record"]
+__all__ = [
+    "ARRAY_MAX",
+    "Array",
+    "Enum",
+    "Frame",
+    "Record",
+    "array",
+    "enum",
+    "frame",
+    "record",
+    "string_record",
+]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -103,6 +117,41 @@ class Frame(Codec[T]):
 
 def frame(inner: Codec[T]) -> Frame[T]:
     return Frame(inner)
+
+
+class Enum(Codec[str]):
+    """A name from a fixed table, written as its ``uint`` index."""
+
+    __slots__ = ("index", "names", "what")
+
+    def __init__(self, what: str, names: tuple[str, ...]) -> None:
+        self.what = what
+        self.names = names
+        self.index = {name: i for i, name in enumerate(names)}
+
+    def index_of(self, name: str) -> int:
+        i = self.index.get(name)
+        if i is None:
+            raise EncodeError(f"Unknown {self.what}: {name}")
+        return i
+
+    def name_of(self, i: int) -> str:
+        if i >= len(self.names):
+            raise DecodeError(f"Unknown {self.what} id: {i}")
+        return self.names[i]
+
+    def preencode(self, state: EncodeState, value: str) -> None:
+        _uint_pre(state, self.index_of(value))
+
+    def encode(self, state: EncodeState, value: str) -> None:
+        _uint_enc(state, self.index_of(value))
+
+    def decode(self, state: DecodeState) -> str:
+        return self.name_of(_uint_dec(state))
+
+
+def enum(what: str, names: tuple[str, ...]) -> Enum:
+    return Enum(what, names)
 
 
 def _is_array_index(key: object) -> bool:

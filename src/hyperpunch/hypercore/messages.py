@@ -6,7 +6,8 @@ Invariants: every codec writes the bytes JS writes for the same value and decode
 (including JS's optional trailing flags on ``no_data``/``want``/``unwant`` and the implicit
 ``length == 1`` form of ``range``); decoders raise only :class:`DecodeError`. Values are frozen
 dataclasses with snake_case fields (``from`` is ``from_``); absent optional parts are ``None``.
-Codecs are module-level singletons named after JS (``wire.request`` is ``request``, ...).
+Codecs are module-level singletons named after JS (``wire.request`` is ``request``, ...), declared
+with :func:`~hyperpunch.encoding.schema`; only ``range_`` is hand-written.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from hyperpunch.encoding import (
     DecodeState,
     EncodeState,
     buffer,
+    field,
     fixed32,
+    flag,
+    flags,
+    optional,
     optional_buffer,
     raw,
+    schema,
     string,
     uint,
     uint32array,
@@ -103,9 +109,6 @@ decode = _decode
 _u_pre = uint.preencode
 _u_enc = uint.encode
 _u_dec = uint.decode
-_f32_pre = fixed32.preencode
-_f32_enc = fixed32.encode
-_f32_dec = fixed32.decode
 
 
 # --- wire: handshake, sync -----------------------------------------------------------------------
@@ -117,22 +120,7 @@ class Handshake:
     seeks: bool = False
 
 
-class _Handshake(Codec[Handshake]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Handshake) -> None:
-        state.end += 33
-
-    def encode(self, state: EncodeState, m: Handshake) -> None:
-        _u_enc(state, 1 if m.seeks else 0)
-        _f32_enc(state, m.capability)
-
-    def decode(self, state: DecodeState) -> Handshake:
-        flags = _u_dec(state)
-        return Handshake(capability=_f32_dec(state), seeks=bool(flags & 1))
-
-
-handshake = _Handshake()
+handshake = schema(Handshake, flag("seeks"), field("capability", fixed32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,43 +135,17 @@ class Sync:
     allow_push: bool = False
 
 
-class _Sync(Codec[Sync]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Sync) -> None:
-        state.end += 1
-        _u_pre(state, m.fork)
-        _u_pre(state, m.length)
-        _u_pre(state, m.remote_length)
-
-    def encode(self, state: EncodeState, m: Sync) -> None:
-        _u_enc(
-            state,
-            (1 if m.can_upgrade else 0)
-            | (2 if m.uploading else 0)
-            | (4 if m.downloading else 0)
-            | (8 if m.has_manifest else 0)
-            | (16 if m.allow_push else 0),
-        )
-        _u_enc(state, m.fork)
-        _u_enc(state, m.length)
-        _u_enc(state, m.remote_length)
-
-    def decode(self, state: DecodeState) -> Sync:
-        f = _u_dec(state)
-        return Sync(
-            _u_dec(state),
-            _u_dec(state),
-            _u_dec(state),
-            can_upgrade=bool(f & 1),
-            uploading=bool(f & 2),
-            downloading=bool(f & 4),
-            has_manifest=bool(f & 8),
-            allow_push=bool(f & 16),
-        )
-
-
-sync = _Sync()
+sync = schema(
+    Sync,
+    field("fork", uint),
+    field("length", uint),
+    field("remote_length", uint),
+    flag("can_upgrade"),
+    flag("uploading"),
+    flag("downloading"),
+    flag("has_manifest"),
+    flag("allow_push"),
+)
 
 
 # --- wire: request / cancel ------------------------------------------------------------------------
@@ -222,70 +184,18 @@ class Request:
     priority: int = 0
 
 
-def _pair_pre(state: EncodeState, a: int, b: int) -> None:
-    _u_pre(state, a)
-    _u_pre(state, b)
-
-
-def _pair_enc(state: EncodeState, a: int, b: int) -> None:
-    _u_enc(state, a)
-    _u_enc(state, b)
-
-
-class _Request(Codec[Request]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Request) -> None:
-        state.end += 1
-        _u_pre(state, m.id)
-        _u_pre(state, m.fork)
-        if m.block is not None:
-            _pair_pre(state, m.block.index, m.block.nodes)
-        if m.hash is not None:
-            _pair_pre(state, m.hash.index, m.hash.nodes)
-        if m.seek is not None:
-            _pair_pre(state, m.seek.bytes, m.seek.padding)
-        if m.upgrade is not None:
-            _pair_pre(state, m.upgrade.start, m.upgrade.length)
-        if m.priority:
-            _u_pre(state, m.priority)
-
-    def encode(self, state: EncodeState, m: Request) -> None:
-        _u_enc(
-            state,
-            (1 if m.block is not None else 0)
-            | (2 if m.hash is not None else 0)
-            | (4 if m.seek is not None else 0)
-            | (8 if m.upgrade is not None else 0)
-            | (16 if m.manifest else 0)
-            | (32 if m.priority else 0),
-        )
-        _u_enc(state, m.id)
-        _u_enc(state, m.fork)
-        if m.block is not None:
-            _pair_enc(state, m.block.index, m.block.nodes)
-        if m.hash is not None:
-            _pair_enc(state, m.hash.index, m.hash.nodes)
-        if m.seek is not None:
-            _pair_enc(state, m.seek.bytes, m.seek.padding)
-        if m.upgrade is not None:
-            _pair_enc(state, m.upgrade.start, m.upgrade.length)
-        if m.priority:
-            _u_enc(state, m.priority)
-
-    def decode(self, state: DecodeState) -> Request:
-        f = _u_dec(state)
-        rid = _u_dec(state)
-        fork = _u_dec(state)
-        block = RequestBlock(_u_dec(state), _u_dec(state)) if f & 1 else None
-        hash_ = RequestBlock(_u_dec(state), _u_dec(state)) if f & 2 else None
-        seek = RequestSeek(_u_dec(state), _u_dec(state)) if f & 4 else None
-        upgrade = RequestUpgrade(_u_dec(state), _u_dec(state)) if f & 8 else None
-        priority = _u_dec(state) if f & 32 else 0
-        return Request(rid, fork, block, hash_, seek, upgrade, bool(f & 16), priority)
-
-
-request = _Request()
+_request_block = schema(RequestBlock, field("index", uint), field("nodes", uint))
+request = schema(
+    Request,
+    field("id", uint),
+    field("fork", uint),
+    optional("block", _request_block),
+    optional("hash", _request_block),
+    optional("seek", schema(RequestSeek, field("bytes", uint), field("padding", uint))),
+    optional("upgrade", schema(RequestUpgrade, field("start", uint), field("length", uint))),
+    flag("manifest"),
+    optional("priority", uint, truthy=True, default=0),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,20 +203,7 @@ class Cancel:
     request: int
 
 
-class _Cancel(Codec[Cancel]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Cancel) -> None:
-        _u_pre(state, m.request)
-
-    def encode(self, state: EncodeState, m: Cancel) -> None:
-        _u_enc(state, m.request)
-
-    def decode(self, state: DecodeState) -> Cancel:
-        return Cancel(_u_dec(state))
-
-
-cancel = _Cancel()
+cancel = schema(Cancel, field("request", uint))
 
 
 # --- wire: data (proofs) -------------------------------------------------------------------------
@@ -372,86 +269,28 @@ class Data:
         return Proof(self.fork, self.block, self.hash, self.seek, self.upgrade, self.manifest)
 
 
-class _Data(Codec[Data]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Data) -> None:
-        state.end += 1
-        _u_pre(state, m.request)
-        _u_pre(state, m.fork)
-        if m.block is not None:
-            _u_pre(state, m.block.index)
-            buffer.preencode(state, m.block.value)
-            node_array.preencode(state, m.block.nodes)
-        if m.hash is not None:
-            _u_pre(state, m.hash.index)
-            node_array.preencode(state, m.hash.nodes)
-        if m.seek is not None:
-            _u_pre(state, m.seek.bytes)
-            node_array.preencode(state, m.seek.nodes)
-        if (u := m.upgrade) is not None:
-            _u_pre(state, u.start)
-            _u_pre(state, u.length)
-            node_array.preencode(state, u.nodes)
-            node_array.preencode(state, u.additional_nodes)
-            optional_buffer.preencode(state, u.signature)
-        if m.manifest is not None:
-            manifest.preencode(state, m.manifest)
-
-    def encode(self, state: EncodeState, m: Data) -> None:
-        _u_enc(
-            state,
-            (1 if m.block is not None else 0)
-            | (2 if m.hash is not None else 0)
-            | (4 if m.seek is not None else 0)
-            | (8 if m.upgrade is not None else 0)
-            | (16 if m.manifest is not None else 0),
-        )
-        _u_enc(state, m.request)
-        _u_enc(state, m.fork)
-        if m.block is not None:
-            _u_enc(state, m.block.index)
-            buffer.encode(state, m.block.value)
-            node_array.encode(state, m.block.nodes)
-        if m.hash is not None:
-            _u_enc(state, m.hash.index)
-            node_array.encode(state, m.hash.nodes)
-        if m.seek is not None:
-            _u_enc(state, m.seek.bytes)
-            node_array.encode(state, m.seek.nodes)
-        if (u := m.upgrade) is not None:
-            _u_enc(state, u.start)
-            _u_enc(state, u.length)
-            node_array.encode(state, u.nodes)
-            node_array.encode(state, u.additional_nodes)
-            optional_buffer.encode(state, u.signature)
-        if m.manifest is not None:
-            manifest.encode(state, m.manifest)
-
-    def decode(self, state: DecodeState) -> Data:
-        f = _u_dec(state)
-        rid = _u_dec(state)
-        fork = _u_dec(state)
-        block = hash_ = seek = upgrade = None
-        if f & 1:
-            block = DataBlock(_u_dec(state), buffer.decode(state), node_array.decode(state))
-        if f & 2:
-            hash_ = DataHash(_u_dec(state), node_array.decode(state))
-        if f & 4:
-            seek = DataSeek(_u_dec(state), node_array.decode(state))
-        if f & 8:
-            upgrade = DataUpgrade(
-                _u_dec(state),
-                _u_dec(state),
-                node_array.decode(state),
-                node_array.decode(state),
-                optional_buffer.decode(state),
-            )
-        man = manifest.decode(state) if f & 16 else None
-        return Data(rid, fork, block, hash_, seek, upgrade, man)
-
-
-data = _Data()
+data = schema(
+    Data,
+    field("request", uint),
+    field("fork", uint),
+    optional(
+        "block", schema(DataBlock, field("index", uint), field("value", buffer), field("nodes", node_array))
+    ),
+    optional("hash", schema(DataHash, field("index", uint), field("nodes", node_array))),
+    optional("seek", schema(DataSeek, field("bytes", uint), field("nodes", node_array))),
+    optional(
+        "upgrade",
+        schema(
+            DataUpgrade,
+            field("start", uint),
+            field("length", uint),
+            field("nodes", node_array),
+            field("additional_nodes", node_array),
+            field("signature", optional_buffer),
+        ),
+    ),
+    optional("manifest", manifest),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,30 +299,9 @@ class NoData:
     reason: int = 0
 
 
-class _NoData(Codec[NoData]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: NoData) -> None:
-        _u_pre(state, m.request)
-        if m.reason:
-            state.end += 1
-            _u_pre(state, m.reason)
-        else:
-            state.end += 1
-
-    def encode(self, state: EncodeState, m: NoData) -> None:
-        _u_enc(state, m.request)
-        _u_enc(state, 1 if m.reason else 0)
-        if m.reason:
-            _u_enc(state, m.reason)
-
-    def decode(self, state: DecodeState) -> NoData:
-        rid = _u_dec(state)
-        flags = _u_dec(state) if state.start < state.end else 0
-        return NoData(rid, _u_dec(state) if flags & 1 else 0)
-
-
-no_data = _NoData()
+no_data = schema(
+    NoData, field("request", uint), flags(trailing=True), optional("reason", uint, truthy=True, default=0)
+)
 
 
 # --- wire: want / unwant / range / bitfield --------------------------------------------------------
@@ -503,45 +321,12 @@ class Unwant:
     any: bool = False
 
 
-class _Want(Codec[Want]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Want) -> None:
-        _u_pre(state, m.start)
-        _u_pre(state, m.length)
-        if m.any:
-            state.end += 1
-
-    def encode(self, state: EncodeState, m: Want) -> None:
-        _u_enc(state, m.start)
-        _u_enc(state, m.length)
-        if m.any:
-            _u_enc(state, 1)
-
-    def decode(self, state: DecodeState) -> Want:
-        start = _u_dec(state)
-        length = _u_dec(state)
-        flags = _u_dec(state) if state.start < state.end else 0
-        return Want(start, length, bool(flags & 1))
-
-
-class _Unwant(Codec[Unwant]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Unwant) -> None:
-        _want.preencode(state, Want(m.start, m.length, m.any))
-
-    def encode(self, state: EncodeState, m: Unwant) -> None:
-        _want.encode(state, Want(m.start, m.length, m.any))
-
-    def decode(self, state: DecodeState) -> Unwant:
-        w = _want.decode(state)
-        return Unwant(w.start, w.length, w.any)
-
-
-_want = _Want()
-want = _want
-unwant = _Unwant()
+want = schema(
+    Want, field("start", uint), field("length", uint), flags(trailing=True, omit_zero=True), flag("any")
+)
+unwant = schema(
+    Unwant, field("start", uint), field("length", uint), flags(trailing=True, omit_zero=True), flag("any")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,6 +337,8 @@ class Range:
 
 
 class _Range(Codec[Range]):
+    """Hand-written: its flag bit 2 announces the *absence* of ``length`` (then 1)."""
+
     __slots__ = ()
 
     def preencode(self, state: EncodeState, m: Range) -> None:
@@ -584,22 +371,7 @@ class Bitfield:
     bitfield: list[int]
 
 
-class _BitfieldMsg(Codec[Bitfield]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Bitfield) -> None:
-        _u_pre(state, m.start)
-        uint32array.preencode(state, m.bitfield)
-
-    def encode(self, state: EncodeState, m: Bitfield) -> None:
-        _u_enc(state, m.start)
-        uint32array.encode(state, m.bitfield)
-
-    def decode(self, state: DecodeState) -> Bitfield:
-        return Bitfield(_u_dec(state), uint32array.decode(state))
-
-
-bitfield = _BitfieldMsg()
+bitfield = schema(Bitfield, field("start", uint), field("bitfield", uint32array))
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,24 +381,7 @@ class ReorgHint:
     ancestors: int
 
 
-class _ReorgHint(Codec[ReorgHint]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: ReorgHint) -> None:
-        _u_pre(state, m.from_)
-        _u_pre(state, m.to)
-        _u_pre(state, m.ancestors)
-
-    def encode(self, state: EncodeState, m: ReorgHint) -> None:
-        _u_enc(state, m.from_)
-        _u_enc(state, m.to)
-        _u_enc(state, m.ancestors)
-
-    def decode(self, state: DecodeState) -> ReorgHint:
-        return ReorgHint(_u_dec(state), _u_dec(state), _u_dec(state))
-
-
-reorg_hint = _ReorgHint()
+reorg_hint = schema(ReorgHint, field("from_", uint), field("to", uint), field("ancestors", uint))
 
 
 @dataclass(frozen=True, slots=True)
@@ -635,22 +390,7 @@ class Extension:
     message: bytes
 
 
-class _Extension(Codec[Extension]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Extension) -> None:
-        string.preencode(state, m.name)
-        raw.preencode(state, m.message)
-
-    def encode(self, state: EncodeState, m: Extension) -> None:
-        string.encode(state, m.name)
-        raw.encode(state, m.message)
-
-    def decode(self, state: DecodeState) -> Extension:
-        return Extension(string.decode(state), raw.decode(state))
-
-
-extension = _Extension()
+extension = schema(Extension, field("name", string), field("message", raw))
 
 
 # The replication channel ("hypercore/alpha", id = discovery key, handshake = ``handshake``) carries

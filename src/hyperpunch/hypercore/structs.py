@@ -1,6 +1,9 @@
 """Hypercore 11 tree nodes, manifests and multisig signature containers (JS ``lib/messages.js``:
 ``node``, ``manifest`` with its v0 forms, ``multiSignature`` / ``multiSignaturev0``).
 
+The codecs are :func:`~hyperpunch.encoding.schema` declarations; only ``manifest`` is wrapped by
+hand (its version 0 is a union of legacy forms).
+
 Invariants: the codecs write the bytes JS writes and decode what JS decodes; decoders raise only
 :class:`DecodeError` (unknown hash / signature / manifest version included). Values are frozen
 dataclasses; :mod:`hyperpunch.hypercore.messages` re-exports everything here.
@@ -8,19 +11,26 @@ dataclasses; :mod:`hyperpunch.hypercore.messages` re-exports everything here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from hyperpunch.crypto import TreeNode
 from hyperpunch.encoding import (
     Codec,
     DecodeError,
     DecodeState,
-    EncodeError,
     EncodeState,
+    Schema,
     array,
     buffer,
+    enum,
+    field,
     fixed32,
     fixed64,
+    flag,
+    flags,
+    optional,
+    schema,
     uint,
 )
 
@@ -54,26 +64,7 @@ _f32_dec = fixed32.decode
 # --- tree nodes --------------------------------------------------------------------------------
 
 
-class _Node(Codec[TreeNode]):
-    """``uint index, uint size, fixed32 hash`` (JS ``node`` / ``compactNode``)."""
-
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, n: TreeNode) -> None:
-        _u_pre(state, n.index)
-        _u_pre(state, n.size)
-        state.end += 32
-
-    def encode(self, state: EncodeState, n: TreeNode) -> None:
-        _u_enc(state, n.index)
-        _u_enc(state, n.size)
-        _f32_enc(state, n.hash)
-
-    def decode(self, state: DecodeState) -> TreeNode:
-        return TreeNode(_u_dec(state), _u_dec(state), _f32_dec(state))
-
-
-node = _Node()
+node: Schema[TreeNode] = schema(TreeNode, field("index", uint), field("size", uint), field("hash", fixed32))
 node_array = array(node)
 _uint_array = array(uint)
 _fixed32_array = array(fixed32)
@@ -113,51 +104,15 @@ class Manifest:
     hash: str = "blake2b"
 
 
-class _SmallEnum(Codec[str]):
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str, value: str) -> None:
-        self.name = name
-        self.value = value
-
-    def preencode(self, state: EncodeState, m: str) -> None:
-        state.end += 1
-
-    def encode(self, state: EncodeState, m: str) -> None:
-        if m != self.value:
-            raise EncodeError(f"Unknown {self.name}: {m}")
-        _u_enc(state, 0)
-
-    def decode(self, state: DecodeState) -> str:
-        n = _u_dec(state)
-        if n != 0:
-            raise DecodeError(f"Unknown {self.name} id: {n}")
-        return self.value
+_hashes = enum("hash", ("blake2b",))
+_signatures = enum("signature", ("ed25519",))
 
 
-_hashes = _SmallEnum("hash", "blake2b")
-_signatures = _SmallEnum("signature", "ed25519")
-
-
-class _Signer(Codec[Signer]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: Signer) -> None:
-        state.end += 65
-
-    def encode(self, state: EncodeState, m: Signer) -> None:
-        _signatures.encode(state, m.signature)
-        _f32_enc(state, m.namespace)
-        _f32_enc(state, m.public_key)
-
-    def decode(self, state: DecodeState) -> Signer:
-        sig = _signatures.decode(state)
-        ns = _f32_dec(state)
-        return Signer(public_key=_f32_dec(state), namespace=ns, signature=sig)
-
-
-_signer = _Signer()
+_signer = schema(
+    Signer, field("signature", _signatures), field("namespace", fixed32), field("public_key", fixed32)
+)
 _signer_array = array(_signer)
+_prologue = schema(Prologue, field("hash", fixed32), field("length", uint))
 
 MANIFEST_PATCH = 0b0001
 MANIFEST_PROLOGUE = 0b0010
@@ -165,8 +120,23 @@ MANIFEST_LINKED = 0b0100
 MANIFEST_USER_DATA = 0b1000
 
 
+_manifest_v1 = schema(  # versions 1..3
+    Manifest,
+    field("version", uint),
+    flags(),
+    field("hash", _hashes),
+    field("quorum", uint),
+    field("signers", _signer_array),
+    flag("allow_patch", bit=0),  # MANIFEST_PATCH
+    optional("prologue", _prologue, bit=1),  # MANIFEST_PROLOGUE
+    optional("linked", _fixed32_array, bit=2),  # MANIFEST_LINKED
+    optional("user_data", buffer, bit=3),  # MANIFEST_USER_DATA
+)
+
+
 class _Manifest(Codec[Manifest]):
-    """Versions 0 (legacy compact forms) and 1..3 (flags, hash, quorum, signers, extras)."""
+    """Hand-written around the v1..3 schema because version 0 is a union of legacy compact forms
+    (prologue-only, a single signer, or a signer list) chosen by a type number."""
 
     __slots__ = ()
 
@@ -175,101 +145,56 @@ class _Manifest(Codec[Manifest]):
         return m.quorum == 1 and len(m.signers) == 1 and not m.allow_patch
 
     def preencode(self, state: EncodeState, m: Manifest) -> None:
-        state.end += 1  # version
-        if m.version == 0:
-            state.end += 2  # hash, type
-            if m.prologue is not None and not m.signers:
-                state.end += 32
-                return
-            if self._v0_single(m):
-                state.end += 65
-            else:
-                state.end += 1  # flags
-                _u_pre(state, m.quorum)
-                _signer_array.preencode(state, m.signers)
+        if m.version != 0:
+            _manifest_v1.preencode(state, m)
             return
-        state.end += 2  # flags, hash
-        _u_pre(state, m.quorum)
-        _signer_array.preencode(state, m.signers)
-        if m.prologue is not None:
+        state.end += 3  # version, hash, type
+        if m.prologue is not None and not m.signers:
             state.end += 32
-            _u_pre(state, m.prologue.length)
-        if m.linked is not None:
-            _fixed32_array.preencode(state, m.linked)
-        if m.user_data is not None:
-            buffer.preencode(state, m.user_data)
+        elif self._v0_single(m):
+            state.end += 65
+        else:
+            state.end += 1  # flags
+            _u_pre(state, m.quorum)
+            _signer_array.preencode(state, m.signers)
 
     def encode(self, state: EncodeState, m: Manifest) -> None:
-        _u_enc(state, m.version)
-        if m.version == 0:
-            _hashes.encode(state, m.hash)
-            if m.prologue is not None and not m.signers:
-                _u_enc(state, 0)
-                _f32_enc(state, m.prologue.hash)
-                return
-            if self._v0_single(m):
-                _u_enc(state, 1)
-                _signer.encode(state, m.signers[0])
-            else:
-                _u_enc(state, 2)
-                _u_enc(state, 1 if m.allow_patch else 0)
-                _u_enc(state, m.quorum)
-                _signer_array.encode(state, m.signers)
+        if m.version != 0:
+            _manifest_v1.encode(state, m)
             return
-        flags = 0
-        if m.allow_patch:
-            flags |= MANIFEST_PATCH
-        if m.prologue is not None:
-            flags |= MANIFEST_PROLOGUE
-        if m.linked is not None:
-            flags |= MANIFEST_LINKED
-        if m.user_data is not None:
-            flags |= MANIFEST_USER_DATA
-        _u_enc(state, flags)
+        _u_enc(state, 0)
         _hashes.encode(state, m.hash)
-        _u_enc(state, m.quorum)
-        _signer_array.encode(state, m.signers)
-        if m.prologue is not None:
+        if m.prologue is not None and not m.signers:
+            _u_enc(state, 0)
             _f32_enc(state, m.prologue.hash)
-            _u_enc(state, m.prologue.length)
-        if m.linked is not None:
-            _fixed32_array.encode(state, m.linked)
-        if m.user_data is not None:
-            buffer.encode(state, m.user_data)
+        elif self._v0_single(m):
+            _u_enc(state, 1)
+            _signer.encode(state, m.signers[0])
+        else:
+            _u_enc(state, 2)
+            _u_enc(state, 1 if m.allow_patch else 0)
+            _u_enc(state, m.quorum)
+            _signer_array.encode(state, m.signers)
 
     def decode(self, state: DecodeState) -> Manifest:
+        start = state.start
         version = _u_dec(state)
-        if version == 0:
-            h = _hashes.decode(state)
-            kind = _u_dec(state)
-            if kind > 2:
-                raise DecodeError(f"Unknown type: {kind}")
-            if kind == 0:
-                return Manifest(0, 0, [], prologue=Prologue(_f32_dec(state), 0), hash=h)
-            if kind == 1:
-                return Manifest(0, 1, [_signer.decode(state)], hash=h)
-            flags = _u_dec(state)
-            quorum = _u_dec(state)
-            return Manifest(0, quorum, _signer_array.decode(state), allow_patch=bool(flags & 1), hash=h)
         if version > 3:
             raise DecodeError(f"Unknown version: {version}")
-        flags = _u_dec(state)
+        if version != 0:
+            state.start = start
+            return _manifest_v1.decode(state)
         h = _hashes.decode(state)
+        kind = _u_dec(state)
+        if kind > 2:
+            raise DecodeError(f"Unknown type: {kind}")
+        if kind == 0:
+            return Manifest(0, 0, [], prologue=Prologue(_f32_dec(state), 0), hash=h)
+        if kind == 1:
+            return Manifest(0, 1, [_signer.decode(state)], hash=h)
+        flags_ = _u_dec(state)
         quorum = _u_dec(state)
-        signers = _signer_array.decode(state)
-        prologue = Prologue(_f32_dec(state), _u_dec(state)) if flags & MANIFEST_PROLOGUE else None
-        linked = _fixed32_array.decode(state) if flags & MANIFEST_LINKED else None
-        user_data = buffer.decode(state) if flags & MANIFEST_USER_DATA else None
-        return Manifest(
-            version,
-            quorum,
-            signers,
-            allow_patch=bool(flags & MANIFEST_PATCH),
-            prologue=prologue,
-            linked=linked,
-            user_data=user_data,
-            hash=h,
-        )
+        return Manifest(0, quorum, _signer_array.decode(state), allow_patch=bool(flags_ & 1), hash=h)
 
 
 manifest = _Manifest()
@@ -290,7 +215,7 @@ class MultiSignature:
     """The v1+ signature container: one input per signer plus the shared patch nodes."""
 
     proofs: list[MultisigInput]
-    patch: list[TreeNode] = field(default_factory=list)
+    patch: list[TreeNode] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,103 +235,23 @@ class MultisigInputV0:
 @dataclass(frozen=True, slots=True)
 class MultiSignatureV0:
     proofs: list[MultisigInputV0]
-    patch: list[TreeNode] = field(default_factory=list)
+    patch: list[TreeNode] = dataclasses.field(default_factory=list)
 
 
-class _MultisigInput(Codec[MultisigInput]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MultisigInput) -> None:
-        _u_pre(state, m.signer)
-        state.end += 64
-        _u_pre(state, m.patch)
-
-    def encode(self, state: EncodeState, m: MultisigInput) -> None:
-        _u_enc(state, m.signer)
-        fixed64.encode(state, m.signature)
-        _u_enc(state, m.patch)
-
-    def decode(self, state: DecodeState) -> MultisigInput:
-        return MultisigInput(_u_dec(state), fixed64.decode(state), _u_dec(state))
+_multisig_input = schema(
+    MultisigInput, field("signer", uint), field("signature", fixed64), field("patch", uint)
+)
+_patch_v0 = schema(PatchV0, field("start", uint), field("length", uint), field("nodes", _uint_array))
+_multisig_input_v0 = schema(
+    MultisigInputV0, field("signer", uint), field("signature", fixed64), optional("patch", _patch_v0)
+)
+_multisig_inputs = array(_multisig_input)
+_multisig_inputs_v0 = array(_multisig_input_v0)
 
 
-class _PatchV0(Codec[PatchV0]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: PatchV0) -> None:
-        _u_pre(state, m.start)
-        _u_pre(state, m.length)
-        _uint_array.preencode(state, m.nodes)
-
-    def encode(self, state: EncodeState, m: PatchV0) -> None:
-        _u_enc(state, m.start)
-        _u_enc(state, m.length)
-        _uint_array.encode(state, m.nodes)
-
-    def decode(self, state: DecodeState) -> PatchV0:
-        return PatchV0(_u_dec(state), _u_dec(state), _uint_array.decode(state))
-
-
-_patch_v0 = _PatchV0()
-
-
-class _MultisigInputV0(Codec[MultisigInputV0]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MultisigInputV0) -> None:
-        state.end += 1
-        _u_pre(state, m.signer)
-        state.end += 64
-        if m.patch is not None:
-            _patch_v0.preencode(state, m.patch)
-
-    def encode(self, state: EncodeState, m: MultisigInputV0) -> None:
-        _u_enc(state, 1 if m.patch is not None else 0)
-        _u_enc(state, m.signer)
-        fixed64.encode(state, m.signature)
-        if m.patch is not None:
-            _patch_v0.encode(state, m.patch)
-
-    def decode(self, state: DecodeState) -> MultisigInputV0:
-        flags = _u_dec(state)
-        signer = _u_dec(state)
-        sig = fixed64.decode(state)
-        return MultisigInputV0(signer, sig, _patch_v0.decode(state) if flags & 1 else None)
-
-
-_multisig_inputs = array(_MultisigInput())
-_multisig_inputs_v0 = array(_MultisigInputV0())
-
-
-class _MultiSignature(Codec[MultiSignature]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MultiSignature) -> None:
-        _multisig_inputs.preencode(state, m.proofs)
-        node_array.preencode(state, m.patch)
-
-    def encode(self, state: EncodeState, m: MultiSignature) -> None:
-        _multisig_inputs.encode(state, m.proofs)
-        node_array.encode(state, m.patch)
-
-    def decode(self, state: DecodeState) -> MultiSignature:
-        return MultiSignature(_multisig_inputs.decode(state), node_array.decode(state))
-
-
-class _MultiSignatureV0(Codec[MultiSignatureV0]):
-    __slots__ = ()
-
-    def preencode(self, state: EncodeState, m: MultiSignatureV0) -> None:
-        _multisig_inputs_v0.preencode(state, m.proofs)
-        node_array.preencode(state, m.patch)
-
-    def encode(self, state: EncodeState, m: MultiSignatureV0) -> None:
-        _multisig_inputs_v0.encode(state, m.proofs)
-        node_array.encode(state, m.patch)
-
-    def decode(self, state: DecodeState) -> MultiSignatureV0:
-        return MultiSignatureV0(_multisig_inputs_v0.decode(state), node_array.decode(state))
-
-
-multi_signature = _MultiSignature()
-multi_signature_v0 = _MultiSignatureV0()
+multi_signature: Schema[MultiSignature] = schema(
+    MultiSignature, field("proofs", _multisig_inputs), field("patch", node_array)
+)
+multi_signature_v0: Schema[MultiSignatureV0] = schema(
+    MultiSignatureV0, field("proofs", _multisig_inputs_v0), field("patch", node_array)
+)
