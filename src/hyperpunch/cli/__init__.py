@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from hyperpunch import __version__, crypto
 from hyperpunch.cli import core, dht, store, swarm
 from hyperpunch.cli.demo import run_demo
-from hyperpunch.cli.options import CliError, add_network_options, parse_bootstrap, parse_hex_key, print_line
+from hyperpunch.cli.options import (
+    CliError,
+    OneLineParser,
+    StorageError,
+    add_network_options,
+    parse_bootstrap,
+    parse_hex_key,
+    print_line,
+)
 from hyperpunch.errors import HyperpunchError
 
 __all__ = [
@@ -48,11 +56,13 @@ def cmd_discovery_key(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.size < 0:
+        raise CliError(f"--size must be 0 or more, got {args.size}")
     return asyncio.run(run_demo(print_line, size=args.size))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hyperpunch", description="hyperpunch: the Holepunch peer-to-peer stack for Python"
     )
     parser.add_argument("--version", action="version", version=f"hyperpunch {__version__}")
@@ -87,11 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
+    except StorageError as err:
+        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 1
     except CliError as err:
         print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
         return 2
     except HyperpunchError as err:
         print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as err:  # the environment refused (a path, a port, a permission): one line, no traceback
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"hyperpunch: error: {err.strerror or err}{where}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -38,6 +38,7 @@ from hyperpunch.cli.options import (
     print_line,
     run_command,
     stdin_lines,
+    storage_dir,
     until_signalled,
 )
 from hyperpunch.hypercore import Hypercore
@@ -84,7 +85,7 @@ def register(sub: Any) -> None:
 
 def cmd_core_write(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
-    storage = args.storage or str(default_storage(WRITER_NAME))
+    storage = storage_dir(args.storage or str(default_storage(WRITER_NAME)))
     return run_command(
         until_signalled(lambda stop: write(storage, bootstrap, args.host, stop=stop)),
         interrupted=0,
@@ -97,7 +98,7 @@ def cmd_core_read(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
     if args.start is not None and args.start < 0:
         raise CliError(f"--start must be 0 or more, got {args.start}")
-    storage = args.storage or str(default_storage(key.hex()))
+    storage = storage_dir(args.storage or str(default_storage(key.hex())))
     return run_command(
         until_signalled(lambda stop: read(key, storage, bootstrap, args.host, start=args.start, stop=stop)),
         interrupted=0,

@@ -24,7 +24,8 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 from hyperpunch.aio import TaskOwner
 from hyperpunch.swarm import Hyperswarm
@@ -32,7 +33,9 @@ from hyperpunch.swarm import Hyperswarm
 __all__ = [
     "CliError",
     "Network",
+    "OneLineParser",
     "StdinLines",
+    "StorageError",
     "add_network_options",
     "first",
     "first_done",
@@ -43,6 +46,7 @@ __all__ = [
     "run_command",
     "stdin_lines",
     "stop_on_signals",
+    "storage_dir",
     "unless_stopped",
     "until_signalled",
     "warn",
@@ -96,6 +100,36 @@ def parse_bootstrap(text: str | None) -> Network:
             raise CliError(f"bad bootstrap node {item.strip()!r}: expected host:port")
         nodes.append((host, int(port)))
     return nodes
+
+
+class StorageError(CliError):
+    """A storage directory that cannot be used (exit 1: the environment refused, not the input)."""
+
+
+def storage_dir(path: str) -> str:
+    """Check (and create, with its parents) the storage directory ``path`` before anything opens it.
+
+    Raises :class:`StorageError` with one line: a file where the directory should be, a parent that
+    cannot hold a directory, or a directory this user may not write. Nothing at ``path`` is changed
+    when it is refused.
+    """
+    target = Path(path).expanduser()
+    if target.exists() and not target.is_dir():
+        raise StorageError(f"storage {path} is not a directory")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StorageError(f"cannot create storage directory {path}: {err.strerror or err}") from None
+    if not os.access(target, os.R_OK | os.W_OK | os.X_OK):
+        raise StorageError(f"storage directory {path} is not writable by this user")
+    return str(target)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit 2), pointing at --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def print_line(line: str) -> None:

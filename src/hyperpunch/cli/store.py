@@ -33,6 +33,7 @@ from hyperpunch.cli.options import (
     print_line,
     run_command,
     stdin_lines,
+    storage_dir,
     unless_stopped,
     until_signalled,
     warn,
@@ -69,13 +70,15 @@ def _network(args: argparse.Namespace) -> tuple[Network, str]:
 
 def cmd_store_write(args: argparse.Namespace) -> int:
     bootstrap, host = _network(args)
-    return run_command(until_signalled(lambda stop: write(args.storage, bootstrap, host, stop=stop)))
+    storage = storage_dir(args.storage)
+    return run_command(until_signalled(lambda stop: write(storage, bootstrap, host, stop=stop)))
 
 
 def cmd_store_read(args: argparse.Namespace) -> int:
     key = parse_hex_key(args.key, what="main core key")
     bootstrap, host = _network(args)
-    return run_command(until_signalled(lambda stop: read(key, args.storage, bootstrap, host, stop=stop)))
+    storage = storage_dir(args.storage)
+    return run_command(until_signalled(lambda stop: read(key, storage, bootstrap, host, stop=stop)))
 
 
 def _text(line: bytes) -> bytes:
