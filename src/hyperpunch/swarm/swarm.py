@@ -29,15 +29,16 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.crypto import KeyPair
 from hyperpunch.crypto import key_pair as _key_pair
-from hyperpunch.dht import HyperDHT, queries
+from hyperpunch.dht import HyperDHT
 from hyperpunch.secretstream import SecretStream
 from hyperpunch.swarm.connection_set import ConnectionSet, keep_new_connection
-from hyperpunch.swarm.discovery import DiscoveryDHT, PeerDiscovery, PeerDiscoverySession, TopicQuery
+from hyperpunch.swarm.dht_ops import DHTOps, SwarmDHT, SwarmServer
+from hyperpunch.swarm.discovery import DiscoveryDHT, PeerDiscovery, PeerDiscoverySession
 from hyperpunch.swarm.errors import FirewalledPeerError, MissingTopicError, SwarmDestroyedError
 from hyperpunch.swarm.peer_info import PeerInfo
 from hyperpunch.swarm.queue import ShuffledPriorityQueue
@@ -59,79 +60,6 @@ FORCE_RELAY_CODES = frozenset(
 Conn = SecretStream  # what HyperDHT's connect and server hand out
 FirewallFn = Callable[[bytes, Any], bool]
 ConnectionCallback = Callable[[Conn, PeerInfo], "Awaitable[None] | None"]
-
-
-class SwarmServer(Protocol):
-    """The DHT server the swarm listens with (:class:`hyperpunch.dht.Server` has it)."""
-
-    async def listen(self, key_pair: KeyPair | None = None) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class SwarmDHT(Protocol):
-    """What the swarm uses of its DHT: :class:`hyperpunch.dht.HyperDHT`, or a test double that also
-    has ``announce_query`` / ``lookup_and_unannounce`` (``on``/``off``/``online`` are optional)."""
-
-    def create_server(
-        self,
-        *,
-        firewall: Callable[[bytes, Any, Any], bool] | None = None,
-        on_connection: Callable[[SecretStream], None] | None = None,
-    ) -> SwarmServer: ...
-
-    async def connect(
-        self,
-        remote_public_key: bytes,
-        *,
-        key_pair: KeyPair | None = None,
-        relay_through: bytes | None = None,
-        relay_addresses: list[Any] | None = None,
-    ) -> SecretStream: ...
-
-    def lookup(self, target: bytes) -> Any: ...
-
-    async def unannounce(self, target: bytes, key_pair: KeyPair) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-def _double(dht: SwarmDHT, name: str) -> Callable[..., TopicQuery]:
-    """A test double's own query method (a HyperDHT runs hyperpunch.dht.queries instead)."""
-    fn: Callable[..., TopicQuery] | None = getattr(dht, name, None)
-    if fn is None:
-        raise TypeError(f"{type(dht).__name__} is not a HyperDHT and has no {name}()")
-    return fn
-
-
-class _DHTOps:
-    """The :class:`~hyperpunch.swarm.discovery.DiscoveryDHT` face of a :class:`SwarmDHT`."""
-
-    def __init__(self, dht: SwarmDHT) -> None:
-        self.dht = dht
-
-    def announce(self, topic: bytes, key_pair: KeyPair, relays: list[Any], *, clear: bool) -> TopicQuery:
-        dht = self.dht
-        if isinstance(dht, HyperDHT):
-            return queries.announce_query(
-                dht, topic, key_pair, relays, clear=clear, persistent=dht.persistent
-            )
-        query: TopicQuery = _double(dht, "announce_query")(topic, key_pair, relays, clear=clear)
-        return query
-
-    def lookup_and_unannounce(self, topic: bytes, key_pair: KeyPair) -> TopicQuery:
-        dht = self.dht
-        if isinstance(dht, HyperDHT):
-            return queries.lookup_and_unannounce(dht, topic, key_pair)
-        query: TopicQuery = _double(dht, "lookup_and_unannounce")(topic, key_pair)
-        return query
-
-    def lookup(self, topic: bytes) -> TopicQuery:
-        query: TopicQuery = self.dht.lookup(topic)
-        return query
-
-    async def unannounce(self, topic: bytes, key_pair: KeyPair) -> None:
-        await self.dht.unannounce(topic, key_pair)
 
 
 @dataclass(eq=False)
@@ -203,7 +131,7 @@ class Hyperswarm:
             dht = HyperDHT(bootstrap=bootstrap, host=host, port=port)
         self.dht: Any = dht  # the HyperDHT (or test double) given, with all its own API
         self._dht: SwarmDHT = dht
-        self._dht_ops = _DHTOps(dht)
+        self._dht_ops = DHTOps(dht)
         self.rng = rng or random.Random()
         self.server = dht.create_server(
             firewall=self._server_firewall, on_connection=self._handle_server_connection
