@@ -42,6 +42,9 @@ class Listener(Protocol):
     @property
     def public_key(self) -> bytes | None: ...
 
+    def refresh(self) -> None:
+        """Announce again now (the node came back online)."""
+
     async def aclose(self) -> None: ...
 
 

@@ -113,6 +113,7 @@ class HyperDHT:
         self._close = CloseOnce(self._aclose)
         # how holepunch sockets analyse their NAT (a seam: tests swap in forced verdicts)
         self.nat_factory: Callable[[bool], NatAnalysis] = NatAnalysis
+        self.rpc.on("network-update", self._on_network_update)
 
     @classmethod
     def bootstrapper(cls, port: int, host: str, *, bind_host: str = "0.0.0.0", **opts: Any) -> HyperDHT:
@@ -191,6 +192,13 @@ class HyperDHT:
             self.router.on_peer_holepunch(req)
             return True
         return self.persistent.on_request(req, self.loop_time())
+
+    def _on_network_update(self, *_: Any) -> None:
+        # JS re-announces on 'network-change' and wakes its announcers on 'network-update' when
+        # online; our announcer re-announces from refresh(), so coming online refreshes it
+        if self.rpc.online:
+            for server in list(self.listening):
+                server.refresh()
 
     # -- servers and connections -------------------------------------------------------------------
 

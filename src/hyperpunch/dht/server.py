@@ -152,6 +152,11 @@ class Server:
     def relay_addresses(self) -> list[Address]:
         return [] if self._announcer is None else self._announcer.relay_addresses
 
+    def refresh(self) -> None:
+        """Announce again now (JS ``server.refresh()``; the node calls it when it comes online)."""
+        if self._announcer is not None:
+            self._announcer.refresh()
+
     def address(self) -> dict[str, Any] | None:
         if self._key_pair is None:
             return None

@@ -138,6 +138,7 @@ class DHTCore:
         self.stats_queries = {"active": 0, "total": 0}
         self.online = True
         self.degraded = False
+        self._health_state = "online"  # what the health window says; see _publish_health
         self.health = NetworkHealth(self.io.stats_requests, self._on_health)
         self.down_hints_rate_limit = down_hints_rate_limit
         self.down_hints_sent_per_tick = 0
@@ -483,6 +484,7 @@ class DHTCore:
             return
         self.bootstrapped = True
         self.emit(Ready())
+        self._publish_health()
 
     def _bootstrap_ondata(self, data: Response) -> None:
         if not self._bootstrap_first:
@@ -525,6 +527,8 @@ class DHTCore:
             node.sampled = self._tick
             self.network.add_sample(node.to.host, node.to.port)
         self.emit(AddNode(node))
+        if len(self.nodes) == 1:
+            self._publish_health()
 
     def _remove_stale_node(self, node: Node, last_seen: int) -> None:
         if node.seen <= last_seen:
@@ -536,6 +540,8 @@ class DHTCore:
         self.table.remove(node.id)
         self.nodes.remove(node)
         self.emit(RemoveNode(node))
+        if not self.nodes:
+            self._publish_health()
 
     def _on_wakeup(self) -> None:
         self._tick += 2 * OLD_NODE
@@ -709,7 +715,12 @@ class DHTCore:
             self.network.tick()
         if (self._tick & 7) == 0:
             self._ping_some()
-        if (self._tick & 63) == 0 and len(self.nodes) < self.table.k:
+        if not self.nodes and self.bootstrap_nodes:
+            # No node answered yet (or every node was lost): ask the bootstrap nodes again each tick
+            # instead of waiting for the slow refresh, so a node started before its network exists
+            # joins once it appears (JS waits for the 64-tick refresh).
+            self.refresh()
+        elif (self._tick & 63) == 0 and len(self.nodes) < self.table.k:
             self.refresh()
         else:
             self._refresh_ticks -= 1
@@ -719,6 +730,17 @@ class DHTCore:
         self.health.update()
 
     def _on_health(self, state: str) -> None:
+        self._health_state = state
+        self._publish_health()
+
+    def _publish_health(self) -> None:
+        """``online``/``degraded`` from the health window, and offline while a bootstrapped node that
+        has bootstrap nodes has an empty routing table: an idle node's health never changes, so without this a node whose
+        bootstrap nodes did not answer (or that lost every node) would never see the rising edge
+        that makes its users re-announce (JS has no such rule and waits for its periodic refresh)."""
+        state = self._health_state
+        if self.bootstrapped and not self.nodes and self.bootstrap_nodes:
+            state = "offline"
         online, degraded = state != "offline", state == "degraded"
         if (online, degraded) == (self.online, self.degraded):
             return
