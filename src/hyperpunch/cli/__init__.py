@@ -22,7 +22,6 @@ from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import (
     CliError,
     OneLineParser,
-    StorageError,
     add_network_options,
     parse_bootstrap,
     parse_hex_key,
@@ -97,12 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except StorageError as err:
-        print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 1
     except CliError as err:
         print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
-        return 2
+        return err.exit_code
     except HyperpunchError as err:
         print(f"hyperpunch: error: {err}", file=sys.stderr, flush=True)
         return 1

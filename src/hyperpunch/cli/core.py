@@ -36,6 +36,7 @@ from hyperpunch.cli.options import (
     parse_bootstrap,
     parse_hex_key,
     print_line,
+    reporting_dht_status,
     run_command,
     stdin_lines,
     storage_dir,
@@ -120,7 +121,7 @@ async def write(storage: str, bootstrap: Network, host: str, *, stop: asyncio.Ev
         print_line(f"hypercore key: {core.key.hex()}")
         swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
-        async with swarm:
+        async with swarm, reporting_dht_status(swarm.dht, bootstrap):
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def append_lines() -> None:
@@ -221,7 +222,7 @@ async def read(
         assert core.discovery_key is not None
         swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
-        async with swarm:
+        async with swarm, reporting_dht_status(swarm.dht, bootstrap):
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def follow() -> None:

@@ -27,7 +27,9 @@ from hyperpunch.aio import TaskOwner
 from hyperpunch.cli.options import (
     CliError,
     Network,
+    NetworkError,
     add_network_options,
+    describe_bootstrap,
     first_done,
     parse_bootstrap,
     parse_hex_key,
@@ -84,16 +86,16 @@ def _describe(err: BaseException) -> str:
 
 
 async def _join(dht: HyperDHT, bootstrap: Network, timeout: float) -> None:
-    """Bootstrap ``dht`` or raise CliError when no bootstrap node answers within ``timeout``."""
-    where = ",".join(f"{h}:{p}" for h, p in bootstrap) if bootstrap else "the public Holepunch nodes"
+    """Bootstrap ``dht`` or raise NetworkError when no bootstrap node answers within ``timeout``."""
+    where = describe_bootstrap(bootstrap)
     try:
         await asyncio.wait_for(dht.ready(), timeout)
     except TimeoutError:
-        raise CliError(f"could not join the DHT through {where} within {timeout:g}s") from None
+        raise NetworkError(f"could not join the DHT through {where} within {timeout:g}s") from None
     except OSError as err:
-        raise CliError(f"could not join the DHT: {err}") from None
+        raise NetworkError(f"could not join the DHT: {err}") from None
     if not dht.to_array():
-        raise CliError(f"no DHT bootstrap node answered ({where})")
+        raise NetworkError(f"no DHT bootstrap node answered ({where})")
 
 
 # -- testnet -------------------------------------------------------------------------------------
@@ -129,13 +131,15 @@ async def run_testnet(
             try:
                 first = HyperDHT.bootstrapper(port, host, bind_host=bind)
             except Exception as err:
-                raise CliError(f"cannot start a bootstrap node on {host}:{port}: {_describe(err)}") from None
+                raise NetworkError(
+                    f"cannot start a bootstrap node on {host}:{port}: {_describe(err)}"
+                ) from None
             assert isinstance(first, HyperDHT)
             started.append(first)
             try:
                 await asyncio.wait_for(first.ready(), JOIN_TIMEOUT)
             except OSError as err:
-                raise CliError(f"cannot bind {bind}:{port}: {err}") from None
+                raise NetworkError(f"cannot bind {bind}:{port}: {err}") from None
             boot = [(host, first.port)]
         else:
             first = HyperDHT(
@@ -208,7 +212,7 @@ async def run_serve(
         try:
             await server.listen(key_pair)
         except Exception as err:
-            raise CliError(f"cannot listen: {_describe(err)}") from None
+            raise NetworkError(f"cannot listen: {_describe(err)}") from None
         out(f"listening on: {key_pair.public_key.hex()}")
         async with stdin_lines() as lines:
             while True:
@@ -248,9 +252,9 @@ async def run_connect(
         try:
             ok, stream = await unless_stopped(stop, dht.connect(public_key, timeout=connect_timeout))
         except TimeoutError:
-            raise CliError(f"could not connect within {connect_timeout:g}s") from None
+            raise NetworkError(f"could not connect within {connect_timeout:g}s") from None
         except HyperpunchError as err:
-            raise CliError(f"could not connect: {_describe(err)}") from None
+            raise NetworkError(f"could not connect: {_describe(err)}") from None
         if not ok:
             return 0
         assert stream is not None

@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from hyperpunch.aio import TaskOwner
 from hyperpunch.swarm import Hyperswarm
@@ -33,16 +33,19 @@ from hyperpunch.swarm import Hyperswarm
 __all__ = [
     "CliError",
     "Network",
+    "NetworkError",
     "OneLineParser",
     "StdinLines",
     "StorageError",
     "add_network_options",
+    "describe_bootstrap",
     "first",
     "first_done",
     "open_swarm",
     "parse_bootstrap",
     "parse_hex_key",
     "print_line",
+    "reporting_dht_status",
     "run_command",
     "stdin_lines",
     "stop_on_signals",
@@ -60,7 +63,20 @@ READ_SIZE = 1 << 16
 
 
 class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
+    """A user-facing error: printed as one line; exit status ``exit_code`` (2: bad usage or input)."""
+
+    exit_code = 2
+
+
+class NetworkError(CliError):
+    """The network refused (no bootstrap node answered, a peer not reachable): exit status 1."""
+
+    exit_code = 1
+
+
+def describe_bootstrap(bootstrap: Network) -> str:
+    """``host:port,...``, or what the default means, for messages."""
+    return ",".join(f"{h}:{p}" for h, p in bootstrap) if bootstrap else "the public Holepunch nodes"
 
 
 def parse_hex_key(text: str, *, what: str = "key", size: int = 32) -> bytes:
@@ -105,6 +121,8 @@ def parse_bootstrap(text: str | None) -> Network:
 class StorageError(CliError):
     """A storage directory that cannot be used (exit 1: the environment refused, not the input)."""
 
+    exit_code = 1
+
 
 def storage_dir(path: str) -> str:
     """Check (and create, with its parents) the storage directory ``path`` before anything opens it.
@@ -123,6 +141,53 @@ def storage_dir(path: str) -> str:
     if not os.access(target, os.R_OK | os.W_OK | os.X_OK):
         raise StorageError(f"storage directory {path} is not writable by this user")
     return str(target)
+
+
+class StatusDHT(Protocol):
+    """What :func:`reporting_dht_status` reads of a DHT (a :class:`~hyperpunch.dht.HyperDHT`)."""
+
+    async def ready(self) -> None: ...
+
+    def to_array(self) -> list[Any]: ...
+
+
+DHT_PATIENCE = 10.0  # seconds before a command says no bootstrap node answered
+DHT_STATUS_POLL = 1.0  # how often it then looks whether the DHT has found nodes
+
+
+@contextlib.asynccontextmanager
+async def reporting_dht_status(
+    dht: StatusDHT | None,
+    bootstrap: Network,
+    *,
+    patience: float = DHT_PATIENCE,
+    poll: float = DHT_STATUS_POLL,
+) -> AsyncIterator[None]:
+    """While the block runs, tell the user (stderr) when the DHT has no node ``patience`` seconds
+    after start, and again once it has joined (the DHT keeps retrying its bootstrap nodes, so a
+    command started before its network exists recovers by itself). Silent when all goes well, and
+    with ``dht=None`` (a swarm the caller brought: its DHT is not this command's to report)."""
+    if dht is None:
+        yield
+        return
+    owner = TaskOwner("cli dht status")
+
+    async def watch(dht: StatusDHT) -> None:
+        where = describe_bootstrap(bootstrap)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(dht.ready(), patience)
+        if dht.to_array():
+            return
+        warn(f"hyperpunch: no DHT bootstrap node answered yet ({where}); still trying")
+        while not dht.to_array():
+            await asyncio.sleep(poll)
+        warn(f"hyperpunch: joined the DHT through {where}")
+
+    owner.spawn(watch(dht))
+    try:
+        yield
+    finally:
+        await owner.aclose()
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -31,6 +31,7 @@ from hyperpunch.cli.options import (
     parse_bootstrap,
     parse_hex_key,
     print_line,
+    reporting_dht_status,
     run_command,
     stdin_lines,
     storage_dir,
@@ -106,9 +107,12 @@ async def write(
         print_line(f"main core key: {main_core.key.hex()}")
         announced = {await main_core.get(i, wait=False) for i in range(main_core.length)}
 
-        swarm = swarm if swarm is not None else open_swarm(bootstrap, host)
+        status_dht = None  # a swarm the caller brought reports on its own DHT
+        if swarm is None:
+            swarm = open_swarm(bootstrap, host)
+            status_dht = swarm.dht
         swarm.on_connection = lambda conn, info: store.replicate(conn)
-        async with swarm:
+        async with swarm, reporting_dht_status(status_dht, bootstrap):
             for core in (main_core, short, long):
                 assert core.discovery_key is not None
                 swarm.join(core.discovery_key, server=True, client=False)
@@ -162,7 +166,10 @@ async def read(
     async with Corestore(storage) as store:
         main_core = await store.get(key)
         assert main_core.discovery_key is not None
-        swarm = swarm if swarm is not None else open_swarm(bootstrap, host)
+        status_dht = None  # a swarm the caller brought reports on its own DHT
+        if swarm is None:
+            swarm = open_swarm(bootstrap, host)
+            status_dht = swarm.dht
         swarm.on_connection = lambda conn, info: store.replicate(conn)
         followers = TaskOwner("hyperpunch store read")
         followed: set[bytes] = set()
@@ -178,7 +185,7 @@ async def read(
                     followers.spawn(_follow(store, raw))
                 i += 1
 
-        async with swarm:
+        async with swarm, reporting_dht_status(status_dht, bootstrap):
             swarm.join(main_core.discovery_key)
             try:
                 await first(follow_main(), stop.wait())

@@ -22,12 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 from hyperpunch.cli.options import (
-    CliError,
     Network,
+    NetworkError,
     add_network_options,
+    describe_bootstrap,
     parse_bootstrap,
     parse_hex_key,
     print_line,
+    reporting_dht_status,
     run_command,
     stdin_lines,
     unless_stopped,
@@ -79,14 +81,14 @@ async def run_swarm(
             conns.discard(conn)
 
     swarm = Hyperswarm(bootstrap=bootstrap, host=host, seed=seed, on_connection=on_connection)
-    async with swarm:
-        where = ",".join(f"{h}:{p}" for h, p in bootstrap) if bootstrap else "the public Holepunch nodes"
+    async with swarm, reporting_dht_status(swarm.dht, bootstrap):
+        where = describe_bootstrap(bootstrap)
         try:
             await asyncio.wait_for(swarm.dht.ready(), join_timeout)
         except TimeoutError:
-            raise CliError(f"could not join the DHT through {where} within {join_timeout:g}s") from None
+            raise NetworkError(f"could not join the DHT through {where} within {join_timeout:g}s") from None
         except OSError as err:
-            raise CliError(f"could not join the DHT: {err}") from None
+            raise NetworkError(f"could not join the DHT: {err}") from None
         swarm.join(topic, server=True, client=True)
         out(f"joined topic: {topic.hex()}")
         try:
