@@ -1,8 +1,22 @@
 // autobase 7.28.1 reference vectors: every autobase encoding (lib/messages.js, the
 // hyperschema spec and encoding/legacy.js) encoded by autobase's own encoders, and the legacy
 // oplog layouts 0 and 1 (decode-only in JS) built field by field here and decoded by autobase.
-// Bytes are hex strings; decoded values have their buffers as hex.
+// Keys: view/system manifests derived by autobase's own AutoStore methods (lib/store.js) for
+// fixed base keys and indexer sets, and real Autobase runs under fixed Corestore primary keys
+// (one writer; two indexers after an add-writer) whose base, discovery, system and view keys are
+// recorded. Bytes are hex strings; decoded values have their buffers as hex.
 'use strict'
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
+const crypto = require('hypercore-crypto')
+const Hypercore = require('hypercore')
+const Corestore = require('corestore')
+const Autobase = require('autobase')
+const AutoStore = require('autobase/lib/store.js')
+const hmessages = require('hypercore/lib/messages.js')
+const Verifier = require('hypercore/lib/verifier.js')
+const hcaps = require('hypercore/lib/caps.js')
 const c = require('compact-encoding')
 const b4a = require('b4a')
 const m = require('autobase/lib/messages.js')
@@ -196,8 +210,151 @@ function messageVectors () {
   }
 }
 
+// --- keys -------------------------------------------------------------------------------------
+
+const hex = (buf) => (buf === null || buf === undefined ? null : b4a.toString(buf, 'hex'))
+
+function derive (baseKey, encryptionKey, indexerKeys, name, entropy, version, linked, manifestData) {
+  // AutoStore's own methods, on a stand-in holding only what they read (base.key, encryptionKey)
+  const self = Object.create(AutoStore.prototype)
+  self.base = { key: baseKey, encryptionKey }
+  const indexerManifests = indexerKeys.map((publicKey) => ({ signers: [{ publicKey, namespace: hcaps.DEFAULT_NAMESPACE }] }))
+  const manifest = name === '_system' && linked === null
+    ? self._createSystemManifest(indexerManifests, null, version, entropy, manifestData)
+    : self._createManifest(indexerManifests, name, null, version, entropy, linked || [], manifestData)
+  return {
+    manifest: hex(c.encode(hmessages.manifest, Verifier.createManifest(manifest))), // as the core stores it
+    key: hex(Hypercore.key(manifest))
+  }
+}
+
+function derivationVectors () {
+  const bases = [fill(0x11), K3]
+  const indexerSets = [[], [fill(0x21)], [fill(0x21), fill(0x22)], [fill(0x23), fill(0x21), fill(0x22)]]
+  const names = ['_system', 'view', '_encryption', 'ünï', 'a'.repeat(70)]
+  const out = []
+  for (const baseKey of bases) {
+    for (const indexers of indexerSets) {
+      for (const name of names) {
+        for (const [version, entropy, encryptionKey, manifestData, linked] of [
+          [1, null, null, null, null],
+          [1, fill(0x33), null, null, null],
+          [1, null, fill(0x44), null, null],
+          [2, null, null, null, null],
+          [2, fill(0x33), null, b4a.from('0100', 'hex'), name === '_system' ? null : [fill(0x55)]]
+        ]) {
+          out.push({
+            baseKey: hex(baseKey),
+            encryptionKey: hex(encryptionKey),
+            indexers: indexers.map(hex),
+            name,
+            version,
+            entropy: hex(entropy),
+            manifestData: hex(manifestData),
+            linked: linked === null ? null : linked.map(hex),
+            ...derive(baseKey, encryptionKey, indexers, name, entropy, version, linked, manifestData)
+          })
+        }
+      }
+    }
+  }
+  return out
+}
+
+function makeBase (store, bootstrap) {
+  return new Autobase(store, bootstrap, {
+    valueEncoding: 'json',
+    ackInterval: 0,
+    ackThreshold: 0,
+    fastForward: false,
+    open: (s) => s.get('view', { valueEncoding: 'json' }),
+    apply: async (nodes, view, host) => {
+      for (const { value } of nodes) {
+        if (value && value.add) {
+          await host.addWriter(b4a.from(value.add, 'hex'), { indexer: value.indexer !== false })
+          continue
+        }
+        await view.append(value)
+      }
+    }
+  })
+}
+
+function baseState (base, withLength = true) {
+  const state = {
+    key: hex(base.key),
+    discoveryKey: hex(base.discoveryKey),
+    local: hex(base.local.key),
+    systemKey: hex(base.core.key),
+    viewKey: hex(base.view.key),
+    indexers: base.system.indexers.map((i) => hex(i.key)),
+    systemManifest: manifestInfo(base.core.manifest),
+    viewManifest: manifestInfo(base.view.manifest)
+  }
+  if (withLength) state.viewLength = base.view.length // only where it is deterministic
+  return state
+}
+
+function manifestInfo (m) {
+  return {
+    signers: m.signers.map((s) => hex(s.publicKey)),
+    prologue: m.prologue ? { hash: hex(m.prologue.hash), length: m.prologue.length } : null
+  }
+}
+
+async function viewBlocks (base, length) {
+  const blocks = []
+  for (let i = 0; i < length; i++) blocks.push(hex(await base.view.get(i, { valueEncoding: 'binary' })))
+  return blocks
+}
+
+async function settle (bases) {
+  const streams = []
+  for (let i = 0; i < bases.length; i++) {
+    for (let j = i + 1; j < bases.length; j++) {
+      const s1 = bases[i].store.replicate(true)
+      const s2 = bases[j].store.replicate(false)
+      s1.pipe(s2).pipe(s1)
+      streams.push(s1, s2)
+    }
+  }
+  for (let round = 0; round < 8; round++) {
+    for (const b of bases) await b.update()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  for (const s of streams) s.destroy()
+}
+
+async function runVectors () {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'autobase-vectors-'))
+  const stores = [1, 2].map((i) => new Corestore(path.join(tmp, 's' + i), { primaryKey: fill(i), unsafe: true }))
+  const a = makeBase(stores[0], null)
+  await a.ready()
+  const single = { primaryKey: hex(fill(1)), ...baseState(a) }
+  await a.append('a0')
+  single.afterAppend = baseState(a)
+  single.afterAppend.viewBlocks = await viewBlocks(a, a.view.length)
+  const b = makeBase(stores[1], a.key)
+  await b.ready()
+  await a.append({ add: hex(b.local.key), indexer: true })
+  await settle([a, b])
+  await b.append('b0')
+  await settle([a, b])
+  await a.append(null)
+  await settle([a, b])
+  const two = { primaryKeys: [hex(fill(1)), hex(fill(2))], a: baseState(a, false), b: baseState(b, false) }
+  two.viewPrologueBlocks = await viewBlocks(a, a.view.manifest.prologue ? a.view.manifest.prologue.length : 0)
+  await a.close()
+  await b.close()
+  for (const s of stores) await s.close()
+  fs.rmSync(tmp, { recursive: true, force: true })
+  return { single, two }
+}
+
 module.exports = async () => {
   return {
-    messages: messageVectors()
+    messages: messageVectors(),
+    derivations: derivationVectors(),
+    runs: await runVectors()
   }
 }
