@@ -351,10 +351,139 @@ async function runVectors () {
   return { single, two }
 }
 
+
+// --- linearizer ----------------------------------------------------------------------------------
+// The DAGs of autobase's reference linearizer tests (test/reference/test.js, which check them
+// against test/reference/fixtures.json) and seeded random DAGs, run through autobase's own
+// Linearizer with in-memory writers (real NodeBuffer, writer.js's linking rules): after each
+// node, one update(); the writers of indexed nodes are shifted, as the apply state does.
+
+const Linearizer = require('autobase/lib/linearizer.js')
+const NodeBuffer = require('autobase/lib/node-buffer.js')
+
+class MemWriter {
+  constructor (name, indexer) {
+    this.name = name
+    this.core = { key: b4a.alloc(32, name.charCodeAt(0)) }
+    this.isActiveIndexer = indexer
+    this.isRemoved = false
+    this.nodes = new NodeBuffer(0)
+    this.length = 0
+    this.available = 0
+  }
+
+  get indexed () { return this.nodes.offset }
+  head () { return this.nodes.get(this.length - 1) }
+  get (seq) { return seq < this.length ? this.nodes.get(seq) : null }
+
+  append (value, heads) {
+    const links = []
+    for (const h of heads) {
+      if (h.writer.get(h.length - 1) === h && !links.includes(h)) links.push(h)
+    }
+    const length = this.nodes.length + 1
+    const prev = this.nodes.get(length - 2)
+    if (prev && !links.includes(prev)) links.push(prev)
+    const node = Linearizer.createNode(this, length, value, links.map((n) => ({ key: n.writer.core.key, length: n.length })), 1, new Set(links), false)
+    this.nodes.push(node)
+    this.available++
+    this.length++
+    return node
+  }
+
+  shift () {
+    if (this.length <= this.nodes.offset) return false
+    let node = this.nodes.shift().clear()
+    while (node.batch > 1) node = this.nodes.shift().clear()
+    return true
+  }
+}
+
+function runDag ({ writers, indexers, spec }) {
+  const ws = new Map(writers.map((w) => [w, new MemWriter(w, indexers.includes(w))]))
+  const l = new Linearizer(indexers.map((w) => ws.get(w)))
+  const nodes = new Map()
+  const steps = []
+  const indexed = []
+  for (const entry of spec) {
+    const [w, deps = ''] = entry.split(':')
+    const writer = ws.get(w)
+    const name = w + writer.length
+    const node = writer.append(name, deps.split(',').filter(Boolean).map((d) => nodes.get(d)))
+    nodes.set(name, node)
+    l.addHead(node)
+    const u = l.update()
+    if (!u) continue
+    steps.push({ shared: u.shared, undo: u.undo, length: u.length, indexed: u.indexed.map((n) => n.value), tip: u.tip.map((n) => n.value) })
+    for (const n of u.indexed) {
+      indexed.push(n.value)
+      if (n.batch === 1) n.writer.shift()
+    }
+  }
+  return { steps, indexed, heads: l.getHeads().map((h) => b4a.toString(h.key, 'hex').slice(0, 2) + ':' + h.length) }
+}
+
+const ABCDE = ['a', 'b', 'c', 'd', 'e']
+const ABC = ['a', 'b', 'c']
+const REFERENCE_DAGS = [
+  { name: 'convergence', writers: ['a', 'b'], indexers: ['a', 'b'], spec: ['a', 'b:a0', 'a:b0'] },
+  { name: 'preferred fork', writers: ABC, indexers: ABC, spec: ['a', 'b', 'c:b0', 'a:a0,c0', 'c:a1', 'a:c1'] },
+  { name: 'nested merges', writers: ABCDE, indexers: ABCDE, spec: ['b', 'a', 'e', 'd:b0', 'c:d0', 'b:a0,b0', 'd:b1,d0', 'd:d1,e0', 'e:d2', 'a:e1', 'e:a1', 'd:e2'] },
+  { name: 'preferred shorter fork', writers: ABC, indexers: ABC, spec: ['a', 'a:a0', 'a:a1', 'a:a2', 'b', 'c:b0', 'a:a3,c0', 'c:a4', 'a:c1'] },
+  { name: 'fork and merge', writers: ABCDE, indexers: ABCDE, spec: ['a', 'b', 'c:b0', 'c:a0,c0', 'd:a0', 'e:d0,c1', 'd:e0', 'c:d1', 'e:c2', 'd:e1'] },
+  { name: 'graph 1', fixture: 0, writers: ABCDE, indexers: ABCDE, spec: ['d', 'e:d0', 'c:e0', 'd:c0', 'b', 'a:b0', 'd:d1,a0', 'a:d2', 'b:a1', 'd:b1', 'a:d3'] },
+  { name: 'graph 2', fixture: 1, writers: ABCDE, indexers: ABCDE, spec: ['a', 'b:a0', 'c:b0', 'a:c0', 'b:a1', 'e', 'd:e0', 'c:d0,c0', 'e:c1', 'd:e1', 'c:d1', 'e:d1'] },
+  { name: 'simple 3', fixture: 2, writers: ABC, indexers: ABC, spec: ['c', 'b:c0', 'a:b0', 'c:a0', 'b:c1', 'a:b1'] },
+  { name: 'non-convergence', fixture: 3, writers: ABC, indexers: ABC, spec: ['a', 'b', 'b:b0,a0', 'c:b0', 'c:c0,b1', 'a:a0,c0', 'a:a1,c1', 'b:a1,b1', 'b:a2,b2', 'c:c1,b2', 'c:c2,b3', 'a:a2,c2'] },
+  { name: 'inner majority', fixture: 4, writers: ABCDE, indexers: ABCDE, spec: ['b', 'c', 'd', 'a:b0', 'e:d0', 'b:b0,c0', 'c:b0,c0,d0', 'd:c0,d0', 'b:a0,b1,c1', 'c:b1,c1,d1', 'd:c1,d1,e0', 'b:b2,c2'] },
+  { name: 'majority alone - convergence', fixture: 5, writers: ABCDE, indexers: ABCDE, spec: ['b', 'c:b0', 'd:c0', 'b:d0', 'c:b1', 'd:c1'] },
+  { name: 'majority alone - non-convergence', fixture: 6, writers: ABCDE, indexers: ['b', 'c', 'd'], spec: ['b', 'c', 'd', 'b:b0,c0', 'c:b0,c0,d0', 'd:c0,d0', 'b:b1,c1', 'c:b1,c1,d1', 'd:c1,d1', 'b:b2,c2'] },
+  { name: 'double fork', fixture: 7, writers: ABCDE, indexers: ABCDE, spec: ['a', 'e', 'b:a0', 'd:e0', 'c:b0', 'a:c0', 'b:a1', 'c:b1', 'b:b1,d0', 'a:c1', 'd:b2', 'd:a2,d1', 'e:d1', 'a:d2', 'b:e1'] },
+  { name: 'recompute after yield', fixture: 8, writers: ABCDE, indexers: ABCDE, spec: ['a', 'b', 'a:a0', 'b:b0', 'b:b1,a1', 'b:b2', 'e:a0,b0', 'd:e0', 'e:d0', 'c:e1', 'c:b3,c0', 'a:c1', 'b:a2'] }
+]
+
+function randomDags () {
+  let seed = 0x2545f491
+  const rand = (n) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return (seed >>> 8) % n
+  }
+  const out = []
+  for (let i = 0; i < 40; i++) {
+    const writers = ABCDE.slice(0, 2 + rand(4))
+    const indexers = writers.filter((w, j) => j === 0 || rand(3) !== 0)
+    const counts = new Map(writers.map((w) => [w, 0]))
+    const made = []
+    const spec = []
+    const size = 5 + rand(30)
+    for (let n = 0; n < size; n++) {
+      const w = writers[rand(writers.length)]
+      const deps = []
+      const k = made.length ? rand(Math.min(made.length, 3) + 1) : 0
+      for (let j = 0; j < k; j++) {
+        // mostly recent nodes, as real writers link the current heads
+        const d = made[Math.max(0, made.length - 1 - rand(Math.min(made.length, 6)))]
+        if (!deps.includes(d) && d[0] !== w) deps.push(d)
+      }
+      spec.push(deps.length ? w + ':' + deps.join(',') : w)
+      made.push(w + counts.get(w))
+      counts.set(w, counts.get(w) + 1)
+    }
+    out.push({ name: 'random ' + i, writers, indexers, spec })
+  }
+  return out
+}
+
+function linearizerVectors () {
+  const dags = [...REFERENCE_DAGS, ...randomDags()]
+  return dags.map((d) => ({ ...d, ...runDag(d) }))
+}
+
 module.exports = async () => {
   return {
     messages: messageVectors(),
     derivations: derivationVectors(),
-    runs: await runVectors()
+    runs: await runVectors(),
+    linearizer: linearizerVectors()
   }
 }
