@@ -73,14 +73,32 @@ class MemoryWriter:
         prev = self._buffered(length - 2)
         if prev is not None and prev not in links:
             links.append(prev)
-        deps = dict.fromkeys(links)
-        node = DagNode(
-            self, length, value, [Checkout(n.writer.key, n.length) for n in links], batch, deps, optimistic
-        )
+        heads_out = [Checkout(n.writer.key, n.length) for n in links]
+        return self.push(value, heads_out, dict.fromkeys(links), batch, optimistic)
+
+    def push(
+        self,
+        value: Any,
+        heads: list[Checkout],
+        dependencies: dict[DagNode, None],
+        batch: int = 1,
+        optimistic: bool = False,
+    ) -> DagNode:
+        """Append a node whose dependencies the caller resolved (JS ``Writer.append``)."""
+        node = DagNode(self, self.next_length, value, heads, batch, dependencies, optimistic)
         self._nodes.append(node)
         self.available += 1
         self.length += 1
         return node
+
+    @property
+    def next_length(self) -> int:
+        """The length the next node will have."""
+        return self._offset + len(self._nodes) + 1
+
+    def buffered(self, seq: int) -> DagNode | None:
+        """The loaded, not yet indexed node at ``seq``, whatever ``length`` says."""
+        return self._buffered(seq)
 
     def shift(self) -> bool:
         """Drop the oldest loaded nodes once indexed (a whole batch)."""

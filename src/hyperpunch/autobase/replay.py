@@ -1,0 +1,103 @@
+"""Linearize writer cores read from storage or the network (the sans-IO half of JS autobase's
+``_addRemoteHeads`` and ``Writer._ensureNodeDependencies``).
+
+:class:`Replayer` takes each writer core's raw blocks (``feed``), decodes them as
+:data:`~hyperpunch.autobase.messages.oplog_message`, and adds a writer's next node to the
+linearizer once every head it names is loaded (whole batches at a time), round-robin over the
+writers as JS does; after each round it runs ``update()`` and shifts the writers of the indexed
+nodes. :meth:`Replayer.run` returns every update's indexed nodes, in order.
+
+Invariants: no I/O; a head naming a node that is already indexed is dropped (as ``writer.js``
+does); a writer whose next node names a writer or a length not yet loaded waits. The indexer set
+is fixed (a base whose indexers change needs the system view, which this does not model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hyperpunch.autobase.linearizer import Linearizer
+from hyperpunch.autobase.memory import MemoryWriter
+from hyperpunch.autobase.messages import OplogMessage, oplog_message
+from hyperpunch.autobase.node import DagNode
+from hyperpunch.encoding import decode
+
+__all__ = ["Replayer"]
+
+
+class Replayer:
+    def __init__(self, indexers: Sequence[bytes], writers: Sequence[bytes] = ()) -> None:
+        keys = list(dict.fromkeys([*indexers, *writers]))
+        self.writers = {k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers) for k in keys}
+        self.linearizer = Linearizer([self.writers[k] for k in indexers])
+        self._pending: dict[bytes, list[OplogMessage]] = {k: [] for k in keys}
+        self.indexed: list[DagNode] = []
+
+    def feed(self, key: bytes, blocks: Sequence[bytes]) -> None:
+        """Queue writer ``key``'s next raw blocks (in core order)."""
+        if key not in self.writers:
+            self.writers[key] = MemoryWriter(key.hex()[:8], key)
+            self._pending[key] = []
+        self._pending[key].extend(decode(oplog_message, b) for b in blocks)
+
+    def _ready(self, writer: MemoryWriter, msg: OplogMessage) -> bool:
+        for h in msg.node.heads:
+            hw = self.writers.get(h.key)
+            if hw is None or (hw is not writer and hw.next_length - 1 < h.length):
+                return False
+        return True
+
+    def _load(self, writer: MemoryWriter, msg: OplogMessage) -> DagNode:
+        heads = list(msg.node.heads)
+        deps: dict[DagNode, None] = {}
+        i = 0
+        while i < len(heads):
+            h = heads[i]
+            node = self.writers[h.key].buffered(h.length - 1)
+            if node is None:  # maybe a stub still among the linearizer's heads
+                node = next(
+                    (n for n in self.linearizer.heads if n.length == h.length and n.writer.key == h.key), None
+                )
+            if node is None:  # already yielded
+                del heads[i]
+                continue
+            deps[node] = None
+            i += 1
+        prev_seq = writer.next_length - 2
+        if prev_seq >= writer.indexed:  # always link the previous node if it is not indexed
+            prev = writer.buffered(prev_seq)
+            if prev is not None:
+                deps[prev] = None
+        return writer.push(msg.node.value, heads, deps, msg.node.batch, bool(msg.optimistic))
+
+    def _advance(self, key: bytes) -> int:
+        """Add writer ``key``'s next node (its whole batch) if its heads are loaded."""
+        queue = self._pending[key]
+        writer = self.writers[key]
+        if not queue:
+            return 0
+        end = 0
+        while end < len(queue) and queue[end].node.batch != 1:
+            end += 1
+        if end >= len(queue):
+            return 0  # the batch is not complete yet
+        batch = queue[: end + 1]
+        if not self._ready(writer, batch[0]):
+            return 0
+        del queue[: end + 1]
+        for msg in batch:
+            self.linearizer.add_head(self._load(writer, msg))
+        return len(batch)
+
+    def run(self) -> list[DagNode]:
+        """Linearize everything loadable; returns all indexed nodes so far, in order."""
+        while True:
+            added = sum(self._advance(k) for k in list(self.writers))
+            u = self.linearizer.update()
+            if u is not None:
+                for n in u.indexed:
+                    self.indexed.append(n)
+                    if n.batch == 1 and isinstance(n.writer, MemoryWriter):
+                        n.writer.shift()
+            if added == 0:
+                return self.indexed
