@@ -38,7 +38,8 @@ def test_python_indexes_js_writers_in_js_order(js_base: Any) -> None:
     replay = Replayer(indexers)
     for w in js_base["writers"]:
         replay.feed(bytes.fromhex(w["key"]), [bytes.fromhex(b) for b in w["blocks"]])
-    indexed = replay.run()
+    replay.run()
+    indexed = replay.indexed
     total = sum(len(w["blocks"]) for w in js_base["writers"])
     assert len(indexed) == total  # everything JS indexed, once
     assert _values(indexed) == js_base["view"]
@@ -51,4 +52,5 @@ def test_feed_order_does_not_change_the_order(js_base: Any) -> None:
     replay = Replayer(indexers)
     for w in reversed(js_base["writers"]):  # other writers first, block by block
         replay.feed(bytes.fromhex(w["key"]), [bytes.fromhex(b) for b in w["blocks"]])
-    assert _values(replay.run()) == js_base["view"]
+    replay.run()
+    assert _values(replay.indexed) == js_base["view"]

@@ -5,7 +5,8 @@
 :data:`~hyperpunch.autobase.messages.oplog_message`, and adds a writer's next node to the
 linearizer once every head it names is loaded (whole batches at a time), round-robin over the
 writers as JS does; after each round it runs ``update()`` and shifts the writers of the indexed
-nodes. :meth:`Replayer.run` returns every update's indexed nodes, in order.
+nodes. :meth:`Replayer.run` returns the updates (all indexed nodes so far are in ``indexed``);
+:meth:`Replayer.append_local` adds a local batch linking the DAG's heads and gives its blocks.
 
 Invariants: no I/O; a head naming a node that is already indexed is dropped (as ``writer.js``
 does); a writer whose next node names a writer or a length not yet loaded waits. The indexer set
@@ -18,8 +19,9 @@ from collections.abc import Sequence
 
 from hyperpunch.autobase.linearizer import Linearizer
 from hyperpunch.autobase.memory import MemoryWriter
-from hyperpunch.autobase.messages import OplogMessage, oplog_message
+from hyperpunch.autobase.messages import Node, OplogMessage, oplog_message
 from hyperpunch.autobase.node import DagNode
+from hyperpunch.autobase.topolist import TopoUpdate
 from hyperpunch.encoding import decode
 
 __all__ = ["Replayer"]
@@ -89,15 +91,31 @@ class Replayer:
             self.linearizer.add_head(self._load(writer, msg))
         return len(batch)
 
-    def run(self) -> list[DagNode]:
-        """Linearize everything loadable; returns all indexed nodes so far, in order."""
+    def append_local(self, key: bytes, values: Sequence[bytes | None]) -> list[OplogMessage]:
+        """Append ``values`` as one batch of writer ``key`` (the local writer), linking the DAG's
+        current heads (JS ``_addLocalHeads``); returns the blocks to write to its core."""
+        writer = self.writers[key]
+        out = []
+        for i, value in enumerate(values):
+            heads = self.linearizer.get_heads()
+            deps = dict.fromkeys(self.linearizer.heads)
+            batch = len(values) - i
+            self.linearizer.add_head(writer.push(value, heads, deps, batch))
+            out.append(OplogMessage(Node(heads, batch, value)))
+        return out
+
+    def run(self) -> list[TopoUpdate[DagNode]]:
+        """Linearize everything loadable; returns the updates, in order (their indexed nodes are
+        also appended to :attr:`indexed`)."""
+        updates = []
         while True:
             added = sum(self._advance(k) for k in list(self.writers))
             u = self.linearizer.update()
             if u is not None:
+                updates.append(u)
                 for n in u.indexed:
                     self.indexed.append(n)
                     if n.batch == 1 and isinstance(n.writer, MemoryWriter):
                         n.writer.shift()
             if added == 0:
-                return self.indexed
+                return updates
