@@ -376,7 +376,7 @@ class MemWriter {
   head () { return this.nodes.get(this.length - 1) }
   get (seq) { return seq < this.length ? this.nodes.get(seq) : null }
 
-  append (value, heads) {
+  append (value, heads, batch = 1) {
     const links = []
     for (const h of heads) {
       if (h.writer.get(h.length - 1) === h && !links.includes(h)) links.push(h)
@@ -384,7 +384,7 @@ class MemWriter {
     const length = this.nodes.length + 1
     const prev = this.nodes.get(length - 2)
     if (prev && !links.includes(prev)) links.push(prev)
-    const node = Linearizer.createNode(this, length, value, links.map((n) => ({ key: n.writer.core.key, length: n.length })), 1, new Set(links), false)
+    const node = Linearizer.createNode(this, length, value, links.map((n) => ({ key: n.writer.core.key, length: n.length })), batch, new Set(links), false)
     this.nodes.push(node)
     this.available++
     this.length++
@@ -399,28 +399,42 @@ class MemWriter {
   }
 }
 
+// spec entries: "<writer>[*<batch size>|!][:dep,dep]" -- "!" appends an ack (null value); a batch's
+// first node links the deps, the rest link their predecessor; update() runs after each entry
+function parseEntry (entry) {
+  const [head, deps = ''] = entry.split(':')
+  const m = /^([a-z])(?:\*(\d+)|(!))?$/.exec(head)
+  return { w: m[1], batch: m[2] ? Number(m[2]) : 1, ack: !!m[3], deps: deps.split(',').filter(Boolean) }
+}
+
 function runDag ({ writers, indexers, spec }) {
   const ws = new Map(writers.map((w) => [w, new MemWriter(w, indexers.includes(w))]))
   const l = new Linearizer(indexers.map((w) => ws.get(w)))
   const nodes = new Map()
   const steps = []
   const indexed = []
+  const acks = []
   for (const entry of spec) {
-    const [w, deps = ''] = entry.split(':')
+    const { w, batch, ack, deps } = parseEntry(entry)
     const writer = ws.get(w)
-    const name = w + writer.length
-    const node = writer.append(name, deps.split(',').filter(Boolean).map((d) => nodes.get(d)))
-    nodes.set(name, node)
-    l.addHead(node)
-    const u = l.update()
-    if (!u) continue
-    steps.push({ shared: u.shared, undo: u.undo, length: u.length, indexed: u.indexed.map((n) => n.value), tip: u.tip.map((n) => n.value) })
-    for (const n of u.indexed) {
-      indexed.push(n.value)
-      if (n.batch === 1) n.writer.shift()
+    for (let i = 0; i < batch; i++) {
+      const name = w + writer.length
+      const node = writer.append(ack ? null : name, i === 0 ? deps.map((d) => nodes.get(d)) : [], batch - i)
+      node.label = name
+      nodes.set(name, node)
+      l.addHead(node)
     }
+    const u = l.update()
+    if (u) {
+      steps.push({ shared: u.shared, undo: u.undo, length: u.length, indexed: u.indexed.map((n) => n.label), tip: u.tip.map((n) => n.label) })
+      for (const n of u.indexed) {
+        indexed.push(n.label)
+        if (n.batch === 1) n.writer.shift()
+      }
+    }
+    acks.push(indexers.map((x) => (l.shouldAck(ws.get(x)) ? '1' : '0')).join(''))
   }
-  return { steps, indexed, heads: l.getHeads().map((h) => b4a.toString(h.key, 'hex').slice(0, 2) + ':' + h.length) }
+  return { steps, indexed, acks, heads: l.getHeads().map((h) => b4a.toString(h.key, 'hex').slice(0, 2) + ':' + h.length) }
 }
 
 const ABCDE = ['a', 'b', 'c', 'd', 'e']
@@ -474,8 +488,43 @@ function randomDags () {
   return out
 }
 
+function batchDags () {
+  // seeded DAGs with batches and acks (a separate stream, so randomDags stays as it was)
+  let seed = 0x6d2b79f5
+  const rand = (n) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return (seed >>> 8) % n
+  }
+  const out = []
+  for (let i = 0; i < 12; i++) {
+    const writers = ABCDE.slice(0, 2 + rand(3))
+    const indexers = writers.filter((w, j) => j === 0 || rand(4) !== 0)
+    const counts = new Map(writers.map((w) => [w, 0]))
+    const made = []
+    const spec = []
+    const size = 6 + rand(20)
+    for (let n = 0; n < size; n++) {
+      const w = writers[rand(writers.length)]
+      const kind = rand(6)
+      const batch = kind === 0 ? 2 + rand(3) : 1
+      const deps = []
+      const k = made.length ? rand(Math.min(made.length, 3) + 1) : 0
+      for (let j = 0; j < k; j++) {
+        const d = made[Math.max(0, made.length - 1 - rand(Math.min(made.length, 6)))]
+        if (!deps.includes(d) && d[0] !== w) deps.push(d)
+      }
+      const head = w + (batch > 1 ? '*' + batch : kind === 1 ? '!' : '')
+      spec.push(deps.length ? head + ':' + deps.join(',') : head)
+      counts.set(w, counts.get(w) + batch)
+      made.push(w + (counts.get(w) - 1)) // others only ever see (and link) a whole batch
+    }
+    out.push({ name: 'batches ' + i, writers, indexers, spec })
+  }
+  return out
+}
+
 function linearizerVectors () {
-  const dags = [...REFERENCE_DAGS, ...randomDags()]
+  const dags = [...REFERENCE_DAGS, ...randomDags(), ...batchDags()]
   return dags.map((d) => ({ ...d, ...runDag(d) }))
 }
 

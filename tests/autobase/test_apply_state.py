@@ -33,12 +33,15 @@ class Harness:
         for n in nodes:
             self.view.append(n.value)
 
-    def add(self, writer: str, deps: list[str], value: Any = "") -> None:
+    def add(self, writer: str, deps: list[str], value: Any = "", batch: int = 1) -> None:
         w = self.writers[writer]
-        name = f"{writer}{w.length}"
-        node = w.append(name if value == "" else value, [self.nodes[d] for d in deps])
-        self.nodes[name] = node
-        self.linearizer.add_head(node)
+        for i in range(batch):
+            name = f"{writer}{w.length}"
+            node = w.append(
+                name if value == "" else value, [self.nodes[d] for d in deps] if i == 0 else [], batch - i
+            )
+            self.nodes[name] = node
+            self.linearizer.add_head(node)
         u = self.linearizer.update()
         if u is None:
             return
@@ -85,7 +88,12 @@ def test_acks_never_reach_apply() -> None:
 @pytest.mark.parametrize("dag", DAGS, ids=[d["name"] for d in DAGS])
 def test_view_follows_the_linearized_order(dag: dict[str, Any]) -> None:
     h = Harness(dag["writers"], dag["indexers"])
+    names = {}
     for entry in dag["spec"]:
-        writer, _, deps = entry.partition(":")
-        h.add(writer, [d for d in deps.split(",") if d])
-    assert [n.value for n in h.indexed] == dag["indexed"]
+        head, _, deps = entry.partition(":")
+        batch = int(head.split("*", 1)[1]) if "*" in head else 1
+        before = h.writers[head[0]].length
+        h.add(head[0], [d for d in deps.split(",") if d], None if head.endswith("!") else "", batch)
+        for i in range(batch):
+            names[h.nodes[f"{head[0]}{before + i}"]] = f"{head[0]}{before + i}"
+    assert [names[n] for n in h.indexed] == dag["indexed"]

@@ -1,7 +1,8 @@
 """The sans-IO linearizer against autobase's own Linearizer (section ``autobase.linearizer`` of
-tests/vectors/reference.json): the DAGs of autobase's reference linearizer tests and 40 seeded
-random DAGs, built node by node with in-memory writers on both sides; every update (shared, undo,
-length, indexed and tip order) and the final heads must be JS's."""
+tests/vectors/reference.json): the DAGs of autobase's reference linearizer tests, 40 seeded
+random DAGs and 12 with batches and acks, built node by node with in-memory writers on both
+sides; every update (shared, undo, length, indexed and tip order), every indexer's
+``should_ack`` after each entry, and the final heads must be JS's."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ DAGS: list[dict[str, Any]] = section("autobase")["linearizer"]
 
 
 def test_vector_set_is_complete() -> None:
-    assert len(DAGS) == 14 + 40
+    assert len(DAGS) == 14 + 40 + 12
     assert sum(1 for d in DAGS if d["indexed"]) > 30  # most DAGs index something
 
 
@@ -31,6 +32,7 @@ def test_same_updates_as_js(dag: dict[str, Any]) -> None:
     assert driver.indexed == dag["indexed"]
     heads = [f"{h.key[:1].hex()}:{h.length}" for h in driver.linearizer.get_heads()]
     assert heads == dag["heads"]
+    assert driver.acks == dag["acks"]  # should_ack for each indexer after each entry
 
 
 # holepunchto/autobase test/reference/fixtures.json: what autobase's *reference* linearizer

@@ -127,25 +127,36 @@ class Step:
 
 
 class DagDriver:
-    """Builds a DAG over named writers and records the linearizer's updates."""
+    """Builds a DAG over named writers and records the linearizer's updates (and, after each
+    entry, which indexers ``should_ack``)."""
 
     def __init__(self, writers: Sequence[str], indexers: Sequence[str]) -> None:
         self.writers = {w: MemoryWriter(w, writer_key(w), indexer=w in indexers) for w in writers}
+        self.indexer_names = list(indexers)
         self.linearizer = Linearizer([self.writers[w] for w in indexers])
         self.nodes: dict[str, DagNode] = {}
         self.names: dict[DagNode, str] = {}
         self.steps: list[Step] = []
         self.indexed: list[str] = []
+        self.acks: list[str] = []
 
-    def add(self, writer: str, deps: Sequence[str] = ()) -> str:
+    def add(self, writer: str, deps: Sequence[str] = (), *, batch: int = 1, ack: bool = False) -> list[str]:
+        """Append a batch of ``batch`` nodes (acks: value ``None``) to ``writer``, the first one
+        linking ``deps``; then update."""
         w = self.writers[writer]
-        name = f"{writer}{w.length}"
-        node = w.append(name, [self.nodes[d] for d in deps])
-        self.nodes[name] = node
-        self.names[node] = name
-        self.linearizer.add_head(node)
+        made = []
+        for i in range(batch):
+            name = f"{writer}{w.length}"
+            node = w.append(None if ack else name, [self.nodes[d] for d in deps] if i == 0 else [], batch - i)
+            self.nodes[name] = node
+            self.names[node] = name
+            self.linearizer.add_head(node)
+            made.append(name)
         self.update()
-        return name
+        self.acks.append(
+            "".join("1" if self.linearizer.should_ack(self.writers[x]) else "0" for x in self.indexer_names)
+        )
+        return made
 
     def update(self) -> None:
         u = self.linearizer.update()
@@ -161,8 +172,12 @@ class DagDriver:
                 w.shift()
 
     def run(self, spec: Sequence[str]) -> DagDriver:
-        """Add the nodes of ``spec``: ``"w"`` or ``"w:dep,dep"`` per node, in order."""
+        """Add the entries of ``spec``: ``"w"``, ``"w*3"`` (a batch of 3), ``"w!"`` (an ack),
+        each optionally followed by ``":dep,dep"``, in order."""
         for entry in spec:
-            writer, _, deps = entry.partition(":")
-            self.add(writer, [d for d in deps.split(",") if d])
+            head, _, deps = entry.partition(":")
+            writer, batch, ack = head[0], 1, head.endswith("!")
+            if "*" in head:
+                batch = int(head.split("*", 1)[1])
+            self.add(writer, [d for d in deps.split(",") if d], batch=batch, ack=ack)
         return self
