@@ -49,9 +49,9 @@ class Harness:
         if plan.truncate_to is not None:
             self.undone += len(self.view) - plan.truncate_to[0]
             del self.view[plan.truncate_to[0] :]
-        for batch in plan.batches:
-            self.apply(batch.nodes)
-            self.state.applied(batch, [len(self.view)])
+        for planned in plan.batches:
+            self.apply(planned.nodes)
+            self.state.applied(planned, [len(self.view)])
         self.state.settle()
         self.indexed.extend(u.indexed)
         for n in u.indexed:
