@@ -1,9 +1,10 @@
-// A three-writer JS Autobase (7.28.1) run for the Python linearizer: writer a (the creator and
-// only indexer) adds b and c as non-indexer writers; all three append JSON values in rounds,
-// replicating in-process between rounds, and a acks until everything is indexed. Prints JSON:
-// each writer core's raw blocks (hex), the indexer, and the view (the linearized values, in
-// order) with its length and signed (indexed) length.
-// Usage: node autobase-writers.js [rounds]
+// A three-writer JS Autobase (7.28.1) run for the Python linearizer: writer a (the creator)
+// adds b and c, as non-indexers (mode "writers", the default) or as indexers (mode "indexers");
+// all three append JSON values in rounds, replicating in-process between rounds, and the
+// indexers ack until everything is indexed. Prints JSON: each writer core's raw blocks (hex),
+// the final indexers, and the view (the linearized values, in order) with its length and signed
+// (indexed) length.
+// Usage: node autobase-writers.js [rounds] [writers|indexers]
 'use strict'
 const fs = require('fs')
 const os = require('os')
@@ -52,6 +53,7 @@ async function sync (bases) {
 
 async function main () {
   const rounds = Number(process.argv[2] || 4)
+  const asIndexers = process.argv[3] === 'indexers'
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'autobase-writers-'))
   const stores = [1, 2, 3].map((i) => new Corestore(path.join(tmp, 's' + i), { primaryKey: b4a.alloc(32, i), unsafe: true }))
   const a = makeBase(stores[0], null)
@@ -60,8 +62,8 @@ async function main () {
   const c = makeBase(stores[2], a.key)
   await b.ready()
   await c.ready()
-  await a.append({ add: hex(b.local.key), indexer: false })
-  await a.append({ add: hex(c.local.key), indexer: false })
+  await a.append({ add: hex(b.local.key), indexer: asIndexers })
+  await a.append({ add: hex(c.local.key), indexer: asIndexers })
   await sync([a, b, c])
   const bases = { a, b, c }
   // a fixed schedule: who appends what in each round (concurrent appends between syncs)
@@ -70,9 +72,12 @@ async function main () {
     for (const [i, name] of order.entries()) await bases[name].append({ from: name, round: r, i })
     if (r % 2 === 1) await sync([a, b, c])
   }
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 6; i++) {
     await sync([a, b, c])
-    await a.ack()
+    for (const base of asIndexers ? [a, b, c] : [a]) {
+      await base.ack()
+      await sync([a, b, c])
+    }
   }
   await sync([a, b, c])
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from hyperpunch.autobase.memory import MemoryWriter
+from hyperpunch.autobase.messages import oplog_message
 from hyperpunch.autobase.replay import Replayer
+from hyperpunch.encoding import decode
 from jsref import run_node_json
 
 
@@ -54,3 +56,35 @@ def test_feed_order_does_not_change_the_order(js_base: Any) -> None:
         replay.feed(bytes.fromhex(w["key"]), [bytes.fromhex(b) for b in w["blocks"]])
     replay.run()
     assert _values(replay.indexed) == js_base["view"]
+
+
+def _adds(node: Any) -> list[tuple[bytes, bool]]:
+    """What the JS script's apply adds for a node: ``{add: <hex key>, indexer}``."""
+    if node.value is None:
+        return []
+    value = json.loads(node.value)
+    if isinstance(value, dict) and "add" in value:
+        return [(bytes.fromhex(value["add"]), bool(value.get("indexer")))]
+    return []
+
+
+def test_python_follows_js_indexer_changes() -> None:
+    """b and c become indexers (JS reboots its linearizer as each one's first node is indexed):
+    Python, following the same system bookkeeping, indexes every node in the JS view's order."""
+    js = run_node_json("autobase-writers.js", "6", "indexers")
+    assert js["peersAgree"] and js["signedLength"] == js["viewLength"] > 0
+    assert len(js["indexers"]) == 3
+    replay = Replayer([bytes.fromhex(js["key"])], adds=_adds)
+    for w in js["writers"]:
+        replay.feed(bytes.fromhex(w["key"]), [bytes.fromhex(b) for b in w["blocks"]])
+    replay.run()
+    assert replay.system is not None
+    assert [k.hex() for k in replay.system.indexer_keys] == js["indexers"]
+    assert replay.reboots >= 2
+    assert _values(replay.indexed) == js["view"]
+    # what is left unindexed is only the indexers' last acks (they wait for further acks)
+    indexed = {(n.writer.key, n.length) for n in replay.indexed}
+    for w in js["writers"]:
+        for i, block in enumerate(w["blocks"]):
+            if (bytes.fromhex(w["key"]), i + 1) not in indexed:
+                assert decode(oplog_message, bytes.fromhex(block)).node.value is None

@@ -35,15 +35,17 @@ class MemoryWriter:
 
     __slots__ = ("_nodes", "_offset", "available", "is_active_indexer", "is_removed", "key", "length", "name")
 
-    def __init__(self, name: str, key: bytes, *, indexer: bool = False, removed: bool = False) -> None:
+    def __init__(
+        self, name: str, key: bytes, *, indexer: bool = False, removed: bool = False, offset: int = 0
+    ) -> None:
         self.name = name
         self.key = key
         self.is_active_indexer = indexer
         self.is_removed = removed
         self._nodes: list[DagNode] = []  # nodes from _offset on
-        self._offset = 0
-        self.length = 0
-        self.available = 0
+        self._offset = offset  # nodes before this are indexed (JS: a writer opened at that length)
+        self.length = offset
+        self.available = offset
 
     @property
     def indexed(self) -> int:

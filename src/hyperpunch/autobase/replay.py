@@ -9,38 +9,88 @@ nodes. :meth:`Replayer.run` returns the updates (all indexed nodes so far are in
 :meth:`Replayer.append_local` adds a local batch linking the DAG's heads and gives its blocks.
 
 Invariants: no I/O; a head naming a node that is already indexed is dropped (as ``writer.js``
-does); a writer whose next node names a writer or a length not yet loaded waits. The indexer set
-is fixed (a base whose indexers change needs the system view, which this does not model).
+does); a writer whose next node names a writer or a length not yet loaded waits. Indexer changes
+are followed with :class:`~hyperpunch.autobase.system.IndexerSystem` when ``adds`` says which
+writers each node's apply adds (the apply semantics are the application's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hyperpunch.autobase.linearizer import Linearizer
 from hyperpunch.autobase.memory import MemoryWriter
 from hyperpunch.autobase.messages import Node, OplogMessage, oplog_message
 from hyperpunch.autobase.node import DagNode
+from hyperpunch.autobase.system import IndexerSystem
 from hyperpunch.autobase.topolist import TopoUpdate
 from hyperpunch.encoding import decode
 
 __all__ = ["Replayer"]
 
 
+AddsFn = Callable[[DagNode], Sequence[tuple[bytes, bool]]]
+
+
 class Replayer:
-    def __init__(self, indexers: Sequence[bytes], writers: Sequence[bytes] = ()) -> None:
+    """``indexers``: the initial indexer set (the bootstrap writer). With ``adds`` (a node ->
+    the ``(key, indexer)`` writers its apply adds), indexer changes are followed as JS does:
+    when an indexed node completes a new indexer, the linearizer is rebuilt from the indexed
+    state (new indexers, the system's heads) and everything after is linearized again."""
+
+    def __init__(
+        self, indexers: Sequence[bytes], writers: Sequence[bytes] = (), *, adds: AddsFn | None = None
+    ) -> None:
         keys = list(dict.fromkeys([*indexers, *writers]))
         self.writers = {k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers) for k in keys}
         self.linearizer = Linearizer([self.writers[k] for k in indexers])
         self._pending: dict[bytes, list[OplogMessage]] = {k: [] for k in keys}
+        self._messages: dict[bytes, list[OplogMessage]] = {k: [] for k in keys}
+        self._indexed_length: dict[bytes, int] = {}
+        self._adds = adds
+        self.system = IndexerSystem(indexers[0]) if adds is not None else None
         self.indexed: list[DagNode] = []
+        self.reboots = 0
 
     def feed(self, key: bytes, blocks: Sequence[bytes]) -> None:
         """Queue writer ``key``'s next raw blocks (in core order)."""
         if key not in self.writers:
             self.writers[key] = MemoryWriter(key.hex()[:8], key)
             self._pending[key] = []
-        self._pending[key].extend(decode(oplog_message, b) for b in blocks)
+            self._messages[key] = []
+        msgs = [decode(oplog_message, b) for b in blocks]
+        self._pending[key].extend(msgs)
+        self._messages[key].extend(msgs)
+
+    def _reboot(self) -> None:
+        """JS ``_reboot``: new writers at their indexed lengths, a new linearizer over the
+        system's indexers and heads; the rest of every writer's log is queued again."""
+        assert self.system is not None
+        indexers = self.system.indexer_keys
+        self.writers = {
+            k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers, offset=self._indexed_length.get(k, 0))
+            for k in self._messages
+        }
+        self._pending = {k: list(m[self._indexed_length.get(k, 0) :]) for k, m in self._messages.items()}
+        self.linearizer = Linearizer([self.writers[k] for k in indexers], heads=list(self.system.heads))
+        self.reboots += 1
+
+    def _on_indexed(self, u: TopoUpdate[DagNode]) -> bool:
+        """Take ``u``'s indexed nodes in order; returns whether to reboot (the rest dropped)."""
+        for n in u.indexed:
+            self.indexed.append(n)
+            key = n.writer.key
+            self._indexed_length[key] = max(self._indexed_length.get(key, 0), n.length)
+            changed = False
+            if self.system is not None and self._adds is not None:
+                changed = self.system.add_head(n)
+                for k, indexer in self._adds(n):
+                    self.system.add(k, indexer=indexer)
+            if n.batch == 1 and isinstance(n.writer, MemoryWriter):
+                n.writer.shift()
+            if changed:
+                return True
+        return False
 
     def _ready(self, writer: MemoryWriter, msg: OplogMessage) -> bool:
         for h in msg.node.heads:
@@ -70,7 +120,8 @@ class Replayer:
             prev = writer.buffered(prev_seq)
             if prev is not None:
                 deps[prev] = None
-        return writer.push(msg.node.value, heads, deps, msg.node.batch, bool(msg.optimistic))
+        # JS keeps the block's full heads as actualHeads (only node.heads is pruned)
+        return writer.push(msg.node.value, list(msg.node.heads), deps, msg.node.batch, bool(msg.optimistic))
 
     def _advance(self, key: bytes) -> int:
         """Add writer ``key``'s next node (its whole batch) if its heads are loaded."""
@@ -113,9 +164,8 @@ class Replayer:
             u = self.linearizer.update()
             if u is not None:
                 updates.append(u)
-                for n in u.indexed:
-                    self.indexed.append(n)
-                    if n.batch == 1 and isinstance(n.writer, MemoryWriter):
-                        n.writer.shift()
+                if self._on_indexed(u):
+                    self._reboot()
+                    continue
             if added == 0:
                 return updates
