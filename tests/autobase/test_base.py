@@ -30,7 +30,7 @@ async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
     for node in nodes:
         value = node.value
         if isinstance(value, dict) and "add" in value:
-            await host.add_writer(bytes.fromhex(value["add"]))
+            await host.add_writer(bytes.fromhex(value["add"]), indexer=bool(value.get("indexer")))
             continue
         await view.append(value)
 
@@ -109,6 +109,43 @@ async def test_two_writers_converge_and_js_agrees(tmp_path: Path) -> None:
                 "autobase-linearize.js", input_obj={"indexers": [a.key.hex()], "writers": writers}
             )
             assert js["indexed"] == [f"{k.hex()}:{n}" for k, n in a.indexed]
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+
+async def test_added_indexer_reboots_and_both_converge(tmp_path: Path) -> None:
+    async with Corestore(tmp_path / "s", primary_key=PK, unsafe=True) as root:
+        a = make(root.namespace("a"))
+        await a.ready()
+        assert a.key is not None
+        b = make(root.namespace("b"), a.key)
+        await b.ready()
+        try:
+            assert b.local is not None and b.local.key is not None
+            await a.append({"add": b.local.key.hex(), "indexer": True})
+            await a.append({"from": "a", "i": 0})
+            await b.update()
+            await b.append({"from": "b", "i": 0})
+            for _ in range(3):
+                await a.update()
+                await a.ack()
+                await b.update()
+                await b.ack()
+            await a.append({"from": "a", "i": 1})
+            await b.append({"from": "b", "i": 1})
+            for _ in range(3):
+                await a.update()
+                await a.ack()
+                await b.update()
+                await b.ack()
+            await a.update()
+            view_a, view_b = await values(a.view), await values(b.view)
+            assert view_a == view_b and len(view_a) == 4
+            assert a.indexers == b.indexers == [a.key, b.local.key]
+            assert a.indexed == b.indexed
+            assert len(a.indexed) >= 6  # both indexers' values are final
+            assert a.reboots == b.reboots >= 2  # the bootstrap's first node, then b's
         finally:
             await a.aclose()
             await b.aclose()

@@ -112,6 +112,15 @@ class ApplyState:
         """``batch`` was applied; the views now have ``view_lengths``."""
         self._tip.append(_Record(batch, tuple(view_lengths)))
 
+    def rebase(self, kept: int) -> tuple[int, ...]:
+        """The linearizer rebooted after the first ``kept`` indexed nodes of the last plan: those
+        become final, every other applied batch is dropped; returns the view lengths to
+        truncate to (what a rebooted JS apply state starts from)."""
+        self._indexed_pending = kept
+        self.settle()
+        self._tip.clear()
+        return self._final_lengths
+
     def settle(self) -> None:
         """After a plan is carried out: its first indexed nodes' batches become final."""
         n = self._indexed_pending

@@ -7,11 +7,13 @@ heads and applies, ``update()`` reads the other writers' cores from the store, l
 applies; ``view`` is what ``open`` returned; ``apply(nodes, view, host)`` may call
 ``host.add_writer(key)``.
 
-What is *not* JS autobase yet (so a JS peer would not accept this base's views): the system view
-(membership lives in memory here, and is not undone on reorder), view cores (``open`` gets a
-:class:`ViewStore` of in-memory :class:`MemoryView`\\s, not derived, signed cores), indexer
-changes (the bootstrap writer is the only indexer: ``add_writer(..., indexer=True)`` is refused),
-checkpoints/digests in blocks, acks, fast-forward and encryption.
+Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: an added indexer
+counts once its first node is indexed, then the linearizer reboots and the views roll back to
+the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
+this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
+not undone on reorder), view cores (``open`` gets a :class:`ViewStore` of in-memory
+:class:`MemoryView`\\s, not derived, signed cores), writer removal, checkpoints/digests in
+blocks, automatic acks, fast-forward and encryption.
 
 Invariants: the linearization and the blocks' node layout are JS's (the sans-IO core); every
 public coroutine runs on the caller's task (no background tasks); ``aclose`` is idempotent.
@@ -27,7 +29,8 @@ from hyperpunch.aio import CloseOnce
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import oplog_message
-from hyperpunch.autobase.replay import Replayer
+from hyperpunch.autobase.node import DagNode
+from hyperpunch.autobase.replay import Rebooted, Replayer
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import encode
 from hyperpunch.hypercore import Hypercore
@@ -76,10 +79,12 @@ class Host:
 
     def __init__(self, base: Autobase) -> None:
         self._base = base
+        self.calls: list[tuple[bytes, bool]] = []  # add_writer calls of the batch being applied
 
-    async def add_writer(self, key: bytes, *, indexer: bool = False) -> None:
-        if indexer:
-            raise AutobaseLocalError("indexer changes need the system view, which is not supported yet")
+    async def add_writer(self, key: bytes, *, indexer: bool = True) -> None:
+        """Add a writer (an indexer by default, as in JS): it becomes one once its first node is
+        indexed, and the linearizer then reboots with the new indexer set."""
+        self.calls.append((bytes(key), indexer))
         self._base.note_member(bytes(key))
 
     async def ack_writer(self, key: bytes) -> None:
@@ -118,6 +123,7 @@ class Autobase:
         self._fed: dict[bytes, int] = {}
         self._members: dict[bytes, None] = {}
         self._replay: Replayer | None = None
+        self._host_calls: dict[tuple[bytes, int], list[tuple[bytes, bool]]] = {}
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
@@ -134,7 +140,7 @@ class Autobase:
         self.discovery_key = boot.discovery_key
         self._cores[self.key] = boot
         self._members[self.key] = None
-        self._replay = Replayer([self.key], [local.key] if local.key != self.key else [])
+        self._replay = Replayer([self.key], [local.key] if local.key != self.key else [], adds=self._adds_of)
         self.view = self._open(self._views)
         self._state = ApplyState([v.length for v in self._views.views.values()])
         self.opened = True
@@ -160,6 +166,18 @@ class Autobase:
         return list(self._members)
 
     @property
+    def reboots(self) -> int:
+        """How many times the indexer set changed (JS linearizer reboots)."""
+        assert self._replay is not None
+        return self._replay.reboots
+
+    @property
+    def indexers(self) -> list[bytes]:
+        """The current indexer keys (JS ``system.indexers``)."""
+        assert self._replay is not None and self._replay.system is not None
+        return self._replay.system.indexer_keys
+
+    @property
     def indexed(self) -> list[tuple[bytes, int]]:
         """The indexed nodes so far as ``(writer key, length)``, in order."""
         assert self._replay is not None
@@ -177,13 +195,17 @@ class Autobase:
         if not self.writable:
             raise NotWritableError("Not writable")
         assert self.local is not None and self._replay is not None and self.local.key is not None
-        values = list(value) if isinstance(value, list) else [value]
+        values: list[Any] = list(value) if isinstance(value, list) else [value]
         raw = [None if v is None else self._encoding.encode(v) for v in values]
         blocks = self._replay.append_local(self.local.key, raw)
         await self.local.append([encode(oplog_message, b) for b in blocks])
         self._fed[self.local.key] = self.local.length
         await self._drain()
         return self.local.length
+
+    async def ack(self) -> int:
+        """Append an ack (a node with no value: it only links the DAG's heads)."""
+        return await self.append(None)
 
     async def update(self) -> None:
         """Read what the writers' cores hold now, linearize and apply."""
@@ -213,23 +235,41 @@ class Autobase:
                 fed_any = True
         return fed_any
 
+    def _truncate(self, lengths: Sequence[int]) -> None:
+        for view, length in zip(self._views.views.values(), lengths, strict=False):
+            view.truncate(length)
+
+    def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
+        """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
+        return self._host_calls.get((node.writer.key, node.length), [])
+
     async def _drain(self) -> None:
         assert self._replay is not None
         while True:
             members = len(self._members)
             await self._feed()
-            for u in self._replay.run():
-                plan = self._state.plan(u)
+            unsettled = False
+            for step in self._replay.steps():
+                if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
+                    self._truncate(self._state.rebase(step.kept))
+                    unsettled = False
+                    continue
+                if unsettled:
+                    self._state.settle()
+                plan = self._state.plan(step)
                 if plan.truncate_to is not None:
-                    for view, length in zip(self._views.views.values(), plan.truncate_to, strict=False):
-                        view.truncate(length)
+                    self._truncate(plan.truncate_to)
                 for batch in plan.batches:
                     nodes = [
                         dataclasses.replace(n, value=self._encoding.decode(n.value)) for n in batch.nodes
                     ]
+                    self._host.calls = []
                     if nodes:
                         await self._apply(nodes, self.view, self._host)
+                    self._host_calls[(batch.key, batch.length)] = self._host.calls
                     self._state.applied(batch, [v.length for v in self._views.views.values()])
+                unsettled = True
+            if unsettled:
                 self._state.settle()
             if len(self._members) == members:
                 return

@@ -16,7 +16,8 @@ writers each node's apply adds (the apply semantics are the application's).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from hyperpunch.autobase.linearizer import Linearizer
 from hyperpunch.autobase.memory import MemoryWriter
@@ -26,10 +27,18 @@ from hyperpunch.autobase.system import IndexerSystem
 from hyperpunch.autobase.topolist import TopoUpdate
 from hyperpunch.encoding import decode
 
-__all__ = ["Replayer"]
+__all__ = ["Rebooted", "Replayer"]
 
 
 AddsFn = Callable[[DagNode], Sequence[tuple[bytes, bool]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rebooted:
+    """The indexer set changed after the first ``kept`` indexed nodes of the last update: those
+    are final; everything applied after them must be rolled back (it is linearized again)."""
+
+    kept: int
 
 
 class Replayer:
@@ -75,9 +84,10 @@ class Replayer:
         self.linearizer = Linearizer([self.writers[k] for k in indexers], heads=list(self.system.heads))
         self.reboots += 1
 
-    def _on_indexed(self, u: TopoUpdate[DagNode]) -> bool:
-        """Take ``u``'s indexed nodes in order; returns whether to reboot (the rest dropped)."""
-        for n in u.indexed:
+    def _on_indexed(self, u: TopoUpdate[DagNode]) -> int | None:
+        """Take ``u``'s indexed nodes in order; returns how many were kept when the indexer set
+        changed (then the rest are dropped and the linearizer must reboot), else ``None``."""
+        for i, n in enumerate(u.indexed):
             self.indexed.append(n)
             key = n.writer.key
             self._indexed_length[key] = max(self._indexed_length.get(key, 0), n.length)
@@ -89,8 +99,8 @@ class Replayer:
             if n.batch == 1 and isinstance(n.writer, MemoryWriter):
                 n.writer.shift()
             if changed:
-                return True
-        return False
+                return i + 1
+        return None
 
     def _ready(self, writer: MemoryWriter, msg: OplogMessage) -> bool:
         for h in msg.node.heads:
@@ -153,19 +163,28 @@ class Replayer:
             batch = len(values) - i
             self.linearizer.add_head(writer.push(value, heads, deps, batch))
             out.append(OplogMessage(Node(heads, batch, value)))
+        self._messages.setdefault(key, []).extend(out)  # a reboot loads them again
         return out
 
-    def run(self) -> list[TopoUpdate[DagNode]]:
-        """Linearize everything loadable; returns the updates, in order (their indexed nodes are
-        also appended to :attr:`indexed`)."""
-        updates = []
+    def steps(self) -> Iterator[TopoUpdate[DagNode] | Rebooted]:
+        """Linearize everything loadable, one update at a time. Each update is yielded *before*
+        its indexed nodes are taken (so the caller applies it first, and ``adds`` sees what that
+        apply did); a :class:`Rebooted` follows an update whose indexed nodes changed the
+        indexer set."""
         while True:
             added = sum(self._advance(k) for k in list(self.writers))
             u = self.linearizer.update()
             if u is not None:
-                updates.append(u)
-                if self._on_indexed(u):
+                yield u
+                kept = self._on_indexed(u)
+                if kept is not None:
                     self._reboot()
+                    yield Rebooted(kept)
                     continue
             if added == 0:
-                return updates
+                return
+
+    def run(self) -> list[TopoUpdate[DagNode]]:
+        """All of :meth:`steps`; returns the updates, in order (indexed nodes are in
+        :attr:`indexed`)."""
+        return [u for u in self.steps() if not isinstance(u, Rebooted)]
