@@ -179,10 +179,10 @@ class Linearizer:
                 tails.append(node)
             nodes.extend(node.dependencies)
         while tails:
-            tail = tails.pop()
-            for tail in self._remove_batch(tail):  # noqa: B020 (JS reuses the loop variable)
-                add_sorted(tail, indexed, offset)
-            for dep in tail.dependents:
+            batch = self._remove_batch(tails.pop())
+            for node in batch:
+                add_sorted(node, indexed, offset)
+            for dep in batch[-1].dependents:  # the batch's last node (JS reuses ``tail``)
                 if dep.is_tail() and dep.yielding:
                     tails.append(dep)
         return indexed
