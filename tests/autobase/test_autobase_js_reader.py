@@ -60,3 +60,32 @@ async def test_js_autobase_reads_a_python_base(tmp_path: Path) -> None:
         finally:
             await a.aclose()
             await b.aclose()
+
+
+async def test_python_autobase_joins_a_js_base(tmp_path: Path) -> None:
+    """JS -> Python over the network: a JS base (two JS writers, b added as an indexer, acks)
+    served over secret streams; a hyperpunch Autobase joins with the base key, replicates the
+    writer cores, follows the indexer change and builds the JS view."""
+    async with spawn_node("autobase-host.js", json.dumps({"indexer": True})) as js:
+        ready = await js.expect("ready")
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            streams = [await SecretStream.connect("127.0.0.1", port) for port in ready["ports"]]
+            muxes = [root.replicate(s) for s in streams]
+            base = make(root, bytes.fromhex(ready["key"]))
+            await base.ready()
+            try:
+                for _ in range(5):
+                    await base.update(wait=True)
+                    if await values(base.view) == ready["view"]:
+                        break
+                assert await values(base.view) == ready["view"]
+                assert [k.hex() for k in base.indexers] == ready["indexers"]
+                assert base.reboots >= 2
+                assert not base.writable
+            finally:
+                await base.aclose()
+                for mux in muxes:
+                    await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0

@@ -21,6 +21,7 @@ public coroutine runs on the caller's task (no background tasks); ``aclose`` is 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -36,7 +37,9 @@ from hyperpunch.encoding import encode
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 
-__all__ = ["Autobase", "Host", "MemoryView", "ViewStore"]
+__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewStore"]
+
+PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
 
 
 class MemoryView:
@@ -207,10 +210,12 @@ class Autobase:
         """Append an ack (a node with no value: it only links the DAG's heads)."""
         return await self.append(None)
 
-    async def update(self) -> None:
-        """Read what the writers' cores hold now, linearize and apply."""
+    async def update(self, *, wait: bool = False) -> None:
+        """Read what the writers' cores hold, linearize and apply. ``wait=True``: first ask the
+        peers of each writer core for its latest length (waiting for one to connect, up to
+        ``PEER_TIMEOUT`` seconds) and wait for the blocks."""
         self._check()
-        await self._drain()
+        await self._drain(wait)
 
     def _check(self) -> None:
         if not self.opened:
@@ -218,7 +223,24 @@ class Autobase:
         if self._close.started:
             raise AutobaseClosingError("Autobase is closing")
 
-    async def _feed(self) -> bool:
+    async def _sync(self, core: Hypercore) -> None:
+        """Wait for a peer of ``core`` (its ``peer-add``), then for its newest length."""
+        if not core.peers:
+            added: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_peer(*_: Any) -> None:
+                if not added.done():
+                    added.set_result(None)
+
+            off = core.on("peer-add", on_peer)
+            try:
+                if not core.peers:
+                    await asyncio.wait_for(added, PEER_TIMEOUT)
+            finally:
+                off()
+        await core.update(wait=True)
+
+    async def _feed(self, wait: bool = False) -> bool:
         assert self._replay is not None and self.local is not None
         fed_any = False
         for key in list(self._members):
@@ -227,8 +249,10 @@ class Autobase:
             core = self._cores.get(key)
             if core is None:
                 core = self._cores[key] = await self.store.get(key=key)
+            if wait:
+                await self._sync(core)
             start = self._fed.get(key, 0)
-            blocks = [await core.get(i, raw=True) for i in range(start, core.length)]
+            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
             if blocks:
                 self._replay.feed(key, blocks)
                 self._fed[key] = core.length
@@ -243,11 +267,11 @@ class Autobase:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
         return self._host_calls.get((node.writer.key, node.length), [])
 
-    async def _drain(self) -> None:
+    async def _drain(self, wait: bool = False) -> None:
         assert self._replay is not None
         while True:
             members = len(self._members)
-            await self._feed()
+            await self._feed(wait)
             unsettled = False
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
