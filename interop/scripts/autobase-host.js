@@ -1,0 +1,114 @@
+// A JS Autobase (7.28.1) base for a hyperpunch Autobase to join: two JS writers, each with its
+// own Corestore (a creates the base and adds b, as an indexer unless opts.indexer is false),
+// replicated in-process, concurrent appends and acks until everything is indexed; then each
+// store is served over @hyperswarm/secret-stream over TCP 127.0.0.1. JSON lines:
+//
+//   node autobase-host.js '{"indexer": true}'
+//   -> {"event": "ready", ports, key, view, indexers}    view: the linearized values
+//   <- {"cmd": "exit"}                                   close everything, exit 0
+'use strict'
+const net = require('net')
+const os = require('os')
+const fs = require('fs')
+const path = require('path')
+const readline = require('readline')
+const NoiseSecretStream = require('@hyperswarm/secret-stream')
+const Corestore = require('corestore')
+const Autobase = require('autobase')
+const b4a = require('b4a')
+
+const opts = JSON.parse(process.argv[2] || '{}')
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const hex = (b) => b4a.toString(b, 'hex')
+
+function makeBase (store, bootstrap) {
+  return new Autobase(store, bootstrap, {
+    valueEncoding: 'json',
+    ackInterval: 0,
+    ackThreshold: 0,
+    fastForward: false,
+    open: (s) => s.get('view', { valueEncoding: 'json' }),
+    apply: async (nodes, view, host) => {
+      for (const { value } of nodes) {
+        if (value && value.add) {
+          await host.addWriter(b4a.from(value.add, 'hex'), { indexer: !!value.indexer })
+          continue
+        }
+        await view.append(value)
+      }
+    }
+  })
+}
+
+async function main () {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autobase-host-'))
+  const stores = [8, 9].map((i) => new Corestore(path.join(dir, 's' + i), { primaryKey: b4a.alloc(32, i), unsafe: true }))
+  const a = makeBase(stores[0], null)
+  await a.ready()
+  const b = makeBase(stores[1], a.key)
+  await b.ready()
+  const s1 = stores[0].replicate(true)
+  const s2 = stores[1].replicate(false)
+  s1.pipe(s2).pipe(s1)
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 30))
+  const both = async () => {
+    for (let i = 0; i < 3; i++) {
+      await a.update()
+      await b.update()
+      await settle()
+    }
+  }
+  await a.append({ add: hex(b.local.key), indexer: opts.indexer !== false })
+  await a.append({ from: 'a', i: 0 })
+  await both()
+  await b.append({ from: 'b', i: 0 })
+  await a.append({ from: 'a', i: 1 })
+  await both()
+  await b.append([{ from: 'b', i: 1 }, { from: 'b', i: 2 }])
+  for (let i = 0; i < 4; i++) {
+    await both()
+    await a.ack()
+    await both()
+    await b.ack()
+  }
+  await both()
+  const view = []
+  for (let i = 0; i < a.view.length; i++) view.push(await a.view.get(i))
+
+  const streams = [s1, s2]
+  const servers = []
+  for (const store of stores) {
+    const server = net.createServer((socket) => {
+      const s = new NoiseSecretStream(false, socket)
+      s.on('error', () => {})
+      streams.push(s)
+      store.replicate(s)
+    })
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server)
+  }
+  out({
+    event: 'ready',
+    ports: servers.map((s) => s.address().port),
+    key: hex(a.key),
+    view,
+    indexers: a.system.indexers.map((i) => hex(i.key)),
+    signedLength: a.view.signedLength
+  })
+  const rl = readline.createInterface({ input: process.stdin })
+  for await (const line of rl) {
+    if (!line.trim()) continue
+    if (JSON.parse(line).cmd === 'exit') break
+  }
+  rl.close()
+  for (const s of streams) s.destroy()
+  for (const server of servers) server.close()
+  await a.close()
+  await b.close()
+  for (const store of stores) await store.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+  out({ event: 'closed' })
+  process.exit(0) // stdin stays open otherwise
+}
+
+main().catch((err) => { out({ event: 'error', message: err.stack || String(err) }); process.exit(1) })

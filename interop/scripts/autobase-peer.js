@@ -1,0 +1,73 @@
+// A JS Autobase (7.28.1) peer joining a base hyperpunch wrote: it connects over
+// @hyperswarm/secret-stream over TCP 127.0.0.1 to the Python store, replicates, and linearizes
+// the Python-written writer cores itself (no fast-forward). Its apply is the Python test's:
+// {add: <hex key>, indexer} adds a writer, anything else is appended to the view.
+//
+//   node autobase-peer.js '{"key": "<base key hex>", "port": <port>, "expect": <view length>}'
+//
+// Prints one JSON line: {view, viewLength, signedLength, systemLength, indexedLength, indexers,
+// writable} once the view has `expect` values and JS's own linearization made everything final
+// (or after a deadline, with what it has).
+'use strict'
+const net = require('net')
+const os = require('os')
+const fs = require('fs')
+const path = require('path')
+const NoiseSecretStream = require('@hyperswarm/secret-stream')
+const Corestore = require('corestore')
+const Autobase = require('autobase')
+const b4a = require('b4a')
+
+const opts = JSON.parse(process.argv[2])
+const hex = (b) => b4a.toString(b, 'hex')
+
+async function main () {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'autobase-peer-'))
+  const store = new Corestore(path.join(dir, 'store'))
+  const base = new Autobase(store, b4a.from(opts.key, 'hex'), {
+    valueEncoding: 'json',
+    ackInterval: 0,
+    ackThreshold: 0,
+    fastForward: false,
+    open: (s) => s.get('view', { valueEncoding: 'json' }),
+    apply: async (nodes, view, host) => {
+      for (const { value } of nodes) {
+        if (value && value.add) {
+          await host.addWriter(b4a.from(value.add, 'hex'), { indexer: !!value.indexer })
+          continue
+        }
+        await view.append(value)
+      }
+    }
+  })
+  await base.ready()
+  const socket = net.connect(opts.port, '127.0.0.1')
+  const stream = new NoiseSecretStream(true, socket)
+  stream.on('error', () => {})
+  store.replicate(stream)
+
+  const deadline = Date.now() + 30000
+  while (Date.now() < deadline) {
+    await base.update()
+    if (base.view.length >= opts.expect && base.indexedLength === base.length) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const view = []
+  for (let i = 0; i < base.view.length; i++) view.push(await base.view.get(i))
+  const out = {
+    view,
+    viewLength: base.view.length,
+    signedLength: base.view.signedLength, // 0: Python's blocks carry no indexer checkpoints yet
+    systemLength: base.length,
+    indexedLength: base.indexedLength, // how much of the system view JS itself holds as final
+    indexers: base.system.indexers.map((i) => hex(i.key)),
+    writable: base.writable
+  }
+  process.stdout.write(JSON.stringify(out) + '\n')
+  stream.destroy()
+  await base.close()
+  await store.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+}
+
+main().catch((err) => { console.error(err); process.exit(1) })

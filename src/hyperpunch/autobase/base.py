@@ -1,0 +1,299 @@
+"""The async Autobase adapter over a Corestore (a sketch of JS ``Autobase``'s surface).
+
+``Autobase(store, bootstrap=None, open=..., apply=...)``: ``ready()`` opens the local writer core
+(corestore core ``'local'``; with no bootstrap its key is the base key), ``append(value)`` writes
+oplog blocks (:data:`~hyperpunch.autobase.messages.oplog_message`, version 2) linking the DAG's
+heads and applies, ``update()`` reads the other writers' cores from the store, linearizes and
+applies; ``view`` is what ``open`` returned; ``apply(nodes, view, host)`` may call
+``host.add_writer(key)``.
+
+Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: an added indexer
+counts once its first node is indexed, then the linearizer reboots and the views roll back to
+the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
+this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
+not undone on reorder), view cores (``open`` gets a :class:`ViewStore` of in-memory
+:class:`MemoryView`\\s, not derived, signed cores), writer removal, checkpoints/digests in
+blocks, automatic acks, fast-forward and encryption.
+
+Invariants: the linearization and the blocks' node layout are JS's (the sans-IO core); every
+public coroutine runs on the caller's task (no background tasks); ``aclose`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from hyperpunch.aio import CloseOnce
+from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
+from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
+from hyperpunch.autobase.messages import oplog_message
+from hyperpunch.autobase.node import DagNode
+from hyperpunch.autobase.replay import Rebooted, Replayer
+from hyperpunch.corestore import Corestore
+from hyperpunch.encoding import encode
+from hyperpunch.hypercore import Hypercore
+from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
+
+__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewStore"]
+
+PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
+
+
+class MemoryView:
+    """An in-memory append-only view (``get``/``append``/``truncate``/``length``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._values: list[Any] = []
+
+    @property
+    def length(self) -> int:
+        return len(self._values)
+
+    async def append(self, value: Any) -> int:
+        self._values.append(value)
+        return len(self._values)
+
+    async def get(self, index: int) -> Any:
+        return self._values[index]
+
+    def truncate(self, length: int) -> None:
+        del self._values[length:]
+
+
+class ViewStore:
+    """What ``open`` receives: ``get(name)`` makes (or returns) the named view."""
+
+    def __init__(self) -> None:
+        self.views: dict[str, MemoryView] = {}
+
+    def get(self, name: str) -> MemoryView:
+        view = self.views.get(name)
+        if view is None:
+            view = self.views[name] = MemoryView(name)
+        return view
+
+
+class Host:
+    """The host calls ``apply`` may make (JS ``lib/apply-calls.js``)."""
+
+    def __init__(self, base: Autobase) -> None:
+        self._base = base
+        self.calls: list[tuple[bytes, bool]] = []  # add_writer calls of the batch being applied
+
+    async def add_writer(self, key: bytes, *, indexer: bool = True) -> None:
+        """Add a writer (an indexer by default, as in JS): it becomes one once its first node is
+        indexed, and the linearizer then reboots with the new indexer set."""
+        self.calls.append((bytes(key), indexer))
+        self._base.note_member(bytes(key))
+
+    async def ack_writer(self, key: bytes) -> None:
+        return None
+
+    async def remove_writer(self, key: bytes) -> None:
+        raise AutobaseLocalError("removing writers needs the system view, which is not supported yet")
+
+
+OpenFn = Callable[[ViewStore], Any]
+ApplyFn = Callable[[list[ApplyNode], Any, Host], Awaitable[None]]
+
+
+class Autobase:
+    def __init__(
+        self,
+        store: Corestore,
+        bootstrap: bytes | None = None,
+        *,
+        open: OpenFn,
+        apply: ApplyFn,
+        value_encoding: str | ValueEncoding = "binary",
+    ) -> None:
+        self.store = store
+        self.bootstrap = None if bootstrap is None else bytes(bootstrap)
+        self._open = open
+        self._apply = apply
+        self._encoding = resolve_encoding(value_encoding)
+        self.local: Hypercore | None = None
+        self.key: bytes | None = None
+        self.discovery_key: bytes | None = None
+        self.view: Any = None
+        self._views = ViewStore()
+        self._host = Host(self)
+        self._cores: dict[bytes, Hypercore] = {}
+        self._fed: dict[bytes, int] = {}
+        self._members: dict[bytes, None] = {}
+        self._replay: Replayer | None = None
+        self._host_calls: dict[tuple[bytes, int], list[tuple[bytes, bool]]] = {}
+        self._state = ApplyState([])
+        self._close = CloseOnce(self._aclose)
+        self.opened = False
+
+    # --- lifecycle
+
+    async def ready(self) -> None:
+        if self.opened:
+            return
+        local = self.local = await self.store.get(name="local")
+        assert local.key is not None
+        self.key = self.bootstrap or local.key
+        boot = local if self.key == local.key else await self.store.get(key=self.key)
+        self.discovery_key = boot.discovery_key
+        self._cores[self.key] = boot
+        self._members[self.key] = None
+        self._replay = Replayer([self.key], [local.key] if local.key != self.key else [], adds=self._adds_of)
+        self.view = self._open(self._views)
+        self._state = ApplyState([v.length for v in self._views.views.values()])
+        self.opened = True
+
+    async def aclose(self) -> None:
+        await self._close()
+
+    async def _aclose(self) -> None:
+        seen: set[int] = set()
+        for core in [*self._cores.values(), *([self.local] if self.local else [])]:
+            if id(core) not in seen:
+                seen.add(id(core))
+                await core.aclose()
+
+    # --- state
+
+    @property
+    def writable(self) -> bool:
+        return self.local is not None and self.local.key in self._members
+
+    @property
+    def members(self) -> list[bytes]:
+        return list(self._members)
+
+    @property
+    def reboots(self) -> int:
+        """How many times the indexer set changed (JS linearizer reboots)."""
+        assert self._replay is not None
+        return self._replay.reboots
+
+    @property
+    def indexers(self) -> list[bytes]:
+        """The current indexer keys (JS ``system.indexers``)."""
+        assert self._replay is not None and self._replay.system is not None
+        return self._replay.system.indexer_keys
+
+    @property
+    def indexed(self) -> list[tuple[bytes, int]]:
+        """The indexed nodes so far as ``(writer key, length)``, in order."""
+        assert self._replay is not None
+        return [(n.writer.key, n.length) for n in self._replay.indexed]
+
+    def note_member(self, key: bytes) -> None:
+        """A writer was added by ``apply`` (see :class:`Host`)."""
+        self._members[key] = None
+
+    # --- writing and reading
+
+    async def append(self, value: Any | Sequence[Any]) -> int:
+        """Append one value (or a list, as one batch); returns the local core's length."""
+        self._check()
+        if not self.writable:
+            raise NotWritableError("Not writable")
+        assert self.local is not None and self._replay is not None and self.local.key is not None
+        values: list[Any] = list(value) if isinstance(value, list) else [value]
+        raw = [None if v is None else self._encoding.encode(v) for v in values]
+        blocks = self._replay.append_local(self.local.key, raw)
+        await self.local.append([encode(oplog_message, b) for b in blocks])
+        self._fed[self.local.key] = self.local.length
+        await self._drain()
+        return self.local.length
+
+    async def ack(self) -> int:
+        """Append an ack (a node with no value: it only links the DAG's heads)."""
+        return await self.append(None)
+
+    async def update(self, *, wait: bool = False) -> None:
+        """Read what the writers' cores hold, linearize and apply. ``wait=True``: first ask the
+        peers of each writer core for its latest length (waiting for one to connect, up to
+        ``PEER_TIMEOUT`` seconds) and wait for the blocks."""
+        self._check()
+        await self._drain(wait)
+
+    def _check(self) -> None:
+        if not self.opened:
+            raise AutobaseLocalError("call ready() first")
+        if self._close.started:
+            raise AutobaseClosingError("Autobase is closing")
+
+    async def _sync(self, core: Hypercore) -> None:
+        """Wait for a peer of ``core`` (its ``peer-add``), then for its newest length."""
+        if not core.peers:
+            added: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def on_peer(*_: Any) -> None:
+                if not added.done():
+                    added.set_result(None)
+
+            off = core.on("peer-add", on_peer)
+            try:
+                if not core.peers:
+                    await asyncio.wait_for(added, PEER_TIMEOUT)
+            finally:
+                off()
+        await core.update(wait=True)
+
+    async def _feed(self, wait: bool = False) -> bool:
+        assert self._replay is not None and self.local is not None
+        fed_any = False
+        for key in list(self._members):
+            if key == self.local.key:
+                continue
+            core = self._cores.get(key)
+            if core is None:
+                core = self._cores[key] = await self.store.get(key=key)
+            if wait:
+                await self._sync(core)
+            start = self._fed.get(key, 0)
+            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            if blocks:
+                self._replay.feed(key, blocks)
+                self._fed[key] = core.length
+                fed_any = True
+        return fed_any
+
+    def _truncate(self, lengths: Sequence[int]) -> None:
+        for view, length in zip(self._views.views.values(), lengths, strict=False):
+            view.truncate(length)
+
+    def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
+        """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
+        return self._host_calls.get((node.writer.key, node.length), [])
+
+    async def _drain(self, wait: bool = False) -> None:
+        assert self._replay is not None
+        while True:
+            members = len(self._members)
+            await self._feed(wait)
+            unsettled = False
+            for step in self._replay.steps():
+                if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
+                    self._truncate(self._state.rebase(step.kept))
+                    unsettled = False
+                    continue
+                if unsettled:
+                    self._state.settle()
+                plan = self._state.plan(step)
+                if plan.truncate_to is not None:
+                    self._truncate(plan.truncate_to)
+                for batch in plan.batches:
+                    nodes = [
+                        dataclasses.replace(n, value=self._encoding.decode(n.value)) for n in batch.nodes
+                    ]
+                    self._host.calls = []
+                    if nodes:
+                        await self._apply(nodes, self.view, self._host)
+                    self._host_calls[(batch.key, batch.length)] = self._host.calls
+                    self._state.applied(batch, [v.length for v in self._views.views.values()])
+                unsettled = True
+            if unsettled:
+                self._state.settle()
+            if len(self._members) == members:
+                return

@@ -1,0 +1,91 @@
+"""Python -> JS: a base written by hyperpunch (the creator, the only indexer, adds a second
+Python writer; both append; the creator acks) is joined by a real JS Autobase 7.28.1 over a
+secret stream: JS replicates the Python writer cores, linearizes them itself and builds the
+same view, all of it indexed by its own linearizer. (Its view's *signed* length stays 0: the
+Python indexer does not yet write the checkpoints that carry view signatures.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_base import make, values
+
+from hyperpunch.corestore import Corestore
+from hyperpunch.protomux import Protomux
+from hyperpunch.secretstream import SecretStream, serve
+from jsref import spawn_node
+
+PK = bytes([7]) * 32
+
+
+async def test_js_autobase_reads_a_python_base(tmp_path: Path) -> None:
+    async with Corestore(tmp_path / "s", primary_key=PK, unsafe=True) as root:
+        a = make(root.namespace("a"))
+        await a.ready()
+        b = make(root.namespace("b"), a.key)
+        await b.ready()
+        try:
+            assert a.key is not None and b.local is not None and b.local.key is not None
+            await a.append({"add": b.local.key.hex(), "indexer": False})
+            await a.append({"from": "a", "i": 0})
+            await b.update()
+            await b.append([{"from": "b", "i": 0}, {"from": "b", "i": 1}])
+            await a.append({"from": "a", "i": 1})  # concurrent with b's batch
+            await a.update()
+            await b.update()
+            await a.ack()
+            await b.update()
+            py_view = await values(a.view)
+            assert py_view == await values(b.view) and len(py_view) == 4
+            assert len(a.indexed) == 6  # a single indexer makes everything it has seen final
+
+            muxes: list[Protomux] = []
+
+            async def handler(stream: SecretStream) -> None:
+                muxes.append(root.replicate(stream))
+                await stream.wait_closed()
+
+            server = await serve(handler, "127.0.0.1", 0)
+            async with server:
+                arg = {"key": a.key.hex(), "port": server.port, "expect": len(py_view)}
+                async with spawn_node("autobase-peer.js", json.dumps(arg)) as js:
+                    got = await js.recv(timeout=60)
+                    assert await js.wait() == 0
+            assert got["view"] == py_view
+            assert got["viewLength"] == len(py_view)
+            assert got["indexedLength"] == got["systemLength"] > 0  # JS holds all of it as final
+            assert got["signedLength"] == 0  # no indexer checkpoints in Python's blocks (yet)
+            assert got["indexers"] == [a.key.hex()]
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+
+async def test_python_autobase_joins_a_js_base(tmp_path: Path) -> None:
+    """JS -> Python over the network: a JS base (two JS writers, b added as an indexer, acks)
+    served over secret streams; a hyperpunch Autobase joins with the base key, replicates the
+    writer cores, follows the indexer change and builds the JS view."""
+    async with spawn_node("autobase-host.js", json.dumps({"indexer": True})) as js:
+        ready = await js.expect("ready")
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            streams = [await SecretStream.connect("127.0.0.1", port) for port in ready["ports"]]
+            muxes = [root.replicate(s) for s in streams]
+            base = make(root, bytes.fromhex(ready["key"]))
+            await base.ready()
+            try:
+                for _ in range(5):
+                    await base.update(wait=True)
+                    if await values(base.view) == ready["view"]:
+                        break
+                assert await values(base.view) == ready["view"]
+                assert [k.hex() for k in base.indexers] == ready["indexers"]
+                assert base.reboots >= 2
+                assert not base.writable
+            finally:
+                await base.aclose()
+                for mux in muxes:
+                    await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0
