@@ -11,6 +11,14 @@ import archcheck
 # Every module that calls itself a sans-IO core: bytes, datagrams and ``now`` in; bytes, typed
 # events and the next deadline out. None of them may import asyncio, a clock, sockets or threads.
 CORES = (
+    "hyperpunch.autobase.apply_state",
+    "hyperpunch.autobase.clock",
+    "hyperpunch.autobase.consensus",
+    "hyperpunch.autobase.linearizer",
+    "hyperpunch.autobase.node",
+    "hyperpunch.autobase.replay",
+    "hyperpunch.autobase.system",
+    "hyperpunch.autobase.topolist",
     "hyperpunch.sansio",
     "hyperpunch.udx.congestion",
     "hyperpunch.udx.core",
