@@ -26,8 +26,9 @@ from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.encoding import DecodeError
 from hyperpunch.hyperbee.batch import Batch, Cas, Codec
 from hyperpunch.hyperbee.errors import BeeClosedError, HyperbeeDecodingError, ReadOnlyError
+from hyperpunch.hyperbee.extension import BeeExtension
 from hyperpunch.hyperbee.iterators import DiffIterator, HistoryIterator, RangeIterator
-from hyperpunch.hyperbee.messages import Header, Metadata, decode_header
+from hyperpunch.hyperbee.messages import Header, IteratorMessage, Metadata, decode_header
 from hyperpunch.hyperbee.tree import Entry, NodeEntry
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.hypercore.encodings import resolve_encoding
@@ -137,9 +138,7 @@ class Hyperbee:
             self._unlisten.append(self._core.on("append", self._on_append))
             self._unlisten.append(self._core.on("truncate", self._on_truncate))
             if self._use_extension and self._shared.extension is None:
-                from_ext = _extension_factory
-                if from_ext is not None:
-                    self._shared.extension = from_ext(self)
+                self._shared.extension = BeeExtension(self)
         self.opened = True
 
     async def aclose(self) -> None:
@@ -398,6 +397,54 @@ class Hyperbee:
         it = DiffIterator(left_b, right_b, gt=egt, gte=egte, lt=elt, lte=elte, limit=limit, on_close=close)
         return _ReadyIter(self, it)
 
+    # --- extension replays (the ReplayView seam) -------------------------------------------
+
+    def replay_view(self, version: int) -> Hyperbee:
+        return self.checkout(version)
+
+    async def replay_get(self, key: bytes, onseq: Callable[[int], None]) -> None:
+        await self.ready()
+        b = Batch(
+            self,
+            self._core,
+            self._key_codec,
+            self.value_encoding,
+            wait=False,
+            update=False,
+            extension=False,
+            onseq=onseq,
+        )
+        await b.get_entry(key)
+
+    async def replay_iterator(
+        self, m: IteratorMessage, onseq: Callable[[int], None], more: Callable[[], bool]
+    ) -> None:
+        await self.ready()
+        b = Batch(
+            self,
+            self._core,
+            self._key_codec,
+            self.value_encoding,
+            wait=False,
+            update=False,
+            extension=False,
+            onseq=onseq,
+        )
+        it = RangeIterator(
+            b,
+            gt=m.gt,
+            gte=m.gte,
+            lt=m.lt,
+            lte=m.lte,
+            reverse=m.reverse,
+            limit=-1 if m.limit == 0 else m.limit,
+            checkpoint=m.checkpoint,
+        )
+        await it.open()
+        while more():
+            if await it.next_block() is None:
+                break
+
     # --- views -------------------------------------------------------------------------------
 
     def checkout(self, version: int, *, key_encoding: Any = None, value_encoding: Any = None) -> Hyperbee:
@@ -405,6 +452,8 @@ class Hyperbee:
         if version == 0:
             version = 1
         core = self._core
+        if version == -1 and core.opened:
+            version = max(1, core.length)
         snap = (
             core.snapshot() if (not core.opened or version <= core.length or version <= 1) else core.session()
         )
@@ -563,6 +612,8 @@ class Watcher:
         self.previous: Hyperbee | None = None
         self._event = asyncio.Event()
         self.closed = False
+        if bee.opened:  # the point from which to watch (JS takes it when the watcher opens)
+            self.current = bee.snapshot()
 
     def wake(self) -> None:
         self._event.set()
@@ -640,6 +691,3 @@ class EntryWatcher:
         self._event.set()
         if self in self.bee._root_watchers():
             self.bee._root_watchers().remove(self)
-
-
-_extension_factory: Callable[[Hyperbee], Any] | None = None
