@@ -117,6 +117,7 @@ class Batch:
         update: bool = True,
         extension: bool = True,
         onseq: Callable[[int], None] | None = None,
+        bounded: bool = True,
     ) -> None:
         self.bee = bee
         self.core = core
@@ -138,6 +139,7 @@ class Batch:
         self.updated = False
         self.op_lock = None if auto_flush else asyncio.Lock()
         self.onwait_key: bytes | None = None
+        self.bounded = bounded
 
     @property
     def version(self) -> int:
@@ -185,7 +187,7 @@ class Batch:
             b = blocks.get(seq)
             if b is not None:
                 return b
-        if seq >= self.version or seq < 1:
+        if seq < 1 or (self.bounded and seq >= self.version):
             raise CorruptTreeError(f"the tree points at block {seq}, outside version {self.version}")
         if self.onseq is not None:
             self.onseq(seq)

@@ -372,7 +372,7 @@ class Hyperbee:
         timeout: float | None = None,
     ) -> AsyncIterator[Any]:
         """Every put/del block in ``[gte, lt)`` of the log (JS ``createHistoryStream``)."""
-        b = self._batch(wait=wait, timeout=timeout)
+        b = self._batch(wait=wait, timeout=timeout, bounded=not live)
         it = HistoryIterator(b, gt=gt, gte=gte, lt=lt, lte=lte, reverse=reverse, limit=limit, live=live)
         return _ReadyIter(self, it)
 
