@@ -10,7 +10,8 @@
 //   wait-version {version} (wait until the core has it); query {version, queries} (each on a
 //   checkout of version: {type: "get", key} | {type: "range", gt?, gte?, lt?, lte?, reverse?,
 //   limit?} | {type: "history", gte?, lt?, reverse?, limit?} | {type: "diff", other, gte?, lt?});
-//   get {key} (a live get on the bee itself: {results: [entry]}); stats; exit.
+//   get {key} (a live get on the bee itself: {results: [entry]}); ext-raw {data} (broadcast raw
+//   bytes on the hyperbee extension); stats; exit.
 // An entry is [seq, keyHex, valueHex|null]; a history item [type, seq, keyHex, valueHex|null];
 // a diff item [entry|null, entry|null].
 'use strict'
@@ -99,6 +100,10 @@ async function run (cmd) {
     }
     case 'get':
       return out({ event: 'results', results: [entry(await db.get(buf(cmd.key)))] })
+    case 'ext-raw':
+      // raw bytes on the hyperbee extension (framed as hypercore frames it): garbage for the peer
+      db.extension.outgoing.broadcast(buf(cmd.data))
+      return out({ event: 'sent' })
     case 'stats':
       return out({ event: 'stats', downloaded, length: core.length })
   }

@@ -201,6 +201,12 @@ class Hyperbee:
         return max(1, self._checkout or self._core.length)
 
     @property
+    def extension(self) -> BeeExtension | None:
+        """The ``hyperbee`` extension of this bee's core (None when disabled or not open)."""
+        ext: BeeExtension | None = self._shared.extension
+        return ext
+
+    @property
     def key(self) -> bytes | None:
         return self._core.key
 
