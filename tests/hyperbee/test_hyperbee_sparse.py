@@ -5,6 +5,7 @@ sending garbage on the extension does not break the connection."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,11 +13,21 @@ from test_hyperbee_swarm_interop import js_bee
 
 from hypercore_swarm.core_helpers import eventually, local_dht, py_peer
 from hyperpunch.hyperbee import Hyperbee
+from hyperpunch.hyperbee.extension import BeeExtension
+from hyperpunch.hypercore import Hypercore
 
 pytestmark = pytest.mark.interop
 
 N = 100_000
 MAX_BLOCKS = 250  # a T=5 tree of 1e5 keys is ~7 levels; JS preloads a node's keys and children
+
+
+def _answered_more(ext: BeeExtension, before: int) -> Callable[[], bool]:
+    return lambda: ext.requests_answered > before
+
+
+def _has_peers(core: Hypercore) -> Callable[[], bool]:
+    return lambda: bool(core.peers)
 
 
 def _key(i: int) -> bytes:
@@ -52,7 +63,7 @@ async def test_sparse_get_downloads_log_n_blocks() -> None:
                 print(f"JS reader, extension={use_ext}: {stats['downloaded']} blocks of {version}")
                 assert 0 < stats["downloaded"] <= MAX_BLOCKS, stats
                 if use_ext:
-                    await eventually(lambda a=answered: ext.requests_answered > a, what="an extension answer")
+                    await eventually(_answered_more(ext, answered), what="an extension answer")
                     # garbage on the extension is dropped; the connection keeps working
                     await js.call({"cmd": "ext-raw", "data": "ff" * 7}, "sent")
                     await js.call({"cmd": "ext-raw", "data": ""}, "sent")
@@ -62,18 +73,22 @@ async def test_sparse_get_downloads_log_n_blocks() -> None:
         for use_ext in (True, False):
             async with py_peer(bs, key=core.key) as rcore:
                 answered = ext.requests_answered
-                downloads: list[Any] = []
-                off = rcore.on("download", lambda *a, d=downloads: d.append(a))
+                downloads: list[int] = []
+
+                def on_download(index: int, *_: Any, d: list[int] = downloads) -> None:
+                    d.append(index)
+
+                off = rcore.on("download", on_download)
                 reader = Hyperbee(rcore, close_core=False, extension=use_ext)
                 await reader.ready()
-                await eventually(lambda rc=rcore: bool(rc.peers), what="the writer")
+                await eventually(_has_peers(rcore), what="the writer")
                 entry = await reader.get(_key(4242))
                 assert entry is not None and entry.value == b"v4242"
                 assert reader.version == version
                 print(f"hyperpunch reader, extension={use_ext}: {len(downloads)} blocks of {version}")
                 assert 0 < len(downloads) <= MAX_BLOCKS, len(downloads)
                 if use_ext:
-                    await eventually(lambda a=answered: ext.requests_answered > a, what="an extension answer")
+                    await eventually(_answered_more(ext, answered), what="an extension answer")
                 off()
                 await reader.aclose()
         await db.aclose()
