@@ -114,9 +114,15 @@ def _read_packed(buf: bytes, pos: int, end: int, out: list[int]) -> int:
     stop = pos + n
     if stop > end:
         raise DecodeError("truncated packed field")
+    append = out.append
     while pos < stop:
-        v, pos = _read_varint(buf, pos, stop)
-        out.append(v)
+        b = buf[pos]
+        if b < 0x80:
+            append(b)
+            pos += 1
+        else:
+            v, pos = _read_varint(buf, pos, stop)
+            append(v)
     return stop
 
 
@@ -130,8 +136,12 @@ def _write_packed(tag: int, values: list[int], out: bytearray) -> None:
     if not values:
         return
     body = bytearray()
+    append = body.append
     for v in values:
-        _varint(v, body)
+        if 0 <= v < 0x80:
+            append(v)
+        else:
+            _varint(v, body)
     out.append(tag)
     _varint(len(body), out)
     out += body

@@ -103,11 +103,8 @@ class BlockReader(Protocol):
     async def get_key(self, seq: int) -> bytes: ...
 
 
-Pointers = list[tuple[list[Key], list[Child]]]
-
-
-def inflate(seq: int, entry: NodeEntry) -> Pointers:
-    """The index of block ``seq`` as fresh Key/Child lists per level, checked (see module doc)."""
+def inflate(seq: int, entry: NodeEntry) -> list[Level]:
+    """The decoded, checked index levels of block ``seq`` (decoded once per cached entry)."""
     levels = entry.inflated
     if levels is None:
         assert entry.index is not None
@@ -118,16 +115,7 @@ def inflate(seq: int, entry: NodeEntry) -> Pointers:
         _check_levels(seq, levels)
         entry.inflated = levels
         entry.index = None
-    out: Pointers = []
-    for lvl in levels:
-        ch = lvl.children
-        out.append(
-            (
-                [Key(k, None) for k in lvl.keys],
-                [Child(ch[i], ch[i + 1], None) for i in range(0, len(ch), 2)],
-            )
-        )
-    return out
+    return levels
 
 
 def _check_levels(seq: int, levels: list[Level]) -> None:
@@ -188,13 +176,15 @@ def deflate(index: list[Child | None]) -> bytes:
 class BlockEntry:
     """One node block read through a batch (JS ``BlockEntry``)."""
 
-    __slots__ = ("batch", "entry", "index", "key", "seq", "value")
+    __slots__ = ("batch", "entry", "key", "levels", "nodes", "seq", "value")
 
     def __init__(self, seq: int, batch: BlockReader, entry: NodeEntry) -> None:
         self.seq = seq
         self.batch = batch
         self.entry = entry
-        self.index: Pointers | None = None
+        self.levels: list[Level] | None = None
+        # per level, the Key/Child lists every TreeNode of that level shares (JS ``Pointers``)
+        self.nodes: list[tuple[list[Key], list[Child]] | None] | None = None
         self.key = entry.key
         self.value = entry.value
 
@@ -204,22 +194,35 @@ class BlockEntry:
     def is_deletion(self) -> bool:
         if self.value is not None:
             return False
-        if self.index is None:
-            self.index = inflate(self.seq, self.entry)
+        levels = self.levels
+        if levels is None:
+            levels = self.levels = inflate(self.seq, self.entry)
         seq = self.seq
-        return not any(k.seq == seq for keys, _ in self.index for k in keys)
+        return not any(seq in lvl.keys for lvl in levels)
 
     def final(self, key_decode: Callable[[bytes], Any], value_decode: Callable[[bytes], Any]) -> Entry:
         v = self.value
         return Entry(self.seq, key_decode(self.key), None if v is None else value_decode(v))
 
     def get_tree_node(self, offset: int) -> TreeNode:
-        if self.index is None:
-            self.index = inflate(self.seq, self.entry)
-        if offset >= len(self.index):
+        levels = self.levels
+        if levels is None:
+            levels = self.levels = inflate(self.seq, self.entry)
+            self.nodes = [None] * len(levels)
+        if offset >= len(levels):
             raise CorruptTreeError(f"block {self.seq} has no level {offset}")
-        keys, children = self.index[offset]
-        return TreeNode(self, keys, children, offset)
+        nodes = self.nodes
+        if nodes is None:
+            nodes = self.nodes = [None] * len(levels)
+        ptr = nodes[offset]
+        if ptr is None:
+            lvl = levels[offset]
+            ch = lvl.children
+            ptr = nodes[offset] = (
+                [Key(k, None) for k in lvl.keys],
+                [Child(ch[i], ch[i + 1], None) for i in range(0, len(ch), 2)],
+            )
+        return TreeNode(self, ptr[0], ptr[1], offset)
 
 
 class BatchEntry(BlockEntry):
