@@ -182,3 +182,32 @@ async def test_readonly_and_closed() -> None:
     with pytest.raises(ReadOnlyError):
         await db.put(b"a", b"b")
     await db.aclose()
+
+
+async def test_range_checkpoint_resumes() -> None:
+    from hyperpunch.hyperbee.batch import Batch
+    from hyperpunch.hyperbee.iterators import RangeIterator
+
+    db = await _bee(key_encoding="utf-8", value_encoding="utf-8")
+    keys = [f"{i:03}" for i in range(200)]
+    async with db.batch() as b:
+        for k in keys:
+            await b.put(k, k)
+    for reverse in (False, True):
+        it = db.range(gte="050", reverse=reverse)
+        first = [_v(await anext(it)).key for _ in range(10)]
+        snap = it.snapshot()
+        assert snap.version == db.version and not snap.ended
+        resumed = RangeIterator(
+            Batch(db, db.core, db.key_encoding, db.value_encoding),
+            gte=snap.gte,
+            reverse=reverse,
+            checkpoint=snap.checkpoint,
+        )
+        await resumed.open()
+        rest = []
+        while (e := await resumed.next()) is not None:
+            rest.append(e.key)
+        expect = keys[50:] if not reverse else keys[50:][::-1]
+        assert first + rest == expect
+    await db.aclose()

@@ -64,6 +64,17 @@ async def test_sparse_get_downloads_log_n_blocks() -> None:
                 assert 0 < stats["downloaded"] <= MAX_BLOCKS, stats
                 if use_ext:
                     await eventually(_answered_more(ext, answered), what="an extension answer")
+                    # a range on the sparse reader sends iterator requests; the answers are right
+                    answered = ext.requests_answered
+                    q = {"type": "range", "gte": _key(500).hex(), "limit": 30}
+                    got = (
+                        await js.call({"cmd": "query", "version": version, "queries": [q]}, "results", 120)
+                    )["results"][0]
+                    want = [
+                        [e.seq, e.key.hex(), e.value.hex()] async for e in db.range(gte=_key(500), limit=30)
+                    ]
+                    assert got == want
+                    await eventually(_answered_more(ext, answered), what="an iterator answer")
                     # garbage on the extension is dropped; the connection keeps working
                     await js.call({"cmd": "ext-raw", "data": "ff" * 7}, "sent")
                     await js.call({"cmd": "ext-raw", "data": ""}, "sent")
