@@ -100,6 +100,12 @@ async def test_sparse_get_downloads_log_n_blocks() -> None:
                 assert 0 < len(downloads) <= MAX_BLOCKS, len(downloads)
                 if use_ext:
                     await eventually(_answered_more(ext, answered), what="an extension answer")
+                    answered = ext.requests_answered
+                py_got = [(e.seq, e.key, e.value) async for e in reader.range(gte=_key(900), limit=25)]
+                py_want = [(e.seq, e.key, e.value) async for e in db.range(gte=_key(900), limit=25)]
+                assert py_got == py_want and len(py_got) == 25
+                if use_ext:
+                    await eventually(_answered_more(ext, answered), what="an iterator answer")
                 off()
                 await reader.aclose()
         await db.aclose()

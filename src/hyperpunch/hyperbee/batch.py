@@ -139,6 +139,7 @@ class Batch:
         self.updated = False
         self.op_lock = None if auto_flush else asyncio.Lock()
         self.onwait_key: bytes | None = None
+        self.onwait: Callable[[], None] | None = None  # a range's extension hook (see bee.range)
         self.bounded = bounded
 
     @property
@@ -207,6 +208,8 @@ class Batch:
             if self.onwait_key is not None:
                 key, self.onwait_key = self.onwait_key, None
                 bee.on_wait_get(self.root_seq + 1, key)
+            elif self.onwait is not None:
+                self.onwait()
             raw = await core.get(seq, wait=True, timeout=self.timeout, value_encoding="binary")
         if raw is None:
             raise BlockNotAvailableError(f"block {seq} is not available")

@@ -26,6 +26,7 @@ from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.encoding import DecodeError
 from hyperpunch.hyperbee.batch import Batch, Cas, Codec
 from hyperpunch.hyperbee.errors import BeeClosedError, HyperbeeDecodingError, ReadOnlyError
+from hyperpunch.hyperbee.extension import BATCH_SIZE as EXT_BATCH_SIZE
 from hyperpunch.hyperbee.extension import BeeExtension
 from hyperpunch.hyperbee.iterators import DiffIterator, HistoryIterator, RangeIterator
 from hyperpunch.hyperbee.messages import Header, IteratorMessage, Metadata, decode_header
@@ -355,7 +356,11 @@ class Hyperbee:
             value_encoding=value_encoding,
         )
         egt, egte, elt, elte = self._enc_range(b.key_codec, gt, gte, lt, lte)
-        return _OpeningRange(self, b, gt=egt, gte=egte, lt=elt, lte=elte, reverse=reverse, limit=limit)
+        it = _OpeningRange(self, b, gt=egt, gte=egte, lt=elt, lte=elte, reverse=reverse, limit=limit)
+        ext = self._shared.extension
+        if ext is not None and b.extension and limit != 0:
+            _hook_range_extension(b, it, ext)
+        return it
 
     async def peek(self, **range_opts: Any) -> Entry | None:
         """The first entry of the range (``reverse=True``: the last), or None."""
@@ -534,6 +539,41 @@ class Hyperbee:
     def __repr__(self) -> str:
         k = self.key.hex() if self.key else None
         return f"Hyperbee(key={k}, version={self.version})"
+
+
+def _hook_range_extension(b: Batch, it: RangeIterator, ext: BeeExtension) -> None:
+    """As JS: the first block a range waits for (and every BATCH_SIZE blocks after) broadcasts the
+    iterator's position, so peers push the blocks ahead of it."""
+    state = [0, 0]  # version (root seq + 1), blocks left before asking again
+
+    def onseq(seq: int) -> None:
+        if not state[0]:
+            state[0] = seq + 1
+        if state[1]:
+            state[1] -= 1
+
+    def onwait() -> None:
+        if state[1]:
+            return
+        state[1] = EXT_BATCH_SIZE
+        snap = it.snapshot(state[0] or None)
+        if snap.ended or snap.limit == 0:
+            return
+        ext.iterator(
+            IteratorMessage(
+                snap.version,
+                snap.gte,
+                snap.gt,
+                snap.lte,
+                snap.lt,
+                0 if snap.limit == -1 else snap.limit,
+                snap.reverse,
+                snap.checkpoint,
+            )
+        )
+
+    b.onseq = onseq
+    b.onwait = onwait
 
 
 class _OpeningRange(RangeIterator):
