@@ -122,3 +122,30 @@ async def test_reader_finding_nobody_fails_in_one_line(tmp_path: Path) -> None:
         err = (await r.stderr()).strip().splitlines()
         assert code != 0
         assert len(err) == 1 and "no peer has this bee" in err[0]
+
+
+async def test_read_a_js_written_bee_live(tmp_path: Path) -> None:
+    """``hyperpunch bee read --live`` of a bee written by JS hyperbee, over the swarm."""
+    from test_hyperbee_swarm_interop import js_bee
+
+    def h(s: str) -> str:
+        return s.encode().hex()
+
+    async with local_dht() as bootstrap, js_bee(bootstrap) as (js, ready):
+        await js.call({"cmd": "write", "ops": [["put", h("b"), h("2")], ["put", h("a"), h("1")]]}, "written")
+        async with run(
+            "reader",
+            "-m",
+            "hyperpunch",
+            "bee",
+            "read",
+            ready["key"],
+            "--storage",
+            str(tmp_path / "r"),
+            "--live",
+            *_net(bootstrap),
+        ) as r:
+            assert await r.lines(3) == ["a\t1", "b\t2", "(2 entries at version 3)"]
+            await js.call({"cmd": "write", "ops": [["put", h("c"), h("3")], ["del", h("a")]]}, "written")
+            assert await r.lines(2) == ["put c 3", "del a"]
+            assert await r.interrupt() == 0
