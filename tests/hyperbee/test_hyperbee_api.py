@@ -211,3 +211,16 @@ async def test_range_checkpoint_resumes() -> None:
         expect = keys[50:] if not reverse else keys[50:][::-1]
         assert first + rest == expect
     await db.aclose()
+
+
+async def test_is_hyperbee_and_get_by_seq() -> None:
+    db = await _bee(key_encoding="utf-8", value_encoding="utf-8")
+    await db.put("a", "1")
+    assert await Hyperbee.is_hyperbee(db.core)
+    assert await db.get_by_seq(1) == Entry(1, "a", "1")
+    other = Hypercore(None)
+    await other.ready()
+    await other.append(b"not a header")
+    assert not await Hyperbee.is_hyperbee(other)
+    await other.aclose()
+    await db.aclose()

@@ -25,7 +25,12 @@ from typing import Any
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.encoding import DecodeError
 from hyperpunch.hyperbee.batch import Batch, Cas, Codec
-from hyperpunch.hyperbee.errors import BeeClosedError, HyperbeeDecodingError, ReadOnlyError
+from hyperpunch.hyperbee.errors import (
+    BeeClosedError,
+    BlockNotAvailableError,
+    HyperbeeDecodingError,
+    ReadOnlyError,
+)
 from hyperpunch.hyperbee.extension import BATCH_SIZE as EXT_BATCH_SIZE
 from hyperpunch.hyperbee.extension import BeeExtension
 from hyperpunch.hyperbee.iterators import DiffIterator, HistoryIterator, RangeIterator
@@ -514,6 +519,18 @@ class Hyperbee:
             return decode_header(blk)
         except DecodeError as err:
             raise HyperbeeDecodingError(f"block 0 is not a hyperbee header: {err}") from err
+
+    @staticmethod
+    async def is_hyperbee(core: Hypercore, *, wait: bool = True, timeout: float | None = None) -> bool:
+        """Whether block 0 of ``core`` is a hyperbee header (JS ``Hyperbee.isHyperbee``)."""
+        await core.ready()
+        blk = await core.get(0, wait=wait, timeout=timeout, value_encoding="binary")
+        if blk is None:
+            raise BlockNotAvailableError("block 0 is not available")
+        try:
+            return decode_header(blk).protocol == "hyperbee"
+        except DecodeError:
+            return False
 
     # --- watching ----------------------------------------------------------------------------
 
