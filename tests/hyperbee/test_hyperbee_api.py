@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hyperpunch.hyperbee import Entry, Hyperbee, Metadata, ReadOnlyError
+from hyperpunch.hyperbee import Entry, Hyperbee, HyperbeeLocalError, Metadata, ReadOnlyError
 from hyperpunch.hypercore import Hypercore
 
 
@@ -168,6 +168,10 @@ async def test_watch_and_get_and_watch() -> None:
     assert _v(await prev.get("a")).value == "0"
     await w.aclose()
 
+    with pytest.raises(HyperbeeLocalError):
+        db.sub("s").watch()
+    with pytest.raises(HyperbeeLocalError):
+        await db.sub("s").get_and_watch("k")
     ew = await db.get_and_watch("k")
     assert ew.node is None
     waiter = asyncio.ensure_future(anext(aiter(ew)))

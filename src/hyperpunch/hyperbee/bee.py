@@ -12,7 +12,9 @@ Invariants:
 * ``put`` / ``delete`` / ``batch().flush()`` serialise on one write lock shared by a bee and all its
   views; an error during a write releases it. Errors from bad blocks are typed
   (:mod:`hyperpunch.hyperbee.errors`) and leave the bee usable for keys whose path is intact.
-* Every task (watchers, extension replies) is owned by the root bee's :class:`TaskOwner`; closing the
+* ``watch`` / ``get_and_watch`` work on the main bee only (as JS); its core's ``append`` and
+  ``truncate`` events wake them.
+* Every task (the extension's replies) is owned by the root bee's :class:`TaskOwner`; closing the
   root bee closes its watchers, extension and core session (``close_core=True``, the default).
 """
 
@@ -29,7 +31,7 @@ from hyperpunch.hyperbee.errors import (
     BeeClosedError,
     BlockNotAvailableError,
     HyperbeeDecodingError,
-    ReadOnlyError,
+    HyperbeeLocalError,
 )
 from hyperpunch.hyperbee.extension import BATCH_SIZE as EXT_BATCH_SIZE
 from hyperpunch.hyperbee.extension import BeeExtension
@@ -536,14 +538,16 @@ class Hyperbee:
 
     def watch(self, **range_opts: Any) -> Watcher:
         """Async iterator of ``(current, previous)`` snapshots each time the range changes."""
-        if self._view and self.prefix is None:
-            raise ReadOnlyError("Can only watch the main bee instance")
+        if self._view:
+            raise HyperbeeLocalError("Can only watch the main bee instance")
         w = Watcher(self, range_opts)
         self._root_watchers().append(w)
         return w
 
     async def get_and_watch(self, key: Any) -> EntryWatcher:
         """An :class:`EntryWatcher` whose ``node`` is the current entry of ``key``."""
+        if self._view:
+            raise HyperbeeLocalError("Can only watch the main bee instance")
         await self.ready()
         w = EntryWatcher(self, key)
         await w.update()
