@@ -149,3 +149,11 @@ async def test_read_a_js_written_bee_live(tmp_path: Path) -> None:
             await js.call({"cmd": "write", "ops": [["put", h("c"), h("3")], ["del", h("a")]]}, "written")
             assert await r.lines(2) == ["put c 3", "del a"]
             assert await r.interrupt() == 0
+
+
+def test_bee_is_reachable_from_the_entry_point() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "    bee " in proc.stdout or "    bee\n" in proc.stdout
+    proc = run_cli("bee", "--help")
+    assert proc.returncode == 0 and "write" in proc.stdout and "read" in proc.stdout
