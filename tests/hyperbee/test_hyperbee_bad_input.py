@@ -134,3 +134,37 @@ async def test_header_and_garbage_root() -> None:
     with pytest.raises(HyperbeeDecodingError):
         await db.get_header()
     await db.aclose()
+
+
+async def test_extension_garbage_is_dropped() -> None:
+    import asyncio
+    import random
+
+    from hyperpunch.hyperbee.extension import frame
+
+    db = await _bee_from([node(b"m", b"v", ([1], []))])
+    ext = db.extension
+    assert ext is not None
+    sent: list[bytes] = []
+
+    class Peer:
+        def extension(self, name: str, message: bytes) -> None:
+            sent.append(message)
+
+    rng = random.Random(7)
+    for _ in range(500):
+        raw = rng.randbytes(rng.randint(0, 40))
+        ext.on_message(raw, Peer())
+        ext.on_message(frame(raw), Peer())
+    ext.on_message("not bytes", Peer())
+    assert (await db.get(b"m")) is not None
+    # a well-formed request is still answered afterwards
+    from hyperpunch.hyperbee.messages import ExtensionMessage, GetMessage, encode_extension
+
+    await asyncio.gather(*db.tasks.tasks)
+    before, n_sent = ext.requests_answered, len(sent)
+    ext.on_message(frame(encode_extension(ExtensionMessage(get=GetMessage(2, b"m")))), Peer())
+    await asyncio.gather(*db.tasks.tasks)
+    assert ext.requests_answered == before + 1
+    assert len(sent) == n_sent + 1  # one cache message naming block 1
+    await db.aclose()
