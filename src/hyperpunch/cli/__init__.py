@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from hyperpunch import __version__, crypto
-from hyperpunch.cli import core, dht, store, swarm
+from hyperpunch.cli import bee, core, dht, store, swarm
 from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import (
     CliError,
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     swarm.register(sub)
     core.register(sub)
     store.register(sub)
+    bee.register(sub)
     return parser
 
 
