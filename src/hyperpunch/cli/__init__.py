@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from hyperpunch import __version__, crypto
-from hyperpunch.cli import core, dht, store, swarm
+from hyperpunch.cli import core, dht, relay, store, swarm
 from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import CliError, add_network_options, parse_bootstrap, parse_hex_key, print_line
 from hyperpunch.errors import HyperpunchError
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     swarm.register(sub)
     core.register(sub)
     store.register(sub)
+    relay.register(sub)
     return parser
 
 
