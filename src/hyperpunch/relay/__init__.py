@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+from hyperpunch.relay.client import RelayedDHT, RelayedQuery, RelayedServer
 from hyperpunch.relay.errors import (
     LimitExceededError,
     NonCustodialRequiredError,
@@ -25,6 +26,7 @@ from hyperpunch.relay.errors import (
 )
 from hyperpunch.relay.server import RelayServer
 from hyperpunch.relay.session import IdCounter, RelayLimits, RelaySession
+from hyperpunch.relay.stream import RelayedStream
 from hyperpunch.relay.transport import WebSocketStream
 
 __all__ = [
@@ -39,5 +41,9 @@ __all__ = [
     "RelayRemoteError",
     "RelayServer",
     "RelaySession",
+    "RelayedDHT",
+    "RelayedQuery",
+    "RelayedServer",
+    "RelayedStream",
     "WebSocketStream",
 ]
