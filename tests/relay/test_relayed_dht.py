@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from relay_net import MIB, echo, peer, python_relay, send_and_check_echo
@@ -14,6 +17,7 @@ from hyperpunch.dht import HyperDHT
 from hyperpunch.dht.errors import DHTError
 from hyperpunch.relay import RelayedDHT
 from hyperpunch.relay.errors import RelayRemoteError
+from hyperpunch.swarm import Hyperswarm
 from jsref import spawn_node
 
 pytestmark = pytest.mark.interop
@@ -107,3 +111,42 @@ async def test_firewall_through_python_relay() -> None:
         with pytest.raises(DHTError):
             await native.connect(kp.public_key, timeout=40)
         await rserver.aclose()
+
+
+async def swarm_pair_exchange(url: str, bootstrap: list[str], *, relayed_is_server: bool) -> None:
+    """A Hyperswarm over RelayedDHT and a native one find each other on a topic and talk."""
+    got: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+    def on_conn(name: str) -> Any:
+        async def handle(conn: Any, _info: Any) -> None:
+            conn.write(name.encode())
+            message = await conn.read()
+            got.put_nowait((name, message or b""))
+
+        return handle
+
+    topic = os.urandom(32)
+    async with RelayedDHT(url, custodial=True) as rdht, peer(bootstrap) as ndht:
+        relayed = Hyperswarm(dht=rdht, on_connection=on_conn("relayed"))
+        native = Hyperswarm(dht=ndht, on_connection=on_conn("native"))
+        try:
+            server, client = (relayed, native) if relayed_is_server else (native, relayed)
+            await server.join(topic, server=True, client=False).flushed()
+            client.join(topic, server=False, client=True)
+            results = dict([await asyncio.wait_for(got.get(), 60), await asyncio.wait_for(got.get(), 60)])
+            assert results == {"relayed": b"native", "native": b"relayed"}
+        finally:
+            await relayed.aclose()
+            await native.aclose()
+
+
+@pytest.mark.parametrize("relayed_is_server", [True, False])
+async def test_hyperswarm_over_relayed_dht_through_python_relay(relayed_is_server: bool) -> None:
+    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay:
+        await swarm_pair_exchange(relay.url, bootstrap, relayed_is_server=relayed_is_server)
+
+
+@pytest.mark.parametrize("relayed_is_server", [True, False])
+async def test_hyperswarm_over_relayed_dht_through_js_relay(relayed_is_server: bool) -> None:
+    async with local_testnet() as bootstrap, js_relay(bootstrap) as url:
+        await swarm_pair_exchange(url, bootstrap, relayed_is_server=relayed_is_server)
