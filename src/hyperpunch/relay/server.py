@@ -52,6 +52,7 @@ class RelayServer:
         self._ids = IdCounter()
         self._ws: WSServer | None = None
         self._close_once = CloseOnce(self._aclose)
+        self._changed = asyncio.Event()  # set whenever a session ends
 
     @property
     def url(self) -> str:
@@ -88,6 +89,13 @@ class RelayServer:
             await session.run()
         finally:
             self.sessions.discard(session)
+            self._changed.set()
+
+    async def wait_sessions(self, count: int = 0) -> None:
+        """Wait until at most ``count`` client sessions are open (0: every client left and was freed)."""
+        while len(self.sessions) > count:
+            self._changed.clear()
+            await self._changed.wait()
 
     async def aclose(self) -> None:
         await self._close_once()

@@ -320,9 +320,9 @@ class RelaySession:
         assert entry.remote_alias is not None
         try:
             stream = await self.dht.connect(remote_public_key, key_pair=key_pair)
-        except HyperpunchError as err:
+        except Exception as err:  # a HyperDHT error, or keys the client made up
             if self._connecting.pop(entry.remote_alias, None) is entry and not entry.closed_by_client:
-                self._send(T.DESTROY, m.Destroy(False, entry.remote_alias, str(err)))
+                self._send(T.DESTROY, m.Destroy(False, entry.remote_alias, _message(err)))
             return
         if self._connecting.pop(entry.remote_alias, None) is not entry or entry.closed_by_client:
             stream.abort()
@@ -431,7 +431,7 @@ class RelaySession:
     async def _listen(self, entry: _Server, key_pair: KeyPair) -> None:
         try:
             await entry.server.listen(key_pair)
-        except HyperpunchError as err:
+        except Exception as err:  # a HyperDHT error, or keys the client made up
             # JS sends nothing for a failed listen; we close the server so the client is not left
             # with a half-open one, and log why
             log.debug("relayed listen failed: %s", err)
@@ -572,3 +572,12 @@ def _announcers(res: dht_queries.LookupResult) -> m.Announcers:
 def _utf8_prefix(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` UTF-8 bytes (a WebSocket close reason is <= 123)."""
     return text.encode()[:limit].decode(errors="ignore")
+
+
+def _message(err: BaseException) -> str:
+    """The error text a client sees (JS ``err.message``: ``"CODE: message"`` for hyperdht errors)."""
+    if isinstance(err, HyperpunchError):
+        return str(err)
+    return (
+        f"PEER_CONNECTION_FAILED: {err}" if str(err) else "PEER_CONNECTION_FAILED: Could not connect to peer"
+    )

@@ -8,7 +8,8 @@ Invariants:
 * ``write`` never blocks: frames queue for one owned writer task; ``drain`` waits while more than
   ``high_water`` bytes are queued. ``pause_reading`` makes ``read`` wait (Protomux then stops
   reading, and the WebSocket's own buffers push back on the peer's TCP).
-* ``read`` returns ``None`` once the socket closed, whatever the reason; ``close``/``abort`` are
+* ``read`` returns ``None`` once the socket closed, whatever the reason (also while reading is
+  paused: a watcher ends the stream when the socket closes); ``close``/``abort`` are
   idempotent and ``wait_closed`` returns once the writer ended and the socket is closed.
 """
 
@@ -33,6 +34,7 @@ class WebSocketLike(Protocol):
     async def recv(self) -> str | bytes: ...
     async def send(self, message: bytes) -> None: ...
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
+    async def wait_closed(self) -> None: ...
 
 
 class WebSocketStream:
@@ -51,12 +53,15 @@ class WebSocketStream:
         self._readable = asyncio.Event()
         self._readable.set()
         self._pausers = 0
+        self._in_recv = False
+        self._recv_idle = asyncio.Event()
         self.close_code = 1000
         self.close_reason = ""
         self._closing = False
         self._closed = asyncio.Event()
         self._tasks = TaskOwner("relay websocket")
         self._writer = self._tasks.spawn(self._write_loop())
+        self._tasks.spawn(self._watch())
 
     # -- MessageStream ---------------------------------------------------------------------------
 
@@ -88,11 +93,15 @@ class WebSocketStream:
             return None
         if not self._readable.is_set():
             await self._readable.wait()
+        self._in_recv = True
         try:
             message = await self.ws.recv()
         except Exception as err:  # websockets' ConnectionClosed*, or the socket failed
             self._fail(err)
             return None
+        finally:
+            self._in_recv = False
+            self._recv_idle.set()
         if isinstance(message, str):
             self._fail(RelayProtocolError("a dht-relay peer sent a text WebSocket message"))
             return None
@@ -148,6 +157,24 @@ class WebSocketStream:
             self.error = err
         self.abort()
 
+    async def _watch(self) -> None:
+        """A socket closing while we do not read (backpressure) still ends the stream at once."""
+        with contextlib.suppress(Exception):
+            await self.ws.wait_closed()
+        if self._pausers > 0:
+            self._fail(RelayClosedError("the WebSocket closed"))
+
+    async def _discard(self) -> None:
+        while True:
+            if self._in_recv:
+                self._recv_idle.clear()
+                await self._recv_idle.wait()
+                continue
+            try:
+                await self.ws.recv()
+            except Exception:
+                return
+
     async def _write_loop(self) -> None:
         try:
             while True:
@@ -170,8 +197,12 @@ class WebSocketStream:
             self._queue.clear()
             self._queued = 0
             self._drained.set()
+            # keep reading (and dropping) what the peer still sends, or its answer to our close
+            # frame could sit behind unread messages until the close timeout
+            discard = asyncio.ensure_future(self._discard())
             try:
                 with contextlib.suppress(Exception):
                     await self.ws.close(self.close_code, self.close_reason)
             finally:
+                discard.cancel()
                 self._closed.set()
