@@ -166,3 +166,21 @@ async def test_require_non_custodial_refuses_custodial_clients() -> None:
         closed = await js.expect("ws-close")
         assert closed["code"] == 1008
         assert closed["reason"].startswith("NON_CUSTODIAL_REQUIRED")
+
+
+async def test_js_non_custodial_announce_through_python_relay() -> None:
+    """The published JS relay never announces for a non-custodial client (Bug B); ours does."""
+    topic = bytes.fromhex(TOPIC)
+    announced = HyperDHT.key_pair(bytes.fromhex(SEED_A)).public_key.hex()
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=True) as relay,
+        peer(bootstrap) as native,
+        js_client(relay, custodial=False) as js,
+    ):
+        await js.send({"cmd": "announce", "topic": TOPIC, "seed": SEED_A})
+        await js.expect("announced")
+        assert announced in await lookup_keys(native, topic)
+        await js.send({"cmd": "unannounce", "topic": TOPIC, "seed": SEED_A})
+        await js.expect("unannounced")
+        assert announced not in await lookup_keys(native, topic)

@@ -150,3 +150,20 @@ async def test_hyperswarm_over_relayed_dht_through_python_relay(relayed_is_serve
 async def test_hyperswarm_over_relayed_dht_through_js_relay(relayed_is_server: bool) -> None:
     async with local_testnet() as bootstrap, js_relay(bootstrap) as url:
         await swarm_pair_exchange(url, bootstrap, relayed_is_server=relayed_is_server)
+
+
+async def test_non_custodial_announce_through_python_relay() -> None:
+    """The client signs each record (the published JS relay fails this: APP-LAYER 1.9 Bug B)."""
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=True) as relay,
+        peer(bootstrap) as native,
+        RelayedDHT(relay.url) as client,
+    ):
+        kp = HyperDHT.key_pair()
+        await client.announce(TOPIC, kp)
+        assert kp.public_key in await lookup_keys(native, TOPIC)
+        assert kp.public_key in await lookup_keys(client, TOPIC)
+        await client.unannounce(TOPIC, kp)
+        assert kp.public_key not in await lookup_keys(native, TOPIC)
+        assert sum(s.open_resources for s in relay.sessions) == 0

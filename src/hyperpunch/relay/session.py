@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,14 @@ from hyperpunch.encoding import Address, encode
 from hyperpunch.errors import HyperpunchError
 from hyperpunch.protomux import Channel, MessageSpec, Protomux
 from hyperpunch.relay import messages as m
-from hyperpunch.relay.errors import LimitExceededError, NonCustodialRequiredError, RelayProtocolError
+from hyperpunch.relay.errors import (
+    LimitExceededError,
+    NonCustodialRequiredError,
+    RelayClosedError,
+    RelayProtocolError,
+)
 from hyperpunch.relay.messages import MessageType as T
+from hyperpunch.relay.signed import signed_announce, signed_unannounce
 from hyperpunch.relay.transport import WebSocketStream
 from hyperpunch.secretstream import SecretStream
 
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 PROTOCOL = "@hyperswarm/dht-relay"
 HEARTBEAT = 15.0  # seconds between pings (JS lib/protocol.js heartbeatFrequency)
 FAILSAFE = 3 * HEARTBEAT  # no pong for this long: the client is gone
+SIGNATURE_TIMEOUT = 30.0  # seconds a client has to sign an announce record
 _ZERO32 = bytes(32)
 
 
@@ -128,6 +135,7 @@ class RelaySession:
         self._incoming: dict[int, _Stream] = {}  # our alias of a server connection not yet "connected"
         self._servers: dict[int, _Server] = {}  # client server alias -> server
         self._queries: dict[int, QueryStream] = {}
+        self._signatures: dict[int, asyncio.Future[bytes]] = {}
         self._pending = 0
         self._tokens = self.limits.message_burst
         self._last = self._loop.time()
@@ -149,6 +157,7 @@ class RelaySession:
             T.LOOKUP: self._on_lookup,
             T.ANNOUNCE: self._on_announce,
             T.UNANNOUNCE: self._on_unannounce,
+            T.SIGNATURE: self._on_signature,
         }
         specs = [
             MessageSpec(codec, on_message=self._dispatcher(i), auto_batch=False)
@@ -216,6 +225,11 @@ class RelaySession:
         self._connecting.clear()
         self._connections.clear()
         self._incoming.clear()
+        for sig in self._signatures.values():
+            if not sig.done():
+                sig.set_exception(RelayClosedError())
+                sig.exception()
+        self._signatures.clear()
         for q in self._queries.values():
             q.destroy()
         self._queries.clear()
@@ -538,26 +552,77 @@ class RelaySession:
         self._check_query(msg.id)
         self._start_query(msg.id, self.dht.lookup(msg.topic))
 
-    def _announce_key_pair(self, msg: m.Announce) -> KeyPair:
+    def _announce_key_pair(self, msg: m.Announce) -> KeyPair | None:
+        """The client's key pair (custodial), or None: the client signs (non-custodial)."""
         if not self._custody_ok(msg.custodial):
             raise NonCustodialRequiredError()
-        if not msg.custodial or msg.secret_key is None:
-            raise RelayProtocolError(
-                "non-custodial announce is not supported by this relay yet", code="NON_CUSTODIAL_UNSUPPORTED"
-            )
-        return KeyPair(msg.public_key, msg.secret_key)
+        if msg.custodial and msg.secret_key is not None:
+            return KeyPair(msg.public_key, msg.secret_key)
+        return None
 
     def _on_announce(self, msg: m.Announce) -> None:
         self._check_query(msg.id)
         kp = self._announce_key_pair(msg)
-        q = dht_queries.announce_query(self.dht, msg.topic, kp, [], persistent=self.dht.persistent)
+        if kp is None:
+            q = signed_announce(self.dht, _QuerySigner(self, msg.id), msg.topic, msg.public_key)
+        else:
+            q = dht_queries.announce_query(self.dht, msg.topic, kp, [], persistent=self.dht.persistent)
         self._start_query(msg.id, q)
 
     def _on_unannounce(self, msg: m.Announce) -> None:
         self._check_query(msg.id)
         kp = self._announce_key_pair(msg)
-        q = dht_queries.lookup_and_unannounce(self.dht, msg.topic, kp, persistent=self.dht.persistent)
+        if kp is None:
+            q = signed_unannounce(self.dht, _QuerySigner(self, msg.id), msg.topic, msg.public_key)
+        else:
+            q = dht_queries.lookup_and_unannounce(self.dht, msg.topic, kp, persistent=self.dht.persistent)
         self._start_query(msg.id, q)
+
+    # -- signatures (non-custodial) --------------------------------------------------------------
+
+    async def request_signature(self, signee: int, unannounce: bool, token: bytes, peer_id: bytes) -> bytes:
+        """Ask the client to sign an (un)announce record for ``signee`` (a query id or server alias)."""
+        if self._done.is_set():
+            raise RelayClosedError()
+        if self._pending >= self.limits.max_pending:
+            raise LimitExceededError(
+                f"too many requests waiting for the client (limit {self.limits.max_pending})"
+            )
+        rid = self._ids()
+        fut: asyncio.Future[bytes] = self._loop.create_future()
+        self._signatures[rid] = fut
+        self._pending += 1
+        try:
+            type_ = T.SIGN_UNANNOUNCE if unannounce else T.SIGN_ANNOUNCE
+            self._send(type_, m.SignAnnounce(rid, signee, token, peer_id, []))
+            return await asyncio.wait_for(fut, SIGNATURE_TIMEOUT)
+        finally:
+            self._signatures.pop(rid, None)
+            self._pending = max(0, self._pending - 1)
+
+    def _on_signature(self, msg: m.Signature) -> None:
+        fut = self._signatures.get(msg.id)
+        if fut is not None and not fut.done():
+            fut.set_result(bytes(msg.signature))
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro)
+
+
+class _QuerySigner:
+    """The :class:`~hyperpunch.relay.signed.Signer` of one query: requests name its id."""
+
+    __slots__ = ("_session", "_signee")
+
+    def __init__(self, session: RelaySession, signee: int) -> None:
+        self._session = session
+        self._signee = signee
+
+    def request_signature(self, unannounce: bool, token: bytes, peer_id: bytes) -> Awaitable[bytes]:
+        return self._session.request_signature(self._signee, unannounce, token, peer_id)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        return self._session.spawn(coro)
 
 
 def _announcers(res: dht_queries.LookupResult) -> m.Announcers:
