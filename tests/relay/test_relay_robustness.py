@@ -204,3 +204,30 @@ async def test_per_client_limits() -> None:
             await s.aclose()
         await relay.wait_sessions(0)
         await server.aclose()
+
+
+async def test_keepalive_pings_and_closes_a_silent_client() -> None:
+    limits = RelayLimits(heartbeat=0.05)
+    async with local_testnet() as bootstrap, python_relay(bootstrap, limits=limits) as relay:
+        # a client that answers every ping stays (10 pings = 10 heartbeats)
+        async with ws_connect(relay.url) as ws:
+            await ws.send(OPEN_FRAME)
+            await ws.send(frame(T.HANDSHAKE, m.Handshake(False, bytes(32))))
+            pings = 0
+            while pings < 10:
+                message = await asyncio.wait_for(ws.recv(), 30)
+                if message == bytes([1, T.PING]):
+                    pings += 1
+                    await ws.send(frame(T.PONG, None))
+            assert len(relay.sessions) == 1
+        await relay.wait_sessions(0)
+        # a client that never answers is closed after three heartbeats, with the reason
+        async with ws_connect(relay.url) as ws:
+            await ws.send(OPEN_FRAME)
+            await ws.send(frame(T.HANDSHAKE, m.Handshake(False, bytes(32))))
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    await asyncio.wait_for(ws.recv(), 30)
+            assert ws.close_code == 1008
+            assert "did not answer pings" in (ws.close_reason or "")
+        await relay.wait_sessions(0)

@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = "@hyperswarm/dht-relay"
 HEARTBEAT = 15.0  # seconds between pings (JS lib/protocol.js heartbeatFrequency)
-FAILSAFE = 3 * HEARTBEAT  # no pong for this long: the client is gone
 SIGNATURE_TIMEOUT = 30.0  # seconds a client has to sign an announce record
 _ZERO32 = bytes(32)
 
@@ -85,6 +84,7 @@ class RelayLimits:
     high_water: int = 1 << 20  # bytes queued toward the client before DHT reads pause
     message_rate: float = 20_000.0  # messages per second, sustained
     message_burst: float = 40_000.0
+    heartbeat: float = HEARTBEAT  # seconds between pings; no pong for 3 of them closes the client
 
 
 @dataclass(slots=True)
@@ -207,9 +207,10 @@ class RelaySession:
         self._done.set()
 
     async def _heartbeat(self) -> None:
+        interval = self.limits.heartbeat
         while True:
-            await asyncio.sleep(HEARTBEAT)
-            if self._loop.time() - self._last_alive > FAILSAFE:
+            await asyncio.sleep(interval)
+            if self._loop.time() - self._last_alive > 3 * interval:
                 self.fail(RelayProtocolError("the client did not answer pings"))
                 return
             self._send(T.PING, None)
