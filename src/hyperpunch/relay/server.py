@@ -7,7 +7,9 @@ Invariants:
   only. :meth:`RelayServer.aclose` stops accepting, ends every session (freeing what each opened)
   and closes the node if the server made it.
 * The WebSocket server is the ``websockets`` library's; a frame larger than
-  ``limits.max_frame`` closes that client (code 1009).
+  ``limits.max_frame`` closes that client (code 1009). What one client can make the relay buffer
+  is bounded: toward the client ``limits.high_water`` (then DHT reads pause), from the client two
+  read-ahead frames plus the frame being written (then WebSocket reads pause).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class RelayServer:
             self.port,
             ssl=self._ssl,
             max_size=self.limits.max_frame,
+            max_queue=2,  # frames read ahead per client: with max_frame, bounds what a client buffers here
             compression=None,
             ping_interval=None,
         )
