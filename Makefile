@@ -8,12 +8,13 @@ ONLY ?=
 REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps system-deps test lint typecheck unit run bench vectors clean
+.PHONY: deps system-deps browser-bundle test lint typecheck unit run bench vectors clean
 
-deps: system-deps $(STAMP_PY) $(STAMP_JS)
+deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle
 
-# Debian packages the NAT lab tests need (tests/netlab; root). Installs only what is missing.
-SYSTEM_APT := iproute2 iptables conntrack
+# Debian packages the NAT lab tests (tests/netlab; root) and the browser test of the relay
+# (tests/relay, headless Chromium) need. Installs only what is missing.
+SYSTEM_APT := iproute2 iptables conntrack chromium chromium-driver
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_APT); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
@@ -33,6 +34,17 @@ $(STAMP_JS): interop/package.json interop/package-lock.json
 	command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are required (the JS reference)"; exit 1; }
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The dht-relay client page for the browser test: the pinned @hyperswarm/dht-relay bundled by
+# esbuild from interop/node_modules (no CDN). tests/relay builds its own copy the same way.
+BUNDLE := interop/browser/dist/relay-bundle.js
+browser-bundle: $(BUNDLE)
+$(BUNDLE): $(STAMP_JS) interop/browser/relay-page.js interop/browser/sodium-shim.js
+	mkdir -p $(dir $@)
+	cd interop && node_modules/.bin/esbuild browser/relay-page.js --bundle --platform=browser \
+	  --format=iife --alias:sodium-native=./browser/sodium-shim.js --outfile=browser/dist/relay-bundle.js \
+	  --log-level=warning
+	cp interop/browser/index.html interop/browser/dist/index.html
 
 lint: deps
 	$(VENV)/bin/ruff check $(LINT_PATHS)

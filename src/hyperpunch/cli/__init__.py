@@ -5,7 +5,8 @@ one-line ``hyperpunch: error: ...`` message on stderr and a non-zero exit, never
 
 This package: :func:`main` and :func:`build_parser` here (``keygen``, ``discovery-key``, ``demo``),
 one module per layer's commands (:mod:`~hyperpunch.cli.dht`, :mod:`~hyperpunch.cli.swarm`,
-:mod:`~hyperpunch.cli.core`, :mod:`~hyperpunch.cli.store`, :mod:`~hyperpunch.cli.demo`), each
+:mod:`~hyperpunch.cli.core`, :mod:`~hyperpunch.cli.store`, :mod:`~hyperpunch.cli.bee`,
+:mod:`~hyperpunch.cli.relay`, :mod:`~hyperpunch.cli.demo`), each
 registered here and importing only :mod:`hyperpunch.cli.options` (what they share) and the library.
 """
 
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from hyperpunch import __version__, crypto
-from hyperpunch.cli import bee, core, dht, store, swarm
+from hyperpunch.cli import bee, core, dht, relay, store, swarm
 from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import (
     CliError,
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     core.register(sub)
     store.register(sub)
     bee.register(sub)
+    relay.register(sub)
     return parser
 
 

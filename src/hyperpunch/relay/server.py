@@ -1,0 +1,120 @@
+"""The relay server: WebSocket clients relayed through one HyperDHT node (JS ``dht-relay`` bin).
+
+Invariants:
+
+* One :class:`~hyperpunch.relay.session.RelaySession` per WebSocket connection, all sharing the
+  node and one id counter; a session's failure (garbage, a limit, a disconnect) ends that session
+  only. :meth:`RelayServer.aclose` stops accepting, ends every session (freeing what each opened)
+  and closes the node if the server made it.
+* The WebSocket server is the ``websockets`` library's; a frame larger than
+  ``limits.max_frame`` closes that client (code 1009). What one client can make the relay buffer
+  is bounded: toward the client ``limits.high_water`` (then DHT reads pause), from the client two
+  read-ahead frames plus the frame being written (then WebSocket reads pause).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+from websockets.asyncio.server import Server as WSServer
+from websockets.asyncio.server import ServerConnection, serve
+
+from hyperpunch.aio import CloseOnce
+from hyperpunch.dht import HyperDHT
+from hyperpunch.relay.session import IdCounter, RelayLimits, RelaySession
+from hyperpunch.relay.transport import WebSocketStream
+
+__all__ = ["RelayServer"]
+
+
+class RelayServer:
+    """``async with RelayServer(dht, host, port) as relay:`` serves ``relay.url`` until closed."""
+
+    def __init__(
+        self,
+        dht: HyperDHT,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        limits: RelayLimits | None = None,
+        require_non_custodial: bool = False,
+        own_dht: bool = False,
+    ) -> None:
+        self.dht = dht
+        self.host = host
+        self.port = port
+        self.limits = limits or RelayLimits()
+        self.require_non_custodial = require_non_custodial
+        self.sessions: set[RelaySession] = set()
+        self._ssl = ssl_context
+        self._own_dht = own_dht
+        self._ids = IdCounter()
+        self._ws: WSServer | None = None
+        self._close_once = CloseOnce(self._aclose)
+        self._changed = asyncio.Event()  # set whenever a session ends
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self._ssl is not None else "ws"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    async def listen(self) -> None:
+        await self.dht.ready()
+        self._ws = await serve(
+            self._serve,
+            self.host,
+            self.port,
+            ssl=self._ssl,
+            max_size=self.limits.max_frame,
+            max_queue=2,  # frames read ahead per client: with max_frame, bounds what a client buffers here
+            compression=None,
+            ping_interval=None,
+        )
+        sockets = list(self._ws.sockets)
+        if sockets and self.port == 0:
+            self.port = sockets[0].getsockname()[1]
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        stream = WebSocketStream(ws, high_water=self.limits.high_water)
+        session = RelaySession(
+            self.dht,
+            stream,
+            ids=self._ids,
+            limits=self.limits,
+            require_non_custodial=self.require_non_custodial,
+        )
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+            self._changed.set()
+
+    async def wait_sessions(self, count: int = 0) -> None:
+        """Wait until at most ``count`` client sessions are open (0: every client left and was freed)."""
+        while len(self.sessions) > count:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def aclose(self) -> None:
+        await self._close_once()
+
+    async def _aclose(self) -> None:
+        if self._ws is not None:
+            self._ws.close(close_connections=False)
+        await asyncio.gather(*(s.aclose() for s in list(self.sessions)), return_exceptions=True)
+        if self._ws is not None:
+            await self._ws.wait_closed()
+        if self._own_dht:
+            await self.dht.aclose()
+
+    async def __aenter__(self) -> RelayServer:
+        await self.listen()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
