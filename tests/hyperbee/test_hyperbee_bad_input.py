@@ -140,7 +140,7 @@ async def test_extension_garbage_is_dropped() -> None:
     import asyncio
     import random
 
-    from hyperpunch.hyperbee.extension import frame
+    from hyperpunch.encoding import buffer, encode
 
     db = await _bee_from([node(b"m", b"v", ([1], []))])
     ext = db.extension
@@ -154,8 +154,8 @@ async def test_extension_garbage_is_dropped() -> None:
     rng = random.Random(7)
     for _ in range(500):
         raw = rng.randbytes(rng.randint(0, 40))
-        ext.on_message(raw, Peer())
-        ext.on_message(frame(raw), Peer())
+        ext.handle.receive(raw, Peer())  # through hypercore's extension framing, as from the wire
+        ext.handle.receive(encode(buffer, raw), Peer())
     ext.on_message("not bytes", Peer())
     assert (await db.get(b"m")) is not None
     # a well-formed request is still answered afterwards
@@ -163,7 +163,7 @@ async def test_extension_garbage_is_dropped() -> None:
 
     await asyncio.gather(*db.tasks.tasks)
     before, n_sent = ext.requests_answered, len(sent)
-    ext.on_message(frame(encode_extension(ExtensionMessage(get=GetMessage(2, b"m")))), Peer())
+    ext.handle.receive(encode(buffer, encode_extension(ExtensionMessage(get=GetMessage(2, b"m")))), Peer())
     await asyncio.gather(*db.tasks.tasks)
     assert ext.requests_answered == before + 1
     assert len(sent) == n_sent + 1  # one cache message naming block 1

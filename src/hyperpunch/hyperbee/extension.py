@@ -8,8 +8,8 @@ Invariants:
   at most ``2048 + 128`` blocks of work, skipping the checkpoint's own blocks), as JS does.
 * As a reader: a ``cache`` message starts downloads of the named blocks; a lookup that has to wait
   for a block broadcasts a ``get`` for its key first, so peers push the whole path at once.
-* On the wire each message is framed as JS hypercore frames an extension message registered
-  without an encoding: compact-encoding ``buffer`` (a varint length, then the protobuf bytes).
+* On the wire each message is the protobuf bytes inside the frame hypercore gives an extension
+  registered without an encoding (compact-encoding ``buffer``), as in JS.
 * A message that does not decode, names a version this bee does not have, or whose replay fails
   on bad blocks is dropped: nothing a peer sends raises into the replicator.
 """
@@ -20,7 +20,7 @@ import logging
 from typing import Any, Protocol
 
 from hyperpunch.aio import TaskOwner
-from hyperpunch.encoding import DecodeError, buffer, decode, encode
+from hyperpunch.encoding import DecodeError
 from hyperpunch.errors import HyperpunchError
 from hyperpunch.hyperbee.messages import (
     CacheMessage,
@@ -32,7 +32,7 @@ from hyperpunch.hyperbee.messages import (
 )
 from hyperpunch.hypercore import Hypercore
 
-__all__ = ["BATCH_SIZE", "BeeExtension", "ExtensionHost", "ReplayView", "frame", "unframe"]
+__all__ = ["BATCH_SIZE", "BeeExtension", "ExtensionHost", "ReplayView"]
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +65,6 @@ class ExtensionHost(Protocol):
     def tasks(self) -> TaskOwner: ...
 
     def replay_view(self, version: int) -> ReplayView: ...
-
-
-def frame(data: bytes) -> bytes:
-    """compact-encoding ``buffer``: varint length + bytes (JS hypercore's default extension encoding)."""
-    return encode(buffer, data)
-
-
-def unframe(data: bytes) -> bytes:
-    """The bytes inside a compact-encoding ``buffer`` (raises DecodeError)."""
-    inner = decode(buffer, data)
-    return b"" if inner is None else bytes(inner)
 
 
 class _Outgoing:
@@ -112,21 +101,21 @@ class BeeExtension:
 
     def send(self, data: bytes, peer: Any) -> None:
         if not self.destroyed:
-            self.handle.send(frame(data), peer)
+            self.handle.send(data, peer)
 
     def get(self, version: int, key: bytes) -> None:
         if not self.destroyed:
-            self.handle.broadcast(frame(encode_extension(ExtensionMessage(get=GetMessage(version, key)))))
+            self.handle.broadcast(encode_extension(ExtensionMessage(get=GetMessage(version, key))))
 
     def iterator(self, message: IteratorMessage) -> None:
         if not self.destroyed:
-            self.handle.broadcast(frame(encode_extension(ExtensionMessage(iterator=message))))
+            self.handle.broadcast(encode_extension(ExtensionMessage(iterator=message)))
 
     def on_message(self, data: Any, peer: Any) -> None:
-        if self.destroyed or not isinstance(data, bytes):
+        if self.destroyed or not isinstance(data, bytes | None):
             return
         try:
-            message = decode_extension(unframe(data))
+            message = decode_extension(data or b"")
         except DecodeError:
             log.debug("dropping an undecodable hyperbee extension message")
             return

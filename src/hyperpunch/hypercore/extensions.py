@@ -1,7 +1,8 @@
 """User extensions of a Hypercore session (JS ``core.registerExtension(name, handlers)``).
 
 Invariants: an :class:`Extension` is identified by its ``name`` within a session; messages are
-encoded with its value encoding (default binary) and handed to a peer object's
+encoded with its encoding (by default compact-encoding ``buffer``, a length-prefixed frame, as JS
+hypercore's ``registerExtension`` without an encoding) and handed to a peer object's
 ``extension(name, message_bytes)`` method (the replicator's peer implements it on the wire).
 Incoming messages arrive through :meth:`Extension.receive`, which decodes them and calls
 ``on_message(message, peer)``; a message that does not decode is dropped (a remote error,
@@ -51,8 +52,6 @@ class Extension:
         self.destroyed = False
 
     def encode(self, message: Any) -> bytes:
-        if isinstance(message, bytes):
-            return message
         return self.encoding.encode(message)
 
     def send(self, message: Any, peer: ExtensionPeer) -> None:

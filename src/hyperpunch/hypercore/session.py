@@ -38,7 +38,7 @@ from typing import Any, Literal, TypedDict
 from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce
 from hyperpunch.crypto import KeyPair
-from hyperpunch.encoding import Codec
+from hyperpunch.encoding import Codec, buffer
 from hyperpunch.hypercore.core import MAX_SUGGESTED_BLOCK_SIZE, Core, claim_directory, release_directory
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 from hyperpunch.hypercore.errors import (
@@ -682,13 +682,19 @@ class Hypercore:
         encoding: EncodingArg = None,
         on_message: Callable[[Any, Any], object] | None = None,
     ) -> Extension:
-        """Register (or update) the user extension ``name`` on this session."""
+        """Register (or update) the user extension ``name`` on this session.
+
+        Without ``encoding`` each message is framed as JS frames it (compact-encoding ``buffer``:
+        a length, then the bytes; ``None`` for an empty message); a named encoding (``"binary"``,
+        ``"utf-8"``, ``"json"``) sends the bare encoded value and a ``Codec`` its own encoding,
+        as JS ``c.from(encoding)`` does."""
+        resolved = resolve_encoding(buffer if encoding is None else encoding)
         ext = self.extensions.get(name)
         if ext is not None:
-            ext.encoding = resolve_encoding(encoding)
+            ext.encoding = resolved
             ext.on_message = on_message
             return ext
-        ext = Extension(self, name, resolve_encoding(encoding), on_message)
+        ext = Extension(self, name, resolved, on_message)
         self.extensions[name] = ext
         return ext
 
