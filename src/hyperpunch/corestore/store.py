@@ -112,6 +112,7 @@ class _Root:
     closing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     memory: dict[str, MemoryStorage] = field(default_factory=dict)
     db: StoreDatabase | None = None
+    open_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     streams: dict[int, _StreamRecord] = field(default_factory=dict)
     tasks: TaskOwner = field(default_factory=lambda: TaskOwner("corestore"))
     views: set[Corestore] = field(default_factory=set)
@@ -158,7 +159,8 @@ class Corestore:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def ready(self) -> None:
-        """Open the store: load (or create) the primary key. Idempotent."""
+        """Open the store: load (or create) the primary key, open the store database (in a worker
+        thread: creating it waits for the disk). Idempotent."""
         if self.opened:
             return
         self._check_open()
@@ -166,16 +168,26 @@ class Corestore:
         if root.primary_key is None:
             if not self._is_root:
                 raise CorestoreClosedError("the root store is not open: await root.ready() first")
-            if root.directory is None:
-                stored = self._explicit_primary_key or crypto.random_bytes(32)
-            else:
-                stored = load_or_create_primary_key(root.directory, self._explicit_primary_key)
-            if self._explicit_primary_key is not None and stored != self._explicit_primary_key:
-                raise PrimaryKeyMismatchError("Another corestore is stored here")
-            if root.directory is not None:
-                root.db = StoreDatabase(root.directory / STORE_DB, durable=root.durable)
-            root.primary_key = stored
+            async with root.open_lock:
+                if root.primary_key is None:
+                    await self._open_root()
         self.opened = True
+
+    async def _open_root(self) -> None:
+        root = self._root
+        if root.directory is None:
+            stored = self._explicit_primary_key or crypto.random_bytes(32)
+        else:
+            stored = load_or_create_primary_key(root.directory, self._explicit_primary_key)
+        if self._explicit_primary_key is not None and stored != self._explicit_primary_key:
+            raise PrimaryKeyMismatchError("Another corestore is stored here")
+        if root.directory is not None:
+            db = await asyncio.to_thread(StoreDatabase, root.directory / STORE_DB, durable=root.durable)
+            if root.closed:
+                await asyncio.to_thread(db.close)
+                raise CorestoreClosedError("Corestore is closed")
+            root.db = db
+        root.primary_key = stored
 
     async def __aenter__(self) -> Corestore:
         await self.ready()
@@ -214,8 +226,8 @@ class Corestore:
             await asyncio.wait(closing)
         await root.tasks.aclose()
         root.closing.clear()
-        if root.db is not None:
-            root.db.close()
+        if root.db is not None:  # closing checkpoints the log (fsync): not on the loop
+            await asyncio.to_thread(root.db.close)
 
     close = aclose
 

@@ -30,6 +30,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -68,6 +69,8 @@ INDEX_BITS = 42
 MAX_INDEX = 1 << INDEX_BITS
 MAX_CORES = (1 << (63 - INDEX_BITS)) - 1
 NODE_CACHE_MAX = 65536
+FALLBACK_CHECKPOINT_PAGES = 16384
+CHECKPOINT_INTERVAL = 0.2
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -105,10 +108,21 @@ class StoreDatabase:
 
     ``durable=True`` sets ``synchronous=FULL`` (a committed batch survives power loss); the default
     ``NORMAL`` keeps every commit across process crashes and stays consistent after power loss.
+
+    WAL checkpoints (copying the log into the database, with its fsyncs) run in a background
+    thread on a connection of its own, started by the first write, so a writer on an event loop
+    does not wait for the disk; the writer's connection checkpoints itself only when the log grows
+    past ``FALLBACK_CHECKPOINT_PAGES`` (the thread fell behind). ``background_checkpoints=False``
+    leaves checkpoints to SQLite's default (the writer, every 1 000 pages).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, durable: bool = False, background_checkpoints: bool = True
+    ) -> None:
         self.path = Path(path)
+        self.durable = durable
+        self._checkpointer: _Checkpointer | None = None
+        self._background_checkpoints = background_checkpoints
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
         # tree nodes are read far more than written (every proof reads ~log2(length) of them)
@@ -127,6 +141,8 @@ class StoreDatabase:
                 conn.executescript(f"BEGIN;{_MIGRATE_V1}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             elif version < SCHEMA_VERSION:  # a new database: create the tables in one transaction
                 conn.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            if background_checkpoints:
+                conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
         except sqlite3.Error as err:
             conn.close()
             raise StorageCorruptError(f"cannot open {self.path}: {err}") from err
@@ -200,7 +216,18 @@ class StoreDatabase:
             finally:
                 self.node_cache.clear()
 
+    def committed(self) -> None:
+        """A write committed (call with the lock held): the log wants a checkpoint soon."""
+        if not self._background_checkpoints:
+            return
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.path, self.durable)
+        self._checkpointer.wake()
+
     def close(self) -> None:
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         with self.lock:
             if self._conn is not None:
                 self._conn.close()
@@ -212,6 +239,47 @@ class StoreDatabase:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Checkpointer:
+    """A daemon thread that runs ``wal_checkpoint(PASSIVE)`` (never blocking the writer) on its own
+    connection, at most every ``CHECKPOINT_INTERVAL`` seconds while writes keep coming."""
+
+    def __init__(self, path: Path, durable: bool) -> None:
+        self._path = path
+        self._durable = durable
+        self._wanted = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        if not self._wanted.is_set():
+            self._wanted.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wanted.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return  # the writer's fallback checkpoints keep the log bounded
+        try:
+            conn.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
+            while True:
+                self._wanted.wait()
+                if self._stopping.is_set():
+                    return
+                self._wanted.clear()
+                with contextlib.suppress(sqlite3.Error):  # busy: the next write asks again
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if self._stopping.wait(CHECKPOINT_INTERVAL):  # let commits gather before the next
+                    return
+        finally:
+            conn.close()
 
 
 def _clamp(i: int) -> int:
@@ -347,6 +415,7 @@ class SQLiteCoreStorage:
                     allocated = True
                 self._apply(c, batch)
                 c.execute("COMMIT")
+                self.db.committed()
             except (sqlite3.Error, OverflowError) as err:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
