@@ -112,6 +112,7 @@ class _Root:
     closing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     memory: dict[str, MemoryStorage] = field(default_factory=dict)
     db: StoreDatabase | None = None
+    older_layout: bool = False  # <dir>/cores/ exists (checked when the store opens)
     open_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     streams: dict[int, _StreamRecord] = field(default_factory=dict)
     tasks: TaskOwner = field(default_factory=lambda: TaskOwner("corestore"))
@@ -182,6 +183,7 @@ class Corestore:
         if self._explicit_primary_key is not None and stored != self._explicit_primary_key:
             raise PrimaryKeyMismatchError("Another corestore is stored here")
         if root.directory is not None:
+            root.older_layout = (root.directory / CORES_DIR).is_dir()
             db = await asyncio.to_thread(StoreDatabase, root.directory / STORE_DB, durable=root.durable)
             if root.closed:
                 await asyncio.to_thread(db.close)
@@ -279,6 +281,14 @@ class Corestore:
         assert self._root.directory is not None
         return self._root.directory / CORES_DIR / dk_hex
 
+    def _older_core_dir(self, dk_hex: str) -> Path | None:
+        """The directory an older version stored this core in, if there is one."""
+        root = self._root
+        if root.directory is None or not root.older_layout:
+            return None
+        path = self._core_dir(dk_hex)
+        return path if (path / DB_NAME).is_file() else None
+
     def has_core(self, discovery_key: bytes) -> bool:
         """Whether a core with this discovery key is open or stored here."""
         dk_hex = bytes(discovery_key).hex()
@@ -289,7 +299,7 @@ class Corestore:
             return dk_hex in root.memory
         if root.db is not None and root.db.has_core(bytes(discovery_key)):
             return True
-        return (self._core_dir(dk_hex) / DB_NAME).is_file()
+        return self._older_core_dir(dk_hex) is not None
 
     def list(self) -> list[bytes]:
         """Discovery keys of every core in storage (open or not), sorted."""
@@ -445,8 +455,8 @@ class Corestore:
                 if not create_if_missing:
                     raise StorageEmptyError("No Hypercore is stored here")
                 storage = MemoryStorage()
-        elif (self._core_dir(dk_hex) / DB_NAME).is_file():
-            storage = self._core_dir(dk_hex)  # stored by an older version: its own directory
+        elif (older := self._older_core_dir(dk_hex)) is not None:
+            storage = older  # stored by an older version: its own directory
         else:
             if root.db is None:
                 raise CorestoreClosedError("the store is not open: await ready() first")

@@ -26,6 +26,9 @@ Invariants:
   ``0 <= i < MAX_INDEX`` read as absent and are refused in writes (:class:`WriteFailedError`).
 * The tree node cache is shared by the store and bounded (``NODE_CACHE_MAX`` nodes in all); a
   committed write drops every node it replaced or deleted before the lock is released.
+* Memory is bounded per store, not per core: the node cache and SQLite's page cache
+  (``CACHE_KIB``) are shared by every core of the database; a core's storage object holds only
+  its name and id.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ INDEX_BITS = 42
 MAX_INDEX = 1 << INDEX_BITS
 MAX_CORES = (1 << (63 - INDEX_BITS)) - 1
 NODE_CACHE_MAX = 65536
+CACHE_KIB = 32768  # SQLite's page cache per store (its default is 2 MiB)
 FALLBACK_CHECKPOINT_PAGES = 16384
 CHECKPOINT_INTERVAL = 0.2
 _T = TypeVar("_T")
@@ -134,6 +138,7 @@ class StoreDatabase:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StorageCorruptError(f"unknown storage schema version {version}")
