@@ -73,8 +73,8 @@ MAX_INDEX = 1 << INDEX_BITS
 MAX_CORES = (1 << (63 - INDEX_BITS)) - 1
 NODE_CACHE_MAX = 65536
 CACHE_KIB = 32768  # SQLite's page cache per store (its default is 2 MiB)
-FALLBACK_CHECKPOINT_PAGES = 16384
-CHECKPOINT_INTERVAL = 0.2
+FALLBACK_CHECKPOINT_PAGES = 8192
+CHECKPOINT_INTERVAL = 0.05
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -148,6 +148,7 @@ class StoreDatabase:
                 conn.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             if background_checkpoints:
                 conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
+                conn.execute(f"PRAGMA journal_size_limit={FALLBACK_CHECKPOINT_PAGES * 4096}")
         except sqlite3.Error as err:
             conn.close()
             raise StorageCorruptError(f"cannot open {self.path}: {err}") from err
