@@ -19,6 +19,8 @@ secret streams on TCP 127.0.0.1 in one process):
 
 The default points keep ``make bench`` short (these add about a minute); set
 ``HYPERPUNCH_BENCH_FULL=1`` for the large points (10 000 cores, 10**6 blocks), which take minutes.
+``python -m bench.bench_scale stall 100`` runs the stall workload with a watchdog that prints where
+the loop was stuck.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
+from types import FrameType
 
 from bench import Workload
 from bench.bench_corestore import block, open_and_replicate
@@ -171,8 +176,9 @@ def rss_per_core(cores: int) -> float:
 # --- event-loop stall under load ------------------------------------------------------------------
 
 
-async def loop_stall(peers: int) -> float:
-    """The worst lateness (ms) of a 1 ms ticker while ``peers`` readers download from one writer."""
+async def loop_stall(peers: int, beat: list[float] | None = None) -> float:
+    """The worst lateness (ms) of a 1 ms ticker while ``peers`` readers download from one writer
+    (``beat[0]``, when given, is set to ``perf_counter()`` at every tick)."""
     tmp = Path(tempfile.mkdtemp(prefix="hp-bench-stall-"))
     try:
         data = [bytes([i & 0xFF]) * STALL_BLOCK_SIZE for i in range(STALL_BLOCKS)]
@@ -194,7 +200,10 @@ async def loop_stall(peers: int) -> float:
                 while running:
                     t = time.perf_counter()
                     await asyncio.sleep(0.001)
-                    worst = max(worst, time.perf_counter() - t - 0.001)
+                    now = time.perf_counter()
+                    worst = max(worst, now - t - 0.001)
+                    if beat is not None:
+                        beat[0] = now
 
             async with await serve(handler, "127.0.0.1", 0) as server:
                 streams = [await SecretStream.connect("127.0.0.1", server.port) for _ in readers]
@@ -286,5 +295,43 @@ WORKLOADS = [
 ]
 
 
+def stall_report(peers: int, threshold: float = 0.02, every: float = 0.005) -> None:
+    """``python -m bench.bench_scale stall N``: run the loop-stall workload with a watchdog thread
+    that samples the loop thread's stack every ``every`` s while the ticker is more than
+    ``threshold`` s late, and print where the loop was stuck (each sample is ~``every`` s). The
+    samples lean towards calls that release the GIL (SQLite, sockets): the watchdog gets the GIL at
+    once there, and only at the interpreter's switch interval elsewhere."""
+    beat = [float("inf")]
+    samples: Counter[str] = Counter()
+    stop = threading.Event()
+    loop_thread = threading.get_ident()
+
+    def where(frame: FrameType | None) -> str:
+        frames: list[str] = []
+        while frame is not None and len(frames) < 4:
+            code = frame.f_code
+            if "hyperpunch" in code.co_filename or "bench" in code.co_filename:
+                name = code.co_filename.rsplit("/src/", 1)[-1]
+                frames.append(f"{name}:{frame.f_lineno}:{code.co_name}")
+            frame = frame.f_back
+        return " <- ".join(frames) or "(outside hyperpunch: the event loop itself)"
+
+    def watch() -> None:
+        while not stop.wait(every):
+            if time.perf_counter() - beat[0] > threshold:
+                samples[where(sys._current_frames().get(loop_thread))] += 1
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    worst = asyncio.run(loop_stall(peers, beat))
+    stop.set()
+    watcher.join()
+    print(f"worst stall {worst:.1f} ms with {peers} peers; loop late > {threshold * 1000:.0f} ms at:")
+    for stack, count in samples.most_common(12):
+        print(f"  ~{count * every * 1000:6.0f} ms  {stack}")
+
+
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "rss":
     print(json.dumps({"value": asyncio.run(_rss_child(int(sys.argv[2])))}))
+elif __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "stall":
+    stall_report(int(sys.argv[2]))
