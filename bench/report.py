@@ -1,31 +1,35 @@
 """Plot the scale curves: ``python -m bench.report ROWS.jsonl -o OUT.png`` (``make bench-report``).
 
 Reads the JSON lines ``python -m bench`` prints, keeps the rows named ``scale_<curve>_n<N>`` and
-draws one panel per curve, hyperpunch and JS against N on log-log axes, with a dotted line of
-linear growth (or, for per-operation figures, a flat line) through hyperpunch's first point for
-reference. Needs matplotlib (``pip install -e '.[bench]'``).
+draws one panel per curve: hyperpunch and JS against N (log x axis), with a dotted reference
+through hyperpunch's first point (growth in N for totals, log N for proofs, constant for
+per-operation figures); ``open_replicate_cores`` also gets a derived time-per-core panel.
+Needs matplotlib (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 
 ROW_NAME = re.compile(r"^scale_(?P<curve>.+)_n(?P<n>\d+)$")
 
+# curve -> (title, x label, reference shape drawn through hyperpunch's first point)
 TITLES = {
     "open_replicate_cores": ("open + replicate N cores of one store", "cores in the store", "linear"),
+    "open_replicate_cores_per_core": ("open + replicate: time per core", "cores in the store", "flat"),
     "get_local_blocks": ("local get of a random block", "blocks in the core", "flat"),
     "get_remote_blocks": (
         "remote get of a random block (request, proof, verify)",
         "blocks in the core",
-        "flat",
+        "log",
     ),
     "rss_per_open_core": ("resident memory per open core", "open cores", "flat"),
-    "loop_stall_peers": ("worst event-loop stall while peers download", "peers", "flat"),
+    "loop_stall_peers": ("worst event-loop stall while N peers download", "peers", "none"),
 }
 
 
@@ -43,6 +47,17 @@ def load(paths: list[Path]) -> dict[str, list[dict[str, float | str]]]:
             curves[m["curve"]].append({**row, "n": int(m["n"])})
     for rows in curves.values():
         rows.sort(key=lambda r: float(r["n"]))
+    total = curves.get("open_replicate_cores")
+    if total:  # derived: milliseconds per core (flat means linear growth)
+        curves["open_replicate_cores_per_core"] = [
+            {
+                **r,
+                "unit": "ms/core",
+                "hyperpunch": float(r["hyperpunch"]) * 1000 / float(r["n"]),
+                "js": float(r["js"]) * 1000 / float(r["n"]),
+            }
+            for r in total
+        ]
     return dict(curves)
 
 
@@ -67,8 +82,17 @@ def plot(curves: dict[str, list[dict[str, float | str]]], out: Path) -> None:
             for x, y in zip(xs, ys, strict=True):
                 ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
         y0 = float(data[0]["hyperpunch"])
-        ref = [y0 * x / xs[0] for x in xs] if shape == "linear" else [y0] * len(xs)
-        ax.plot(xs, ref, ":", color="grey", label=f"{shape} from first point")
+        if shape == "linear":
+            ref: list[float] | None = [y0 * x / xs[0] for x in xs]
+        elif shape == "log":
+            ref = [y0 * math.log2(x) / math.log2(xs[0]) for x in xs]
+        elif shape == "flat":
+            ref = [y0] * len(xs)
+        else:
+            ref = None
+        if ref is not None:
+            label = {"log": "∝ log N", "linear": "∝ N", "flat": "constant"}[shape]
+            ax.plot(xs, ref, ":", color="grey", label=f"{label} from first point")
         ax.set_xscale("log")
         if len(xs) > 1 and shape == "linear":
             ax.set_yscale("log")
