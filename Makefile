@@ -52,7 +52,7 @@ run: deps
 bench: deps
 	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)
 
-# The scale curves (bench/bench_scale.py, about 3 minutes with REPEAT=1) as JSON lines and a PNG:
+# The scale curves (bench/bench_scale.py; ~40 s with REPEAT=1, ~2 min at the default 3) as JSON and PNG:
 # build/bench/scale.jsonl and build/bench/scale.png. FULL=1 adds the 10 000-core and 10**6-block
 # points (many minutes).
 STAMP_BENCH := $(VENV)/.bench-deps-stamp

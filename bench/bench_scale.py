@@ -17,7 +17,8 @@ secret streams on TCP 127.0.0.1 in one process):
 * ``loop_stall_peers``: the worst event-loop stall, in ms, while N readers (each a core on disk)
   download 200 blocks of 1 KiB from one writer (a 1 ms ticker measures how late it wakes).
 
-The default points keep ``make bench`` short (these add about a minute); set
+The default points keep ``make bench`` short (about 40 s per repeat here, 2 minutes at the default
+three repeats); set
 ``HYPERPUNCH_BENCH_FULL=1`` for the large points (10 000 cores, 10**6 blocks), which take minutes.
 ``python -m bench.bench_scale stall 100`` runs the stall workload with a watchdog that prints where
 the loop was stuck.

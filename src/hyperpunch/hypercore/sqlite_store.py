@@ -73,8 +73,8 @@ MAX_INDEX = 1 << INDEX_BITS
 MAX_CORES = (1 << (63 - INDEX_BITS)) - 1
 NODE_CACHE_MAX = 65536
 CACHE_KIB = 32768  # SQLite's page cache per store (its default is 2 MiB)
-FALLBACK_CHECKPOINT_PAGES = 8192
-CHECKPOINT_INTERVAL = 0.05
+FALLBACK_CHECKPOINT_PAGES = 4096
+CHECKPOINT_BYTES = 1 << 20  # about this much written since the last one asks for a checkpoint
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -113,10 +113,11 @@ class StoreDatabase:
     ``durable=True`` sets ``synchronous=FULL`` (a committed batch survives power loss); the default
     ``NORMAL`` keeps every commit across process crashes and stays consistent after power loss.
 
-    WAL checkpoints (copying the log into the database, with its fsyncs) run in a background
-    thread on a connection of its own, started by the first write, so a writer on an event loop
-    does not wait for the disk; the writer's connection checkpoints itself only when the log grows
-    past ``FALLBACK_CHECKPOINT_PAGES`` (the thread fell behind). ``background_checkpoints=False``
+    WAL checkpoints (copying the log into the database, with its fsyncs) run in one background
+    thread shared by every database of the process, on a connection of its own, each time about
+    ``CHECKPOINT_BYTES`` were written, so a writer on an event loop does not wait for the disk; the
+    writer's connection checkpoints itself only when the log grows past
+    ``FALLBACK_CHECKPOINT_PAGES`` (the thread fell behind). ``background_checkpoints=False``
     leaves checkpoints to SQLite's default (the writer, every 1 000 pages).
     """
 
@@ -125,8 +126,8 @@ class StoreDatabase:
     ) -> None:
         self.path = Path(path)
         self.durable = durable
-        self._checkpointer: _Checkpointer | None = None
         self._background_checkpoints = background_checkpoints
+        self._unchecked_bytes = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
         # tree nodes are read far more than written (every proof reads ~log2(length) of them)
@@ -222,18 +223,16 @@ class StoreDatabase:
             finally:
                 self.node_cache.clear()
 
-    def committed(self) -> None:
-        """A write committed (call with the lock held): the log wants a checkpoint soon."""
+    def committed(self, nbytes: int) -> None:
+        """A write of about ``nbytes`` committed (call with the lock held)."""
         if not self._background_checkpoints:
             return
-        if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path, self.durable)
-        self._checkpointer.wake()
+        self._unchecked_bytes += nbytes
+        if self._unchecked_bytes >= CHECKPOINT_BYTES:
+            self._unchecked_bytes = 0
+            _checkpoints().request(self.path, self.durable)
 
     def close(self) -> None:
-        checkpointer, self._checkpointer = self._checkpointer, None
-        if checkpointer is not None:
-            checkpointer.stop()
         with self.lock:
             if self._conn is not None:
                 self._conn.close()
@@ -247,45 +246,52 @@ class StoreDatabase:
         self.close()
 
 
-class _Checkpointer:
-    """A daemon thread that runs ``wal_checkpoint(PASSIVE)`` (never blocking the writer) on its own
-    connection, at most every ``CHECKPOINT_INTERVAL`` seconds while writes keep coming."""
+class _CheckpointWorker:
+    """One daemon thread running ``wal_checkpoint(PASSIVE)`` (which never blocks a writer) for the
+    databases that asked, each on a short-lived connection of its own."""
 
-    def __init__(self, path: Path, durable: bool) -> None:
-        self._path = path
-        self._durable = durable
-        self._wanted = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._wanted: dict[Path, bool] = {}  # path -> durable, in request order
+        self._thread = threading.Thread(target=self._run, name="sqlite checkpoints", daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
-        if not self._wanted.is_set():
-            self._wanted.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wanted.set()
-        self._thread.join()
+    def request(self, path: Path, durable: bool) -> None:
+        with self._cond:
+            if path not in self._wanted:
+                self._wanted[path] = durable
+                self._cond.notify()
 
     def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._wanted:
+                    self._cond.wait()
+                path = next(iter(self._wanted))
+                durable = self._wanted.pop(path)
+            _checkpoint(path, durable)
+
+
+def _checkpoint(path: Path, durable: bool) -> None:
+    with contextlib.suppress(sqlite3.Error):  # busy or gone: the next request (or the writer) does it
+        # mode=rw: a database removed meanwhile is not created again
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
         try:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error:
-            return  # the writer's fallback checkpoints keep the log bounded
-        try:
-            conn.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
-            while True:
-                self._wanted.wait()
-                if self._stopping.is_set():
-                    return
-                self._wanted.clear()
-                with contextlib.suppress(sqlite3.Error):  # busy: the next write asks again
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                if self._stopping.wait(CHECKPOINT_INTERVAL):  # let commits gather before the next
-                    return
+            conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             conn.close()
+
+
+_worker: list[_CheckpointWorker] = []
+_worker_lock = threading.Lock()
+
+
+def _checkpoints() -> _CheckpointWorker:
+    with _worker_lock:
+        if not _worker:
+            _worker.append(_CheckpointWorker())
+        return _worker[0]
 
 
 def _clamp(i: int) -> int:
@@ -419,9 +425,9 @@ class SQLiteCoreStorage:
                     self._id = self.db.allocate(self.name)
                     self._base = self._id << INDEX_BITS
                     allocated = True
-                self._apply(c, batch)
+                nbytes = self._apply(c, batch)
                 c.execute("COMMIT")
-                self.db.committed()
+                self.db.committed(nbytes)
             except (sqlite3.Error, OverflowError) as err:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
@@ -438,7 +444,8 @@ class SQLiteCoreStorage:
                     for i in batch.nodes:
                         cache.pop(base + i, None)
 
-    def _apply(self, c: sqlite3.Connection, batch: WriteBatch) -> None:
+    def _apply(self, c: sqlite3.Connection, batch: WriteBatch) -> int:
+        """Run ``batch``'s statements; returns about how many bytes they write."""
         base, core = self._base, self._id
         for start, end in batch.block_ranges:
             c.execute(
@@ -490,6 +497,7 @@ class SQLiteCoreStorage:
             c.executemany("INSERT OR REPLACE INTO meta (core, name, value) VALUES (?, ?, ?)", meta)
         if batch.head_deleted:
             c.execute("DELETE FROM meta WHERE core = ? AND name = 'head'", (core,))
+        return sum(len(v) for _, v in puts) + 64 * len(nodes) + 4096 * len(batch.pages) + 256
 
     def close(self) -> None:
         self._closed = True
