@@ -251,6 +251,7 @@ class _CheckpointWorker:
     databases that asked, each on a short-lived connection of its own."""
 
     def __init__(self) -> None:
+        self.pid = os.getpid()
         self._cond = threading.Condition()
         self._wanted: dict[Path, bool] = {}  # path -> durable, in request order
         self._thread = threading.Thread(target=self._run, name="sqlite checkpoints", daemon=True)
@@ -289,13 +290,13 @@ _worker_lock = threading.Lock()
 
 def _checkpoints() -> _CheckpointWorker:
     with _worker_lock:
-        if not _worker:
-            _worker.append(_CheckpointWorker())
+        if not _worker or _worker[0].pid != os.getpid():  # none yet, or a forked child's copy
+            _worker[:] = [_CheckpointWorker()]
         return _worker[0]
 
 
 def _clamp(i: int) -> int:
-    return 0 if i < 0 else MAX_INDEX if i == -1 or i > MAX_INDEX else i
+    return 0 if i < 0 else min(i, MAX_INDEX)
 
 
 def _end(end: int) -> int:
