@@ -8,7 +8,7 @@ ONLY ?=
 REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps system-deps browser-bundle test lint typecheck unit run bench vectors clean
+.PHONY: deps system-deps browser-bundle test lint typecheck unit run bench bench-report vectors clean
 
 deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle
 
@@ -63,6 +63,22 @@ run: deps
 
 bench: deps
 	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)
+
+# The scale curves (bench/bench_scale.py; ~40 s with REPEAT=1, ~2 min at the default 3) as JSON and PNG:
+# build/bench/scale.jsonl and build/bench/scale.png. FULL=1 adds the 10 000-core and 10**6-block
+# points (many minutes).
+STAMP_BENCH := $(VENV)/.bench-deps-stamp
+BENCH_OUT := build/bench
+FULL ?=
+
+$(STAMP_BENCH): pyproject.toml $(STAMP_PY)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-report: deps $(STAMP_BENCH)
+	mkdir -p $(BENCH_OUT)
+	HYPERPUNCH_BENCH_FULL=$(FULL) $(PY) -m bench --only scale_ $(if $(REPEAT),--repeat $(REPEAT),) | tee $(BENCH_OUT)/scale.jsonl
+	$(PY) -m bench.report $(BENCH_OUT)/scale.jsonl -o $(BENCH_OUT)/scale.png
 
 # Regenerate the reference vectors from the pinned JS modules (the suite checks for drift).
 vectors: deps

@@ -21,6 +21,8 @@ from hyperpunch.corestore import (
     load_or_create_primary_key,
 )
 from hyperpunch.corestore.primary_key import FILE_NAME, encode_primary_key
+from hyperpunch.corestore.store import CORES_DIR, STORE_DB
+from hyperpunch.hypercore import Hypercore
 from refvectors import section
 
 V: dict[str, Any] = section("corestore")
@@ -83,6 +85,31 @@ async def test_reopen_same_keys_and_data(tmp_path: Path) -> None:
         # by key only: same core, opened from storage
         assert len(store.list()) == 2
         assert {k.hex() for k in store.list()} == {a.discovery_key.hex(), b.discovery_key.hex()}  # type: ignore[union-attr]
+
+
+async def test_one_database_per_store_and_older_core_directories(tmp_path: Path) -> None:
+    """Every core of a store lives in ``corestore.db``; a core an older version stored in its own
+    ``cores/<discovery key>/`` directory still opens from there, alongside the others."""
+    d = tmp_path / "s"
+    async with Corestore(d) as store:
+        a = await store.get(name="a")
+        await a.append(b"in the store database")
+        dk_a = a.discovery_key
+    assert (d / STORE_DB).is_file() and not (d / CORES_DIR).exists()
+    key_pair = crypto.key_pair(b"\x07" * 32)
+    async with Hypercore(d / CORES_DIR / "pending", key_pair=key_pair) as old:
+        await old.append(b"in its own directory")
+        dk_old = old.discovery_key
+        key_old = old.key
+    assert dk_old is not None and dk_a is not None
+    (d / CORES_DIR / "pending").rename(d / CORES_DIR / dk_old.hex())
+    async with Corestore(d) as store:
+        assert set(store.list()) == {dk_a, dk_old}
+        assert store.has_core(dk_old) and store.has_core(dk_a)
+        old_again = await store.get(key_old)
+        assert await old_again.get(0) == b"in its own directory" and old_again.writable
+        a = await store.get(name="a")
+        assert await a.get(0) == b"in the store database"
 
 
 async def test_get_by_key_and_discovery_key(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 Invariants: named-core key derivation is byte-identical to JS (:mod:`.keys`); the primary key is
 persisted crash-safely and refused when damaged (:mod:`.primary_key`); :class:`Corestore` keeps one
-open core per discovery key, shared by all sessions, and replicates every core over one Protomux
-per connection (:mod:`.store`).
+open core per discovery key, shared by all sessions, keeps every core of a directory store in one
+SQLite database, and replicates every core over one Protomux per connection (:mod:`.store`).
 """
 
 from __future__ import annotations

@@ -7,9 +7,13 @@ Invariants:
   keeps one internal *anchor* session per open core, and ``get`` returns ``anchor.session()``.
   A core closes when its last user session is closed and no open replication channel uses it
   (or, a core opened for a remote, when its streams end); it closes with the root store anyway.
-* Layout of a directory store: ``<dir>/primary-key`` (see :mod:`.primary_key`) and one directory
-  per core, ``<dir>/cores/<discovery key hex>/`` (a :class:`SQLiteStorage`). ``Corestore(None)``
-  keeps everything in memory (cores survive closing and reopening within the store's lifetime).
+* Layout of a directory store: ``<dir>/primary-key`` (see :mod:`.primary_key`) and one SQLite
+  database for every core, ``<dir>/corestore.db`` (a :class:`StoreDatabase`: one file, one
+  connection, one writer; each core is named by its discovery key), opened by :meth:`ready` and
+  closed with the root store. A core stored by an older version in its own directory,
+  ``<dir>/cores/<discovery key hex>/core.db``, is still opened from there (it is not moved).
+  ``Corestore(None)`` keeps everything in memory (cores survive closing and reopening within the
+  store's lifetime).
 * Named cores derive from the primary key exactly as in JS (:mod:`.keys`); ``namespace(name)`` and
   ``session()`` return views sharing the root's cores, streams and primary key; closing a view
   closes only the sessions it handed out; closing the root closes every view and core.
@@ -29,7 +33,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +57,7 @@ from hyperpunch.hypercore.messages import Manifest
 from hyperpunch.hypercore.replication import attach_replicator, replicate
 from hyperpunch.hypercore.replication.protocol import PROTOCOL
 from hyperpunch.hypercore.session import EncodingArg, Hypercore
-from hyperpunch.hypercore.storage import MemoryStorage
+from hyperpunch.hypercore.storage import DB_NAME, MemoryStorage, StoreDatabase
 from hyperpunch.protomux import Protomux, ProtomuxCore
 
 __all__ = ["Corestore"]
@@ -62,6 +65,7 @@ __all__ = ["Corestore"]
 log = logging.getLogger(__name__)
 
 CORES_DIR = "cores"
+STORE_DB = "corestore.db"
 
 
 def _key_bytes(key: bytes | str, what: str) -> bytes:
@@ -107,6 +111,9 @@ class _Root:
     opening: dict[str, asyncio.Future[_Entry]] = field(default_factory=dict)
     closing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     memory: dict[str, MemoryStorage] = field(default_factory=dict)
+    db: StoreDatabase | None = None
+    older_layout: bool = False  # <dir>/cores/ exists (checked when the store opens)
+    open_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     streams: dict[int, _StreamRecord] = field(default_factory=dict)
     tasks: TaskOwner = field(default_factory=lambda: TaskOwner("corestore"))
     views: set[Corestore] = field(default_factory=set)
@@ -153,7 +160,8 @@ class Corestore:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def ready(self) -> None:
-        """Open the store: load (or create) the primary key. Idempotent."""
+        """Open the store: load (or create) the primary key, open the store database (in a worker
+        thread: creating it waits for the disk). Idempotent."""
         if self.opened:
             return
         self._check_open()
@@ -161,14 +169,27 @@ class Corestore:
         if root.primary_key is None:
             if not self._is_root:
                 raise CorestoreClosedError("the root store is not open: await root.ready() first")
-            if root.directory is None:
-                stored = self._explicit_primary_key or crypto.random_bytes(32)
-            else:
-                stored = load_or_create_primary_key(root.directory, self._explicit_primary_key)
-            if self._explicit_primary_key is not None and stored != self._explicit_primary_key:
-                raise PrimaryKeyMismatchError("Another corestore is stored here")
-            root.primary_key = stored
+            async with root.open_lock:
+                if root.primary_key is None:
+                    await self._open_root()
         self.opened = True
+
+    async def _open_root(self) -> None:
+        root = self._root
+        if root.directory is None:
+            stored = self._explicit_primary_key or crypto.random_bytes(32)
+        else:
+            stored = load_or_create_primary_key(root.directory, self._explicit_primary_key)
+        if self._explicit_primary_key is not None and stored != self._explicit_primary_key:
+            raise PrimaryKeyMismatchError("Another corestore is stored here")
+        if root.directory is not None:
+            root.older_layout = (root.directory / CORES_DIR).is_dir()
+            db = await asyncio.to_thread(StoreDatabase, root.directory / STORE_DB, durable=root.durable)
+            if root.closed:
+                await asyncio.to_thread(db.close)
+                raise CorestoreClosedError("Corestore is closed")
+            root.db = db
+        root.primary_key = stored
 
     async def __aenter__(self) -> Corestore:
         await self.ready()
@@ -207,6 +228,8 @@ class Corestore:
             await asyncio.wait(closing)
         await root.tasks.aclose()
         root.closing.clear()
+        if root.db is not None:  # closing checkpoints the log (fsync): not on the loop
+            await asyncio.to_thread(root.db.close)
 
     close = aclose
 
@@ -258,6 +281,14 @@ class Corestore:
         assert self._root.directory is not None
         return self._root.directory / CORES_DIR / dk_hex
 
+    def _older_core_dir(self, dk_hex: str) -> Path | None:
+        """The directory an older version stored this core in, if there is one."""
+        root = self._root
+        if root.directory is None or not root.older_layout:
+            return None
+        path = self._core_dir(dk_hex)
+        return path if (path / DB_NAME).is_file() else None
+
     def has_core(self, discovery_key: bytes) -> bool:
         """Whether a core with this discovery key is open or stored here."""
         dk_hex = bytes(discovery_key).hex()
@@ -266,7 +297,9 @@ class Corestore:
             return True
         if root.directory is None:
             return dk_hex in root.memory
-        return (self._core_dir(dk_hex) / "core.db").is_file()
+        if root.db is not None and root.db.has_core(bytes(discovery_key)):
+            return True
+        return self._older_core_dir(dk_hex) is not None
 
     def list(self) -> list[bytes]:
         """Discovery keys of every core in storage (open or not), sorted."""
@@ -276,9 +309,11 @@ class Corestore:
         else:
             base = root.directory / CORES_DIR
             ids = set()
+            if root.db is not None:
+                ids.update(n.hex() for n in root.db.names() if len(n) == 32)
             if base.is_dir():
                 for child in base.iterdir():
-                    if len(child.name) == 64 and (child / "core.db").is_file():
+                    if len(child.name) == 64 and (child / DB_NAME).is_file():
                         ids.add(child.name)
         ids.update(root.entries)
         return [bytes.fromhex(i) for i in sorted(ids)]
@@ -413,21 +448,23 @@ class Corestore:
         root = self._root
         dk_hex = dk.hex()
         storage: Any
-        fresh_dir: Path | None = None
+        fresh = False
         if root.directory is None:
             storage = root.memory.get(dk_hex)
             if storage is None:
                 if not create_if_missing:
                     raise StorageEmptyError("No Hypercore is stored here")
                 storage = MemoryStorage()
+        elif (older := self._older_core_dir(dk_hex)) is not None:
+            storage = older  # stored by an older version: its own directory
         else:
-            path = self._core_dir(dk_hex)
-            if not (path / "core.db").is_file():
+            if root.db is None:
+                raise CorestoreClosedError("the store is not open: await ready() first")
+            storage = root.db.core(dk)
+            if not storage.stored:
                 if not create_if_missing:
                     raise StorageEmptyError("No Hypercore is stored here")
-                fresh_dir = path
-            path.mkdir(parents=True, exist_ok=True)
-            storage = path
+                fresh = True
         anchor = Hypercore(
             storage,
             key,
@@ -441,8 +478,8 @@ class Corestore:
             await anchor.ready()
         except BaseException:
             await anchor.aclose()
-            if fresh_dir is not None:
-                shutil.rmtree(fresh_dir, ignore_errors=True)
+            if fresh and root.db is not None and not root.db.closed:
+                root.db.delete_core(dk)
             raise
         if anchor.discovery_key != dk:
             await anchor.aclose()

@@ -7,11 +7,12 @@ atomic per :class:`storage.WriteBatch`.
 Layers, bottom up: the sans-IO data structures (:mod:`flat_tree` tree index math, :mod:`caps`
 capabilities and signables, :mod:`structs` / :mod:`messages` codecs, :mod:`manifest` core keys and
 signing, :mod:`merkle` with :mod:`merkle_nodes` / :mod:`merkle_verify` / :mod:`merkle_proof` the
-Merkle tree, :mod:`bitfield`, :mod:`storage` SQLite and memory stores, :mod:`errors` with the JS
-codes); :mod:`core` (:class:`Core`, the sans-IO state of one open core); :mod:`replication` (the
-sans-IO replicator, its peers and its asyncio entry point :func:`replicate`); and the asyncio face,
-:class:`Hypercore` (:mod:`session`, an async context manager over one shared :class:`Core` per
-storage) with its :mod:`streams` and :mod:`extensions`.
+Merkle tree, :mod:`bitfield`, :mod:`storage` SQLite and memory stores (records in
+:mod:`storage_records`; :mod:`sqlite_store`: one SQLite database holds every core of a store),
+:mod:`errors` with the JS codes); :mod:`core` (:class:`Core`, the sans-IO state of one open
+core); :mod:`replication` (the sans-IO replicator, its peers and its asyncio entry point
+:func:`replicate`); and the asyncio face, :class:`Hypercore` (:mod:`session`, an async context
+manager over one shared :class:`Core` per storage) with its :mod:`streams` and :mod:`extensions`.
 """
 
 from __future__ import annotations
