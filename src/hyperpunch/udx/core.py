@@ -744,10 +744,10 @@ class StreamCore:
             if size > cap:  # cut packets off the head write while some of it stays queued
                 off = 0
                 while pipe < window and size - off > cap:
-                    payload = head[off : off + cap]
+                    piece = head[off : off + cap]
                     off += cap
-                    outgoing[seq] = SentPacket(seq, FLAG_DATA, payload, now)
-                    append(pack(_MAGIC, _VERSION, FLAG_DATA, 0, remote_id, rwnd, seq, ack) + payload)
+                    outgoing[seq] = SentPacket(seq, FLAG_DATA, piece, now)
+                    append(pack(_MAGIC, _VERSION, FLAG_DATA, 0, remote_id, rwnd, seq, ack) + piece)
                     seq = (seq + 1) & U32
                     pipe += 1
                 q[0] = head[off:]
