@@ -6,8 +6,9 @@ Invariants:
 * Packets for a stream arriving on a socket that is not the stream's own (including before
   ``connect``) pass the stream's firewall (given to ``UDX.create_stream``) first; a true return, or
   no firewall, drops them.
-* Reads are drained in batches (``recvfrom_into`` into one preallocated buffer) and every stream
-  touched by a batch is flushed once afterwards, so ACKs and new data go out together.
+* Reads are drained in batches (``recvfrom_into`` into one preallocated buffer, shared by all
+  sockets of a ``UDX``: nothing keeps a view of it past the datagram's processing) and every
+  stream touched by a batch is flushed once afterwards, so ACKs and new data go out together.
 * On Linux, a stream's outbox goes out with UDP GSO (one ``sendmsg`` with a ``UDP_SEGMENT`` cmsg
   per run of equal-sized datagrams; the kernel sends them as separate datagrams, byte for byte the
   same as one ``sendto`` each), and reads ask for UDP GRO, so a GSO burst arrives in one
@@ -64,6 +65,10 @@ class UDX:
     """Registry of local stream ids shared by the sockets of one instance (like ``udx_t``)."""
 
     def __init__(self) -> None:
+        # One receive buffer for all of this instance's sockets: a read is processed to the end
+        # (payloads copied out) before the next one starts, on the one loop the sockets run on.
+        self.recv_buffer = bytearray(65536)
+        self.recv_view = memoryview(self.recv_buffer)
         self.streams: dict[int, UDXStream] = {}
         self.firewalls: dict[int, Firewall] = {}
         self.lingering: dict[int, tuple[bytes, tuple[str, int], float, DatagramSender]] = {}
@@ -111,8 +116,8 @@ class UDXSocket:
         self.on_message: MessageHandler | None = on_message
         self._sock: _socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._buf = bytearray(65536)
-        self._view = memoryview(self._buf)
+        self._buf = udx.recv_buffer
+        self._view = udx.recv_view
         self.gso = False  # send runs of equal-sized datagrams with one sendmsg (UDP_SEGMENT)
         self.gro = False  # reads may return a GRO burst (segment size in a UDP_GRO cmsg)
         self._gso_cmsgs: dict[int, list[tuple[int, int, bytes]]] = {}
