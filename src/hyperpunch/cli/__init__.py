@@ -12,7 +12,6 @@ registered here and importing only :mod:`hyperpunch.cli.options` (what they shar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +20,7 @@ from hyperpunch.cli import core, dht, store, swarm
 from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import CliError, add_network_options, parse_bootstrap, parse_hex_key, print_line
 from hyperpunch.errors import HyperpunchError
+from hyperpunch.eventloop import run as run_loop
 
 __all__ = [
     "CliError",
@@ -48,7 +48,7 @@ def cmd_discovery_key(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return asyncio.run(run_demo(print_line, size=args.size))
+    return run_loop(run_demo(print_line, size=args.size))
 
 
 def build_parser() -> argparse.ArgumentParser:
