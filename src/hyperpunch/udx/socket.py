@@ -100,12 +100,18 @@ class UDX:
             del self.streams[stream.id]
             self.firewalls.pop(stream.id, None)
         sock = stream.socket
+        lingering = self.lingering
         if final_ack is not None and sock is not None and stream.remote_address is not None:
-            self.lingering[stream.id] = (final_ack, stream.remote_address, now + LINGER, sock)
-        if len(self.lingering) > 256:
-            for sid, (_a, _b, expiry, _s) in list(self.lingering.items()):
-                if expiry < now:
-                    del self.lingering[sid]
+            lingering.pop(stream.id, None)  # re-inserted last: the dict stays in expiry order
+            lingering[stream.id] = (final_ack, stream.remote_address, now + LINGER, sock)
+        if len(lingering) > 256:
+            expired = []
+            for sid, (_a, _b, expiry, _s) in lingering.items():
+                if expiry >= now:
+                    break  # oldest first: the rest expire later
+                expired.append(sid)
+            for sid in expired:
+                del lingering[sid]
 
 
 class UDXSocket:
