@@ -8,7 +8,7 @@ ONLY ?=
 REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps system-deps browser-bundle test lint typecheck unit run bench bench-report vectors clean
+.PHONY: deps system-deps browser-bundle test lint typecheck unit unit-uvloop run bench bench-report vectors clean
 
 deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle
 
@@ -55,6 +55,11 @@ typecheck: deps
 
 unit: deps
 	$(PY) -m pytest -q
+
+# the same suite on uvloop (hyperpunch's optional faster loop: pip install -e '.[fast]')
+unit-uvloop: deps
+	$(PY) -m pip install --quiet 'uvloop>=0.19'
+	HYPERPUNCH_LOOP=uvloop $(PY) -m pytest -q
 
 test: deps lint typecheck unit
 

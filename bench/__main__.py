@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import inspect
 import json
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bench import Workload
+from hyperpunch.eventloop import loop_name, run
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "interop"
@@ -45,7 +45,7 @@ def run_js(workload: Workload) -> float:
 def run_python(workload: Workload) -> float:
     result = workload.run_python()
     if inspect.isawaitable(result):
-        return float(asyncio.run(_await(result)))
+        return float(run(_await(result)))
     return float(result)  # type: ignore[arg-type]
 
 
@@ -81,6 +81,7 @@ def main() -> int:
             "js": round(js, 3),
             "ratio": round(workload.ratio(py, js), 3),
             "runs": len(py_runs),
+            "loop": loop_name(),
         }
         print(json.dumps(row), flush=True)
     return 0

@@ -22,6 +22,10 @@ Join procedure (first JS argument), identical on both sides:
   from both ends at once, so the duplicate-connection rule is exercised too.
 * ``sequential``: peers join one after another, each waiting for ``flushed()`` before the next
   joins, so every new peer finds all earlier ones.
+* ``rescan`` (the scale workloads): as ``refresh``, then, after every swarm's ``flush()``, the
+  peers still missing someone refresh again, until the mesh is complete. Past 20 peers a DHT node
+  answers a lookup with 20 random announcers of the topic, so one refresh leaves a few pairs that
+  never saw each other (measured at 50 peers: ~8 of 1225 pairs, JS and Python alike).
 * ``concurrent``: all join at once and nothing more. On a 5-node testnet this does not converge on
   either side (measured: no peer connected to any other within 60 s, JS and Python alike).
 
@@ -36,16 +40,26 @@ check and is not, so default nodes would not run the same connect path. Hence tw
 
 (``default`` keeps each side's own state; not a registered workload.)
 Every wait is bounded (``MESH_TIMEOUT``): an incomplete mesh raises with a per-peer report.
+
+Scale workloads (``swarm_scale_*``): the ``rescan`` procedure, firewalled, with 10, 30 and 50
+peers: the time to a full mesh (median of ``SCALE_ROUNDS`` rounds after one warmup), and the memory
+per connection: resident memory (``/proc/self/statm``; JS ``process.memoryUsage().rss``), each
+side garbage-collected, from the moment the peers' DHT nodes are ready to the full mesh, divided by
+the number of connection ends ``peers * (peers - 1)``, in KiB (lower is better), measured in the
+first round of a fresh process (no warmup: a freed and reused heap would hide the growth).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bench import Workload
@@ -61,6 +75,22 @@ MESH_TIMEOUT = 60.0
 POLL = 0.01
 SETTLE = 0.3
 FIREWALL_MODES = ("firewalled", "open", "default")
+SCALE_PEERS = (10, 30, 50)
+SCALE_ROUNDS = 3  # 1 at 50 peers (a round takes tens of seconds)
+
+
+def _scale_rounds(peers: int) -> int:
+    return SCALE_ROUNDS if peers < 50 else 1
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _settled_rss() -> int:
+    """Resident bytes of this process after a full garbage collection."""
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE
 
 
 @contextlib.asynccontextmanager
@@ -97,6 +127,7 @@ class _Mesh:
         if firewall not in FIREWALL_MODES:
             raise ValueError(f"unknown firewall mode {firewall!r}")
         self.done = asyncio.Event()
+        self.stop_rescan = False
         self.firewall = firewall
         self.dhts = [
             HyperDHT(bootstrap=bootstrap, host=HOST, firewalled=firewall != "open") for _ in range(peers)
@@ -162,10 +193,23 @@ async def _wait_meshed(mesh: _Mesh) -> None:
     await _bounded(poll(), "a full mesh", mesh)
 
 
-async def _round(bootstrap: list[str], mode: str, firewall: str, peers: int) -> float:
+async def _rescan(mesh: _Mesh, handles: list[Any]) -> None:
+    """Refresh every peer, wait for every swarm's flush; again for the peers still missing one."""
+    lagging = list(handles)
+    while not mesh.done.is_set() and not mesh.stop_rescan:
+        await asyncio.gather(*(h.refresh() for h in lagging))
+        await asyncio.gather(*(s.flush() for s in mesh.swarms))
+        mesh.check()
+        want = len(mesh.swarms) - 1
+        lagging = [h for s, h in zip(mesh.swarms, handles, strict=True) if len(_remotes(s)) < want]
+
+
+async def _round(bootstrap: list[str], mode: str, firewall: str, peers: int, metric: str = "time") -> float:
     mesh = _Mesh(bootstrap, peers, firewall)
+    rescanning: asyncio.Future[None] | None = None
     try:
         await _bounded(mesh.ready(), "DHT bootstrap", mesh)
+        rss0 = _settled_rss() if metric == "memory" else 0
         topic = os.urandom(32)
         start = time.perf_counter()
         if mode == "sequential":
@@ -180,6 +224,12 @@ async def _round(bootstrap: list[str], mode: str, firewall: str, peers: int) -> 
             ok = await _bounded(asyncio.gather(*(h.refresh() for h in handles)), "refresh", mesh)
             if not all(ok):
                 raise RuntimeError("swarm bench: refresh failed")
+        elif mode == "rescan":  # refresh, then re-refresh the peers still missing someone
+            handles = [s.join(topic) for s in mesh.swarms]
+            ok = await _bounded(asyncio.gather(*(h.flushed() for h in handles)), "join flushed", mesh)
+            if not all(ok):
+                raise RuntimeError("swarm bench: announce/lookup failed")
+            rescanning = asyncio.ensure_future(_rescan(mesh, handles))
         elif mode == "concurrent":  # no refresh: may not converge (see the module docstring)
             for s in mesh.swarms:
                 s.join(topic)
@@ -187,12 +237,19 @@ async def _round(bootstrap: list[str], mode: str, firewall: str, peers: int) -> 
             raise ValueError(f"unknown mode {mode!r}")
         await _wait_meshed(mesh)
         elapsed = time.perf_counter() - start
+        mesh.stop_rescan = True
+        if rescanning is not None:
+            await rescanning
+        per_connection = (_settled_rss() - rss0) / (peers * (peers - 1)) / 1024 if metric == "memory" else 0.0
         # untimed sanity check: the mesh still holds (or settles back) once late duplicates resolve
         await asyncio.sleep(SETTLE)
         mesh.done.clear()
         await _wait_meshed(mesh)
-        return elapsed
+        return per_connection if metric == "memory" else elapsed
     finally:
+        mesh.stop_rescan = True
+        if rescanning is not None:
+            await asyncio.gather(rescanning, return_exceptions=True)
         await mesh.aclose()
 
 
@@ -203,11 +260,12 @@ async def mesh_seconds(
     warmup: int = WARMUP,
     peers: int = PEERS,
     size: int = TESTNET_SIZE,
+    metric: str = "time",
 ) -> float:
     async with _testnet(size) as bootstrap:
         times: list[float] = []
         for i in range(warmup + rounds):
-            elapsed = await _round(bootstrap, mode, firewall, peers)
+            elapsed = await _round(bootstrap, mode, firewall, peers, metric)
             if i >= warmup:
                 times.append(elapsed)
         return statistics.median(times)
@@ -219,6 +277,32 @@ async def mesh_firewalled_seconds() -> float:
 
 async def mesh_open_seconds() -> float:
     return await mesh_seconds("refresh", "open")
+
+
+def _scale_time(peers: int) -> Callable[[], Awaitable[float]]:
+    async def run() -> float:
+        return await mesh_seconds("rescan", "firewalled", rounds=_scale_rounds(peers), warmup=1, peers=peers)
+
+    return run
+
+
+def _scale_memory(peers: int) -> Callable[[], Awaitable[float]]:
+    async def run() -> float:  # in a fresh interpreter, as the JS side runs in a fresh node
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.bench_swarm",
+            "memory",
+            str(peers),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"swarm memory bench ({peers} peers) failed: exit {proc.returncode}")
+        return float(out.decode().strip().splitlines()[-1])
+
+    return run
 
 
 WORKLOADS = [
@@ -239,3 +323,31 @@ WORKLOADS = [
         js_args=["refresh", "open", str(TESTNET_SIZE), str(PEERS), str(ROUNDS), str(WARMUP)],
     ),
 ]
+for _n in SCALE_PEERS:
+    WORKLOADS += [
+        Workload(
+            name=f"swarm_scale_{_n}_peers_mesh_time",
+            unit="s",
+            higher_is_better=False,
+            run_python=_scale_time(_n),
+            js_script="swarm-mesh.js",
+            js_args=["rescan", "firewalled", str(TESTNET_SIZE), str(_n), str(_scale_rounds(_n)), "1"],
+        ),
+        Workload(
+            name=f"swarm_scale_{_n}_peers_memory_per_connection",
+            unit="KiB",
+            higher_is_better=False,
+            run_python=_scale_memory(_n),
+            js_script="swarm-mesh.js",
+            js_args=["rescan", "firewalled", str(TESTNET_SIZE), str(_n), "1", "0", "memory"],
+        ),
+    ]
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "memory":
+        from hyperpunch.eventloop import run as _run
+
+        _peers = int(sys.argv[2])
+        print(_run(mesh_seconds("rescan", "firewalled", rounds=1, warmup=0, peers=_peers, metric="memory")))
+    else:
+        raise SystemExit("usage: python -m bench.bench_swarm memory PEERS")

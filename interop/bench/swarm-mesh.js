@@ -1,14 +1,27 @@
 // Time for N peers on one topic to be fully meshed (hyperswarm 4.17.2 on hyperdht 6.34): the twin
 // of bench/bench_swarm.py (see its docstring for the procedure; the same modes are offered here).
-// usage: node swarm-mesh.js [mode=refresh|sequential|concurrent] [firewall=firewalled|open|default]
-//                           [testnet size] [peers] [rounds] [warmup]
-// prints {"value": median seconds}
+// usage: node swarm-mesh.js [mode=refresh|rescan|sequential|concurrent] [firewall=firewalled|open|default]
+//                           [testnet size] [peers] [rounds] [warmup] [metric=time|memory]
+// prints {"value": median seconds}, or with metric=memory the median over rounds of the resident
+// memory the mesh added (after ready(), garbage collected, to meshed, garbage collected) per
+// connection end, in KiB
 'use strict'
 const Hyperswarm = require('hyperswarm')
 const DHT = require('hyperdht')
 const createTestnet = require('@hyperswarm/testnet')
 const crypto = require('hypercore-crypto')
 const b4a = require('b4a')
+const v8 = require('v8')
+const vm = require('vm')
+
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc')
+
+function settledRss () {
+  gc()
+  gc()
+  return process.memoryUsage().rss
+}
 
 const HOST = '127.0.0.1'
 const MESH_TIMEOUT = 60000
@@ -113,10 +126,26 @@ async function waitMeshed (mesh) {
   }
 }
 
-async function round (bootstrap, mode, firewall, peers) {
+// refresh every peer, wait for every swarm's flush; again for the peers still missing one
+async function rescan (mesh, handles) {
+  let lagging = handles
+  const want = mesh.swarms.length - 1
+  try {
+    while (!mesh.done && !mesh.stopRescan) {
+      await Promise.all(lagging.map((h) => h.refresh()))
+      await Promise.all(mesh.swarms.map((s) => s.flush()))
+      mesh.check()
+      lagging = handles.filter((h, i) => remotes(mesh.swarms[i]).size < want)
+    }
+  } catch {} // the round is over (or timed out) and the swarms are being destroyed
+}
+
+async function round (bootstrap, mode, firewall, peers, metric) {
   const mesh = new Mesh(bootstrap, peers, firewall)
+  let rescanning = null
   try {
     await bounded(mesh.ready(), 'DHT bootstrap', mesh)
+    const rss0 = metric === 'memory' ? settledRss() : 0
     const topic = crypto.randomBytes(32)
     const start = process.hrtime.bigint()
     if (mode === 'sequential') {
@@ -127,6 +156,10 @@ async function round (bootstrap, mode, firewall, peers) {
       const handles = mesh.swarms.map((s) => s.join(topic, { server: true, client: true }))
       await bounded(Promise.all(handles.map((h) => h.flushed())), 'join flushed', mesh)
       await bounded(Promise.all(handles.map((h) => h.refresh())), 'refresh', mesh)
+    } else if (mode === 'rescan') {
+      const handles = mesh.swarms.map((s) => s.join(topic, { server: true, client: true }))
+      await bounded(Promise.all(handles.map((h) => h.flushed())), 'join flushed', mesh)
+      rescanning = rescan(mesh, handles)
     } else if (mode === 'concurrent') {
       for (const swarm of mesh.swarms) swarm.join(topic, { server: true, client: true })
     } else {
@@ -134,12 +167,17 @@ async function round (bootstrap, mode, firewall, peers) {
     }
     await waitMeshed(mesh)
     const elapsed = Number(process.hrtime.bigint() - start) / 1e9
+    mesh.stopRescan = true
+    if (rescanning) await rescanning
+    const perConnection = metric === 'memory' ? (settledRss() - rss0) / (peers * (peers - 1)) / 1024 : 0
     // untimed sanity check: the mesh still holds (or settles back) once late duplicates resolve
     await new Promise((resolve) => setTimeout(resolve, SETTLE))
     mesh.rearm()
     await waitMeshed(mesh)
-    return elapsed
+    return metric === 'memory' ? perConnection : elapsed
   } finally {
+    mesh.stopRescan = true
+    if (rescanning) await rescanning
     await mesh.destroy()
   }
 }
@@ -147,12 +185,14 @@ async function round (bootstrap, mode, firewall, peers) {
 async function main () {
   const mode = process.argv[2] || 'refresh'
   const firewall = process.argv[3] || 'firewalled'
-  const [size, peers, rounds, warmup] = [5, 10, 5, 1].map((d, i) => Number(process.argv[4 + i] || d))
+  const [size, peers, rounds, warmup] = [5, 10, 5, 1].map((d, i) => Number(process.argv[4 + i] ?? d))
+  const metric = process.argv[8] || 'time'
+  if (!['time', 'memory'].includes(metric)) throw new Error('unknown metric ' + metric)
   const testnet = await createTestnet(size, { host: HOST })
   const times = []
   try {
     for (let i = 0; i < warmup + rounds; i++) {
-      const s = await round(testnet.bootstrap, mode, firewall, peers)
+      const s = await round(testnet.bootstrap, mode, firewall, peers, metric)
       if (i >= warmup) times.push(s)
     }
   } finally {

@@ -1,6 +1,7 @@
 """``hyperpunch.run(main())``: run a program until it finishes or gets SIGINT/SIGTERM.
 
-Like ``asyncio.run``, but Ctrl-C and SIGTERM cancel ``main`` explicitly (so its ``async with``
+Like ``asyncio.run`` (on uvloop when it is installed: ``hyperpunch.eventloop``), but Ctrl-C and
+SIGTERM cancel ``main`` explicitly (so its ``async with``
 blocks close every node, stream and core), whatever signal disposition the process inherited, and
 the program then exits 0 instead of printing a traceback.
 """
@@ -12,6 +13,8 @@ import contextlib
 import signal
 from collections.abc import Coroutine
 from typing import Any
+
+from hyperpunch.eventloop import run as run_loop
 
 __all__ = ["run"]
 
@@ -31,4 +34,4 @@ def run(main: Coroutine[Any, Any, Any]) -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
 
-    asyncio.run(runner())
+    run_loop(runner())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from hyperpunch.dht_rpc import NatSampler
 from hyperpunch.dht_rpc.routing_table import Node, NodeSet, RoutingTable
 from refvectors import section
@@ -35,6 +37,39 @@ def test_routing_table_matches_js() -> None:
         assert not t.remove(bytes.fromhex(r))
         assert t.get(bytes.fromhex(r)) is None
     assert [n.id.hex() for n in t.closest(t.id, 10)] == v["after_remove"]
+
+
+def _walk_every_row(t: RoutingTable, target: bytes, k: int) -> list[Node]:
+    """The JS walk over all 256 rows (rows d..0, then d+1..255), the reference for closest()."""
+    x = int.from_bytes(target, "big") ^ int.from_bytes(t.id, "big")
+    d = 255 if x == 0 else 256 - x.bit_length()
+    out: list[Node] = []
+    for i in [*range(d, -1, -1), *range(d + 1, 256)]:
+        row = t.rows[i]
+        if row is not None:
+            out.extend(row.nodes[: k - len(out)])
+        if len(out) >= k:
+            break
+    return out
+
+
+def test_closest_skips_empty_rows_in_the_same_order_as_the_full_walk() -> None:
+    rng = random.Random(7)
+    t = RoutingTable(rng.randbytes(32), k=4, rng=random.Random(1))
+    ids: list[bytes] = []
+    for step in range(600):
+        if ids and rng.random() < 0.3:  # removals empty rows again
+            assert t.remove(ids.pop(rng.randrange(len(ids))))
+        else:
+            # ids near the table id too, so that the high rows fill
+            nid = bytes(t.id[: rng.randrange(0, 6)]) + rng.randbytes(32)
+            nid = nid[:32]
+            if t.add(Node(nid, "127.0.0.1", 1 + step)) and nid not in ids:
+                ids.append(nid)
+        for target in (t.id, rng.randbytes(32), ids[0] if ids else t.id):
+            for k in (1, 3, 4, 20, 1 << 30):
+                assert t.closest(target, k) == _walk_every_row(t, target, k)
+        assert len(t.to_array()) == t.size == len(ids)
 
 
 def test_routing_table_replace_and_random() -> None:

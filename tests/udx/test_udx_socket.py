@@ -181,3 +181,47 @@ async def test_misuse_errors_and_socket_close_destroys_streams() -> None:
         a.write(b"more")
     await s2.aclose()
     assert b.closed
+
+
+async def test_send_many_batches_arrive_as_the_same_datagrams_in_order() -> None:
+    # runs of equal sizes, a shorter tail, a longer one after it, singles, and more than one GSO run
+    sizes = [1200] * 70 + [700, 1200, 1200, 1232, 40] + [1400] * 5 + [1400] * 3 + [20]
+    rng = random.Random(3)
+    datagrams = [rng.randbytes(n) for n in sizes]
+    got: list[bytes] = []
+    all_in = asyncio.Event()
+
+    def on_message(data: bytes, _addr: tuple[str, int]) -> None:
+        got.append(data)
+        if len(got) == 2 * len(datagrams):
+            all_in.set()
+
+    udx = UDX()
+    receiver = await udx.create_socket(on_message=on_message).bind(0, "127.0.0.1")
+    sender = await udx.create_socket().bind(0, "127.0.0.1")
+    async with receiver, sender:
+        sender.send_many(datagrams, ("127.0.0.1", receiver.address()[1]))
+        sender.gso = False  # the plain path delivers the same
+        sender.send_many(datagrams, ("127.0.0.1", receiver.address()[1]))
+        await asyncio.wait_for(all_in.wait(), 30)
+        assert got == datagrams + datagrams
+        assert sender.packets_tx == 2 * len(datagrams)
+
+
+async def test_transfer_without_segmentation_offload() -> None:
+    udx = UDX()
+    s1, s2, a, b = await pair(udx)
+    s1.gso = s2.gso = False
+    s1.gro = s2.gro = False
+    data = random.Random(4).randbytes(1_000_000)
+    async with s1, s2:
+
+        async def send() -> None:
+            a.write(data)
+            await a.drain()
+            a.end()
+
+        _, got = await asyncio.gather(send(), read_all(b))
+        assert got == data
+        b.end()
+        await asyncio.wait_for(asyncio.gather(a.wait_closed(), b.wait_closed()), 30)

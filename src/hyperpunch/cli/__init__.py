@@ -13,7 +13,6 @@ registered here and importing only :mod:`hyperpunch.cli.options` (what they shar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +28,7 @@ from hyperpunch.cli.options import (
     print_line,
 )
 from hyperpunch.errors import HyperpunchError
+from hyperpunch.eventloop import run as run_loop
 
 __all__ = [
     "CliError",
@@ -58,7 +58,7 @@ def cmd_discovery_key(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.size < 0:
         raise CliError(f"--size must be 0 or more, got {args.size}")
-    return asyncio.run(run_demo(print_line, size=args.size))
+    return run_loop(run_demo(print_line, size=args.size))
 
 
 def build_parser() -> argparse.ArgumentParser:

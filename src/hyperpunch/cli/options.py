@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from hyperpunch.aio import TaskOwner
+from hyperpunch.eventloop import run as run_loop
 from hyperpunch.swarm import Hyperswarm
 
 __all__ = [
@@ -215,12 +216,12 @@ def open_swarm(bootstrap: Network, host: str) -> Hyperswarm:
 def run_command(
     main: Coroutine[Any, Any, int], *, interrupted: int = 130, quiet_broken_pipe: bool = False
 ) -> int:
-    """``asyncio.run(main)``; a KeyboardInterrupt that gets through exits ``interrupted``.
+    """``asyncio.run(main)`` (on uvloop when installed: ``hyperpunch.eventloop``); a KeyboardInterrupt that gets through exits ``interrupted``.
 
     With ``quiet_broken_pipe`` a reader that went away (``... | head``) is a quiet exit 0.
     """
     try:
-        return asyncio.run(main)
+        return run_loop(main)
     except KeyboardInterrupt:
         return interrupted
     except BrokenPipeError:

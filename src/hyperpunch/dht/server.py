@@ -29,6 +29,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import heapq
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -130,6 +131,8 @@ class Server:
         self._announcer: Announcer | None = None
         self._connects: dict[bytes, asyncio.Future[_Handshake | None]] = {}
         self._holepunches: list[_Handshake | None] = []
+        # indices of the None slots (a min-heap; entries past the end are stale, dropped on claim)
+        self._free_slots: list[int] = []
         self._listening = False
         self._close_once = CloseOnce(self._close)
         self._tasks = TaskOwner("dht server")
@@ -311,7 +314,13 @@ class Server:
 
     def _claim_slot(self, k: bytes) -> _Handshake:
         """The handshake takes the first free slot; its index is the holepunch ``id``."""
-        hid = next((i for i, h in enumerate(self._holepunches) if h is None), len(self._holepunches))
+        slots, free = self._holepunches, self._free_slots
+        hid = len(slots)
+        while free:  # the lowest free slot, as JS's indexOf(null), without scanning every slot
+            i = heapq.heappop(free)
+            if i < len(slots) and slots[i] is None:
+                hid = i
+                break
         hs = _Handshake(hid, k)
         if hid == len(self._holepunches):
             self._holepunches.append(hs)
@@ -629,6 +638,7 @@ class Server:
         if hs.id >= len(self._holepunches) or self._holepunches[hs.id] is not hs:
             return
         self._holepunches[hs.id] = None
+        heapq.heappush(self._free_slots, hs.id)
         while self._holepunches and self._holepunches[-1] is None:
             self._holepunches.pop()
         self._connects.pop(hs.key, None)

@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hyperpunch.dht_rpc.errors import DHTRPCError, QueryError
-from hyperpunch.dht_rpc.messages import DOWN_HINT, peer_id
+from hyperpunch.dht_rpc.messages import DOWN_HINT
+from hyperpunch.dht_rpc.peer_ids import cached_peer_id
 from hyperpunch.dht_rpc.requests import IO, OutgoingRequest, Peer, Response, Session
 from hyperpunch.dht_rpc.routing_table import RoutingTable
 from hyperpunch.encoding import Address, encode, ipv4_address
@@ -184,10 +185,10 @@ class Query:
         if nodes:
             for node in reversed(nodes):
                 if isinstance(node, Peer):
-                    p = Peer(node.host, node.port, node.id or peer_id(node.host, node.port))
+                    p = Peer(node.host, node.port, node.id or cached_peer_id(node.host, node.port))
                 else:
                     host, port = node
-                    p = Peer(host, port, peer_id(host, port))
+                    p = Peer(host, port, cached_peer_id(host, port))
                 self._add_pending(p, None)
         elif replies:
             for r in reversed(replies):
@@ -208,7 +209,7 @@ class Query:
         self._add_from_table()
         if len(self._pending) < self.k:
             for host, port in self.core.bootstrap_nodes:
-                self._add_pending(Peer(host, port, peer_id(host, port)), None)
+                self._add_pending(Peer(host, port, cached_peer_id(host, port)), None)
         self._read_more()
 
     def destroy(self, err: BaseException | None = None) -> None:
@@ -338,7 +339,7 @@ class Query:
             core = self.core
             own = core.table.id
             for host, port in m.closer_nodes:
-                node = Peer(host, port, peer_id(host, port))
+                node = Peer(host, port, cached_peer_id(host, port))
                 if core.filter_node is not None and not core.filter_node(node):
                     continue
                 if node.id == own:

@@ -42,8 +42,8 @@ from hyperpunch.dht_rpc.messages import (
     encode_response,
     request,
     response,
-    validate_id,
 )
+from hyperpunch.dht_rpc.peer_ids import MAX_ENTRIES, checked_id
 from hyperpunch.dht_rpc.routing_table import RoutingTable
 from hyperpunch.dht_rpc.timers import Timer, Timers
 from hyperpunch.encoding import Address, DecodeError, decode
@@ -416,6 +416,8 @@ class IO:
         self._tid = tid if tid is not None else int.from_bytes(random_bytes(2), "little")
         self._secrets: list[bytearray] | None = None
         self._rotate_secrets = 10
+        # token(host, i) memo per secret; rotated with the secrets, bounded like peer_ids
+        self._tokens: list[dict[str, bytes]] = [{}, {}]
         self._drain_timer: Timer | None = None
 
     # -- sockets -------------------------------------------------------------------------------
@@ -454,7 +456,7 @@ class IO:
                 m = decode(request, data)
             except DecodeError:
                 return
-            from_ = Peer(host, port, validate_id(m.id, host, port))
+            from_ = Peer(host, port, checked_id(m.id, host, port))
             req = IncomingRequest(self, socket, from_, m)
             if m.token is not None and m.token != self.token(host, 1) and m.token != self.token(host, 0):
                 req.error(INVALID_TOKEN, token=True)
@@ -470,7 +472,7 @@ class IO:
                 return
             res = Response(
                 r.tid,
-                Peer(host, port, validate_id(r.id, host, port)),
+                Peer(host, port, checked_id(r.id, host, port)),
                 r.to,
                 r.token,
                 r.closer_nodes,
@@ -494,9 +496,17 @@ class IO:
     # -- tokens --------------------------------------------------------------------------------
 
     def token(self, host: str, i: int) -> bytes:
+        memo = self._tokens[i]
+        found = memo.get(host)
+        if found is not None:
+            return found
         if self._secrets is None:
             self._secrets = [bytearray(self._random_bytes(32)), bytearray(self._random_bytes(32))]
-        return hashlib.blake2b(host.encode(), key=bytes(self._secrets[i]), digest_size=32).digest()
+        found = hashlib.blake2b(host.encode(), key=bytes(self._secrets[i]), digest_size=32).digest()
+        if len(memo) >= MAX_ENTRIES:
+            memo.clear()
+        memo[host] = found
+        return found
 
     def _drain(self) -> None:
         self._drain_timer = None
@@ -510,6 +520,7 @@ class IO:
                 old, new = self._secrets
                 self._secrets = [new, old]
                 old[:] = hashlib.blake2b(bytes(old), digest_size=32).digest()
+                self._tokens = [self._tokens[1], {}]
         self.congestion.drain()
         while not self.congestion.is_full() and self.pending:
             self.pending.popleft()._send_now()

@@ -14,7 +14,7 @@ Invariants:
 from __future__ import annotations
 
 import random as _random
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -89,7 +89,7 @@ class Row:
 class RoutingTable:
     """Rows of nodes around ``id``. ``on_full(node, row)`` is called when a full row refuses a node."""
 
-    __slots__ = ("_id_int", "_rng", "id", "k", "on_full", "rows", "size")
+    __slots__ = ("_filled", "_id_int", "_rng", "id", "k", "on_full", "rows", "size")
 
     def __init__(self, id: bytes, *, k: int = 20, rng: _random.Random | None = None) -> None:
         if len(id) != 32:
@@ -101,6 +101,8 @@ class RoutingTable:
         self.on_full: Callable[[Node, Row], None] | None = None
         self._id_int = int.from_bytes(id, "big")
         self._rng = rng or _random.Random()
+        # indices of the non-empty rows, ascending: closest() visits only these
+        self._filled: list[int] = []
 
     def _diff(self, id: bytes) -> int:
         x = int.from_bytes(id, "big") ^ self._id_int
@@ -116,13 +118,18 @@ class RoutingTable:
         n = len(row.nodes)
         if not row.add(node):
             return False
+        if n == 0:
+            insort(self._filled, i)
         self.size += len(row.nodes) - n
         return True
 
     def remove(self, id: bytes) -> bool:
-        row = self.rows[self._diff(id)]
+        i = self._diff(id)
+        row = self.rows[i]
         if row is None or not row.remove(id):
             return False
+        if not row.nodes:
+            self._filled.remove(i)
         self.size -= 1
         return True
 
@@ -135,9 +142,9 @@ class RoutingTable:
 
     def random(self) -> Node | None:
         n = int(self._rng.random() * self.size)
-        for row in self.rows:
-            if row is None:
-                continue
+        for i in self._filled:
+            row = self.rows[i]
+            assert row is not None
             if n < len(row.nodes):
                 return row.nodes[n]
             n -= len(row.nodes)
@@ -147,20 +154,22 @@ class RoutingTable:
         if not k:
             k = self.k
         result: list[Node] = []
-        d = self._diff(id)
+        filled = self._filled
         rows = self.rows
-        for i in range(d, -1, -1):
+        # rows d, d-1, ..., 0, then d+1, ..., 255, skipping empty ones (the JS walk, byte for byte)
+        split = bisect_left(filled, self._diff(id) + 1)
+        for j in range(split - 1, -1, -1):
+            row = rows[filled[j]]
+            assert row is not None
+            result.extend(row.nodes[: k - len(result)])
             if len(result) >= k:
-                break
-            row = rows[i]
-            if row is not None:
-                result.extend(row.nodes[: k - len(result)])
-        for i in range(d + 1, len(rows)):
+                return result
+        for j in range(split, len(filled)):
+            row = rows[filled[j]]
+            assert row is not None
+            result.extend(row.nodes[: k - len(result)])
             if len(result) >= k:
-                break
-            row = rows[i]
-            if row is not None:
-                result.extend(row.nodes[: k - len(result)])
+                return result
         return result
 
     def to_array(self) -> list[Node]:

@@ -137,8 +137,10 @@ class UDXDatagramSocket:
         return self._sock
 
     def send(self, data: bytes, port: int, host: str, ttl: int = 0) -> None:
-        with contextlib.suppress(Exception):
+        try:  # not contextlib.suppress: this runs once per datagram
             self._sock.send(data, port, host)
+        except Exception:
+            return
 
     def address(self) -> tuple[str, int]:
         host, port = self._sock.address()

@@ -174,8 +174,10 @@ class Pull:
             raise InvalidOptionError(f"secretstream header must be {HEADER_BYTES} bytes")
         self._state: Any = ffi.new("unsigned char[]", STATE_BYTES)
         self._tag: Any = ffi.new("unsigned char *")
-        self._cap = 1 << 16
-        self._out: Any = ffi.new("unsigned char[]", self._cap)
+        # plaintext scratch, grown to the largest message seen (not preallocated: a connection that
+        # only ever carries small messages keeps a small one)
+        self._cap = 0
+        self._out: Any = None
         self.final = False
         lib.crypto_secretstream_xchacha20poly1305_init_pull(self._state, raw, key)
 
@@ -185,9 +187,9 @@ class Pull:
         if size < ABYTES:
             raise InvalidMessageError("Invalid message received: shorter than the 17-byte overhead")
         mlen = size - ABYTES
-        if mlen > self._cap:
-            self._cap = mlen
-            self._out = ffi.new("unsigned char[]", mlen)
+        if mlen > self._cap or self._out is None:
+            self._cap = max(mlen, 256)
+            self._out = ffi.new("unsigned char[]", self._cap)
         out = self._out
         src = ciphertext if type(ciphertext) is bytes else _from_buffer(ciphertext)
         rc = _pull(self._state, out, _NULL, self._tag, src, size, _NULL, 0)

@@ -153,6 +153,7 @@ class SecretStream:
         self._drain_waiter: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0  # the loop time _timer fires at (uvloop's handles have no when())
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -565,9 +566,10 @@ class SecretStream:
             return
         timer = self._timer
         if timer is not None:
-            if timer.when() <= deadline:
+            if self._timer_when <= deadline:
                 return  # fires early, then re-arms
             timer.cancel()
+        self._timer_when = deadline
         self._timer = loop.call_at(deadline, self._on_timer)
 
     def _cancel_timer(self) -> None:
@@ -581,8 +583,8 @@ class SecretStream:
             return
         # asyncio may run a timer up to one clock resolution early: never look earlier than its time
         now = self._loop.time()
-        if timer is not None and timer.when() > now:
-            now = timer.when()
+        if timer is not None and self._timer_when > now:
+            now = self._timer_when
         events = self.core.handle_timer(now)
         self._flush_outbox()
         self._dispatch(events)

@@ -295,14 +295,18 @@ class StreamCore:
             self._on_destroy(type_, seq, ack, now)
             return
 
-        delta = seq_diff(seq, self.ack)
+        delta = (seq - self.ack) & U32  # seq_diff, inlined on the per-packet path
+        if delta & 0x80000000:
+            delta -= 0x100000000
         if type_ & FLAG_DATA_OR_END:
             self._ack_owed += 1
             if delta >= 0 and not self.ended_remote:
                 if delta == 0:
                     self.ack = (self.ack + 1) & U32
                     if type_ & FLAG_DATA and n > start:
-                        self._deliver(bytes(buf[start:]))
+                        data = bytes(buf[start:])
+                        self.read_buffered += len(data)
+                        self.on_data(data)
                     if type_ & FLAG_END:
                         self._remote_ending = True
                         self._remote_end_seq = seq
@@ -323,12 +327,28 @@ class StreamCore:
             if self.closed:
                 return
 
-        self._process_ack(type_, rwnd, seq, ack, buf, data_offset, n, now)
-        if self.closed:
-            return
+        if ack == self.remote_acked and not type_ & FLAG_SACK and not self.remote_changing:
+            # Fast path of _process_ack (a data packet acknowledging nothing new): only the send
+            # window may move. Same checks, seq_diff inlined.
+            d = (seq - self.ack) & U32
+            if d & 0x80000000:
+                d -= 0x100000000
+            if -MAX_OUT_OF_ORDER <= d <= MAX_OUT_OF_ORDER:
+                wl1 = self._wl1
+                if ((wl1 - seq) & U32) & 0x80000000 or (wl1 == seq and seq_diff(self._wl2, ack) <= 0):
+                    self.send_rwnd = rwnd
+                    self._wl1 = seq
+                    self._wl2 = ack
+                    if rwnd > 0:
+                        self.zwp_deadline = None
+        else:
+            self._process_ack(type_, rwnd, seq, ack, buf, data_offset, n, now)
+            if self.closed:
+                return
         if self._ack_urgent:
             self._emit_ack()
-        self._check_end()
+        if self._remote_ending or self.ended:
+            self._check_end()
 
     def _deliver(self, data: bytes) -> None:
         self.read_buffered += len(data)
@@ -660,6 +680,8 @@ class StreamCore:
             if rwnd_pkts == 0 and self.send_rwnd > 0:
                 rwnd_pkts = 1
             window = min(cwnd, rwnd_pkts)
+            if self.pipe < window and self.queued_bytes > self.pmtu.max_payload and not self.pmtu.wanted:
+                self._send_full(now, window)
             while self.pipe < window and (self._write_queue or (self._end_queued and not self._end_sent)):
                 self._send_new(now)
             if self.send_rwnd == 0 and self.remote_acked == self.seq and self.zwp_deadline is None:
@@ -698,6 +720,54 @@ class StreamCore:
         taken = cap - need
         self.queued_bytes -= taken
         return b"".join(parts)
+
+    def _send_full(self, now: float, window: int) -> None:
+        """``_send_new`` for the bulk case: full-sized DATA packets while more than one is queued.
+
+        No END (data stays queued after each), no MTU probe (``pmtu.wanted`` is false), so every
+        packet has the same header but for its seq: the loop keeps its state in locals.
+        """
+        cap = self.pmtu.max_payload
+        take = self._take_payload
+        outgoing = self.outgoing
+        append = self.outbox.append
+        pack = HEADER.pack
+        remote_id = self.remote_id
+        rwnd = self._rwnd()
+        ack = self.ack
+        seq = self.seq
+        pipe = self.pipe
+        q = self._write_queue
+        while pipe < window and self.queued_bytes > cap:
+            head = q[0]
+            size = len(head)
+            if size > cap:  # cut packets off the head write while some of it stays queued
+                off = 0
+                while pipe < window and size - off > cap:
+                    piece = head[off : off + cap]
+                    off += cap
+                    outgoing[seq] = SentPacket(seq, FLAG_DATA, piece, now)
+                    append(pack(_MAGIC, _VERSION, FLAG_DATA, 0, remote_id, rwnd, seq, ack) + piece)
+                    seq = (seq + 1) & U32
+                    pipe += 1
+                q[0] = head[off:]
+                self.queued_bytes -= off
+                continue
+            payload = take(cap)
+            outgoing[seq] = SentPacket(seq, FLAG_DATA, payload, now)
+            append(pack(_MAGIC, _VERSION, FLAG_DATA, 0, remote_id, rwnd, seq, ack) + payload)
+            seq = (seq + 1) & U32
+            pipe += 1
+        if pipe == self.pipe:
+            return
+        self.seq = seq
+        self.pipe = pipe
+        self._ack_owed = 0
+        self._ack_urgent = False
+        if self.rto_deadline is None:
+            self.rto_deadline = now + self.rtt.rto
+        if self.tlp_deadline is None and self._tlp_armed:
+            self.tlp_deadline = now + self.rtt.probe_timeout()
 
     def _send_new(self, now: float) -> None:
         flags = 0
