@@ -44,12 +44,13 @@ from hyperpunch.udx.packet import (
     FLAG_SACK,
     HEADER,
     HEADER_SIZE,
-    MAX_SACKS,
-    SACK_PAIR,
     U32,
+    SentPacket,
+    decode_sacks,
     encode_sacks,
     seq_diff,
 )
+from hyperpunch.udx.send_queue import SendQueue
 
 RWND_MAX = 4 * 1024 * 1024
 MAX_RTO_COUNT = 6
@@ -66,22 +67,6 @@ _NOTHING: tuple[bytes, ...] = ()
 
 def _noop(*_args: object) -> None:
     return None
-
-
-class SentPacket:
-    """A DATA/END packet awaiting acknowledgement."""
-
-    __slots__ = ("flags", "lost", "payload", "probe", "sacked", "seq", "transmits", "xmit_ts")
-
-    def __init__(self, seq: int, flags: int, payload: memoryview | bytes, now: float) -> None:
-        self.seq = seq
-        self.flags = flags
-        self.payload = payload
-        self.xmit_ts = now
-        self.transmits = 1
-        self.sacked = False
-        self.lost = False
-        self.probe = False
 
 
 class StreamCore:
@@ -113,8 +98,7 @@ class StreamCore:
         self.outgoing: dict[int, SentPacket] = {}
         self.pipe = 0
         self._lost: deque[int] = deque()
-        self._write_queue: deque[memoryview] = deque()
-        self.queued_bytes = 0  # written, not yet packetized
+        self.send_queue = SendQueue()  # written, not yet packetized
         self.unacked_bytes = 0  # written, not yet acknowledged (includes queued)
         self._end_queued = False
         self._end_sent = False
@@ -191,6 +175,11 @@ class StreamCore:
     def max_payload(self) -> int:
         return self.pmtu.max_payload
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes written and not yet cut into packets."""
+        return self.send_queue.size
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self.closed:
             raise StreamStateError("stream is closed", code="ERR_STREAM_DESTROYED")
@@ -200,8 +189,7 @@ class StreamCore:
         if n == 0:
             return
         view = memoryview(data if isinstance(data, bytes) else bytes(data))
-        self._write_queue.append(view)
-        self.queued_bytes += n
+        self.send_queue.push(view)
         self.unacked_bytes += n
 
     def write_end(self) -> None:
@@ -440,15 +428,7 @@ class StreamCore:
 
         sacked = False
         if type_ & FLAG_SACK:
-            rest = n - HEADER_SIZE
-            sack_len = data_offset if 0 < data_offset < rest else rest
-            count = min(sack_len // 8, MAX_SACKS)
-            for i in range(count):
-                s, e = SACK_PAIR.unpack_from(buf, HEADER_SIZE + 8 * i)
-                base = self.remote_acked
-                span = seq_diff(self.seq, base)
-                if not 0 <= seq_diff(s, base) < seq_diff(e, base) <= span:
-                    continue  # libudx's udx_sack_is_valid, made robust to 2**31 distances
+            for s, e in decode_sacks(buf, n, data_offset, self.remote_acked, self.seq):
                 p = s
                 while p != e:
                     pkt = self.outgoing.get(p)
@@ -465,7 +445,7 @@ class StreamCore:
                 self.rto_deadline = None
                 self.tlp_deadline = None
                 self.reo_deadline = None
-                if self.send_rwnd == 0 and (self._write_queue or (self._end_queued and not self._end_sent)):
+                if self.send_rwnd == 0 and (self.send_queue or (self._end_queued and not self._end_sent)):
                     self.zwp_deadline = now + self.rtt.rto
             else:
                 self.rto_deadline = now + self.rtt.rto
@@ -589,7 +569,7 @@ class StreamCore:
         if not self._tlp_armed or self.remote_acked == self.seq:
             return
         self._tlp_armed = False
-        if self._write_queue or (self._end_queued and not self._end_sent):
+        if self.send_queue or (self._end_queued and not self._end_sent):
             self._send_new(now)
         else:
             p = (self.seq - 1) & U32
@@ -675,14 +655,14 @@ class StreamCore:
                 if pkt is None or pkt.sacked or not pkt.lost:
                     continue
                 self._retransmit(pkt, now)
-        if self._write_queue or (self._end_queued and not self._end_sent):
+        if self.send_queue or (self._end_queued and not self._end_sent):
             rwnd_pkts = self.send_rwnd // self.pmtu.max_payload
             if rwnd_pkts == 0 and self.send_rwnd > 0:
                 rwnd_pkts = 1
             window = min(cwnd, rwnd_pkts)
-            if self.pipe < window and self.queued_bytes > self.pmtu.max_payload and not self.pmtu.wanted:
+            if self.pipe < window and self.send_queue.size > self.pmtu.max_payload and not self.pmtu.wanted:
                 self._send_full(now, window)
-            while self.pipe < window and (self._write_queue or (self._end_queued and not self._end_sent)):
+            while self.pipe < window and (self.send_queue or (self._end_queued and not self._end_sent)):
                 self._send_new(now)
             if self.send_rwnd == 0 and self.remote_acked == self.seq and self.zwp_deadline is None:
                 self.zwp_deadline = now + self.rtt.rto
@@ -695,32 +675,6 @@ class StreamCore:
             elif self.keepalive_deadline is None:
                 self.keepalive_deadline = now + self.keepalive
 
-    def _take_payload(self, cap: int) -> memoryview | bytes:
-        q = self._write_queue
-        head = q[0]
-        if len(head) > cap:
-            q[0] = head[cap:]
-            self.queued_bytes -= cap
-            return head[:cap]
-        if len(head) == cap or len(q) == 1:
-            q.popleft()
-            self.queued_bytes -= len(head)
-            return head
-        parts: list[memoryview] = []
-        need = cap
-        while q and need > 0:
-            head = q[0]
-            if len(head) > need:
-                parts.append(head[:need])
-                q[0] = head[need:]
-                need = 0
-            else:
-                parts.append(q.popleft())
-                need -= len(head)
-        taken = cap - need
-        self.queued_bytes -= taken
-        return b"".join(parts)
-
     def _send_full(self, now: float, window: int) -> None:
         """``_send_new`` for the bulk case: full-sized DATA packets while more than one is queued.
 
@@ -728,7 +682,7 @@ class StreamCore:
         packet has the same header but for its seq: the loop keeps its state in locals.
         """
         cap = self.pmtu.max_payload
-        take = self._take_payload
+        take = self.send_queue.take
         outgoing = self.outgoing
         append = self.outbox.append
         pack = HEADER.pack
@@ -737,8 +691,9 @@ class StreamCore:
         ack = self.ack
         seq = self.seq
         pipe = self.pipe
-        q = self._write_queue
-        while pipe < window and self.queued_bytes > cap:
+        sq = self.send_queue
+        q = sq.parts
+        while pipe < window and sq.size > cap:
             head = q[0]
             size = len(head)
             if size > cap:  # cut packets off the head write while some of it stays queued
@@ -751,7 +706,7 @@ class StreamCore:
                     seq = (seq + 1) & U32
                     pipe += 1
                 q[0] = head[off:]
-                self.queued_bytes -= off
+                sq.size -= off
                 continue
             payload = take(cap)
             outgoing[seq] = SentPacket(seq, FLAG_DATA, payload, now)
@@ -773,10 +728,10 @@ class StreamCore:
         flags = 0
         payload: memoryview | bytes = b""
         pmtu = self.pmtu
-        if self._write_queue:
-            payload = self._take_payload(pmtu.max_payload)
+        if self.send_queue:
+            payload = self.send_queue.take(pmtu.max_payload)
             flags = FLAG_DATA
-        if not self._write_queue and self._end_queued:
+        if not self.send_queue and self._end_queued:
             flags |= FLAG_END
             self._end_sent = True
             self.end_seq = self.seq
@@ -848,8 +803,7 @@ class StreamCore:
             return
         self.closed = True
         self.error = err
-        self._write_queue.clear()
-        self.queued_bytes = 0
+        self.send_queue.clear()
         self.outgoing.clear()
         self._lost.clear()
         self.incoming.clear()

@@ -115,6 +115,24 @@ def encode_sacks(seqs: Iterable[int], base: int) -> bytes:
     return b"".join(SACK_PAIR.pack((base + s) & U32, (base + e) & U32) for s, e in ranges)
 
 
+def decode_sacks(
+    buf: bytes | bytearray | memoryview, n: int, data_offset: int, base: int, top: int
+) -> list[tuple[int, int]]:
+    """The valid SACK ranges ``[start, end)`` of a SACK packet of ``n`` bytes: at most ``MAX_SACKS``
+    pairs from the body (before the data offset, when there is one), keeping only ranges inside
+    ``(base, top]`` — the cumulative ack and our next seq (libudx's ``udx_sack_is_valid``, made
+    robust to 2**31 distances, so a hostile block cannot make the caller loop)."""
+    rest = n - HEADER_SIZE
+    sack_len = data_offset if 0 < data_offset < rest else rest
+    span = seq_diff(top, base)
+    ranges: list[tuple[int, int]] = []
+    for i in range(min(sack_len // 8, MAX_SACKS)):
+        s, e = SACK_PAIR.unpack_from(buf, HEADER_SIZE + 8 * i)
+        if 0 <= seq_diff(s, base) < seq_diff(e, base) <= span:
+            ranges.append((s, e))
+    return ranges
+
+
 def encode_header(type_: int, stream_id: int, rwnd: int, seq: int, ack: int, data_offset: int = 0) -> bytes:
     return HEADER.pack(MAGIC, VERSION, type_, data_offset, stream_id, rwnd, seq, ack)
 
@@ -139,3 +157,19 @@ def encode_packet(
         + bytes(padding)
         + payload
     )
+
+
+class SentPacket:
+    """A DATA/END packet awaiting acknowledgement."""
+
+    __slots__ = ("flags", "lost", "payload", "probe", "sacked", "seq", "transmits", "xmit_ts")
+
+    def __init__(self, seq: int, flags: int, payload: memoryview | bytes, now: float) -> None:
+        self.seq = seq
+        self.flags = flags
+        self.payload = payload
+        self.xmit_ts = now
+        self.transmits = 1
+        self.sacked = False
+        self.lost = False
+        self.probe = False
