@@ -93,7 +93,9 @@ async function main () {
     key: hex(a.key),
     view,
     indexers: a.system.indexers.map((i) => hex(i.key)),
-    signedLength: a.view.signedLength
+    signedLength: a.view.signedLength,
+    viewKey: hex(a.view.key), // the view core as JS derived it, and its content's tree hash
+    viewTreeHash: hex(await a.view.treeHash(a.view.length))
   })
   const rl = readline.createInterface({ input: process.stdin })
   for await (const line of rl) {

@@ -6,7 +6,7 @@
 //   node autobase-peer.js '{"key": "<base key hex>", "port": <port>, "expect": <view length>}'
 //
 // Prints one JSON line: {view, viewLength, signedLength, systemLength, indexedLength, indexers,
-// writable} once the view has `expect` values and JS's own linearization made everything final
+// writable, viewKey, viewTreeHash} once the view has `expect` values and JS's own linearization made everything final
 // (or after a deadline, with what it has).
 'use strict'
 const net = require('net')
@@ -61,7 +61,9 @@ async function main () {
     systemLength: base.length,
     indexedLength: base.indexedLength, // how much of the system view JS itself holds as final
     indexers: base.system.indexers.map((i) => hex(i.key)),
-    writable: base.writable
+    writable: base.writable,
+    viewKey: hex(base.view.key), // the view core as JS derived it, and its content's tree hash
+    viewTreeHash: hex(await base.view.treeHash(base.view.length))
   }
   process.stdout.write(JSON.stringify(out) + '\n')
   stream.destroy()

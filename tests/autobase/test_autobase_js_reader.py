@@ -57,6 +57,14 @@ async def test_js_autobase_reads_a_python_base(tmp_path: Path) -> None:
             assert got["indexedLength"] == got["systemLength"] > 0  # JS holds all of it as final
             assert got["signedLength"] == 0  # no indexer checkpoints in Python's blocks (yet)
             assert got["indexers"] == [a.key.hex()]
+            # the view core Python derives is JS's: same key, length and Merkle tree hash
+            info = a.view_core("view")
+            assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                got["viewKey"],
+                got["viewLength"],
+                got["viewTreeHash"],
+            )
+            assert b.view_core("view") == info
         finally:
             await a.aclose()
             await b.aclose()
@@ -82,6 +90,13 @@ async def test_python_autobase_joins_a_js_base(tmp_path: Path) -> None:
                 assert [k.hex() for k in base.indexers] == ready["indexers"]
                 assert base.reboots >= 2
                 assert not base.writable
+                # the view core Python derives is JS's: same key, length and Merkle tree hash
+                info = base.view_core("view")
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    ready["viewKey"],
+                    ready["signedLength"],
+                    ready["viewTreeHash"],
+                )
             finally:
                 await base.aclose()
                 for mux in muxes:

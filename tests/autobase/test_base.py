@@ -18,12 +18,13 @@ from hyperpunch.autobase.messages import oplog_message
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import decode
 from jsref import run_node_json
+from refvectors import section
 
 PK = bytes([1]) * 32
 
 
 def open_view(store: ViewStore) -> MemoryView:
-    return store.get("view")
+    return store.get("view", value_encoding="json")
 
 
 async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
@@ -149,3 +150,25 @@ async def test_added_indexer_reboots_and_both_converge(tmp_path: Path) -> None:
         finally:
             await a.aclose()
             await b.aclose()
+
+
+async def test_view_core_like_js_single_writer_run(tmp_path: Path) -> None:
+    """The ``single`` run of the JS vectors: before any apply the view is the unsigned bootstrap
+    core; the first indexed batch makes the creator the indexer and the view moves to a core it
+    signs, prologued by what it held (key, length and tree hash as JS)."""
+    run = section("autobase")["runs"]["single"]
+    async with Corestore(tmp_path / "s", primary_key=bytes.fromhex(run["primaryKey"]), unsafe=True) as store:
+        base = make(store)
+        await base.ready()
+        try:
+            assert base.view_core("view").key.hex() == run["viewKey"]
+            assert base.view_core("view").length == run["viewLength"] == 0
+            await base.append("a0")
+            after = run["afterAppend"]
+            info = base.view_core("view")
+            assert info.key.hex() == after["viewKey"]
+            assert info.length == after["viewLength"]
+            blocks = [bytes.fromhex(b) for b in after["viewBlocks"]]
+            assert info.tree_hash == keys.tree_hash(blocks)
+        finally:
+            await base.aclose()

@@ -11,9 +11,12 @@ Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: a
 counts once its first node is indexed, then the linearizer reboots and the views roll back to
 the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
 this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
-not undone on reorder), view cores (``open`` gets a :class:`ViewStore` of in-memory
-:class:`MemoryView`\\s, not derived, signed cores), writer removal, checkpoints/digests in
-blocks, automatic acks, fast-forward and encryption.
+not undone on reorder), view cores written and signed (``open`` gets a :class:`ViewStore` of
+in-memory :class:`MemoryView`\\s; :meth:`Autobase.view_core` gives the key, indexed length and
+tree hash JS's view core has: the views move to a core signed by the indexers, prologued by their
+indexed content, at the first indexed batch and at every indexer change, as JS
+``_generateNextViews``), writer removal, checkpoints/digests in blocks, automatic acks,
+fast-forward and encryption.
 
 Invariants: the linearization and the blocks' node layout are JS's (the sans-IO core); every
 public coroutine runs on the caller's task (no background tasks); ``aclose`` is idempotent.
@@ -27,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hyperpunch.aio import CloseOnce
+from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import oplog_message
@@ -36,32 +40,54 @@ from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import encode
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
+from hyperpunch.hypercore.messages import Prologue
 
-__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewStore"]
+__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewCoreInfo", "ViewStore"]
 
 PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
 
 
-class MemoryView:
-    """An in-memory append-only view (``get``/``append``/``truncate``/``length``)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class ViewCoreInfo:
+    """A view's core as JS derives it: its key (manifest signed by the indexers, prologued by
+    its content when the indexer set last changed), its indexed length and the Merkle tree hash
+    of its first ``length`` blocks (hypercore ``treeHash``)."""
 
-    def __init__(self, name: str) -> None:
+    key: bytes
+    length: int
+    tree_hash: bytes
+
+
+class MemoryView:
+    """An in-memory append-only view (``get``/``append``/``truncate``/``length``); values are
+    also kept as the blocks JS would write (encoded with ``value_encoding``)."""
+
+    def __init__(self, name: str, value_encoding: str | ValueEncoding = "binary") -> None:
         self.name = name
+        self._codec = resolve_encoding(value_encoding)
         self._values: list[Any] = []
+        self._blocks: list[bytes] = []
 
     @property
     def length(self) -> int:
         return len(self._values)
 
     async def append(self, value: Any) -> int:
+        block = self._codec.encode(value)
         self._values.append(value)
+        self._blocks.append(block)
         return len(self._values)
+
+    def blocks(self, length: int | None = None) -> list[bytes]:
+        """The view's first ``length`` (default: all) blocks, encoded."""
+        return self._blocks[: len(self._blocks) if length is None else length]
 
     async def get(self, index: int) -> Any:
         return self._values[index]
 
     def truncate(self, length: int) -> None:
         del self._values[length:]
+        del self._blocks[length:]
 
 
 class ViewStore:
@@ -70,10 +96,10 @@ class ViewStore:
     def __init__(self) -> None:
         self.views: dict[str, MemoryView] = {}
 
-    def get(self, name: str) -> MemoryView:
+    def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
         view = self.views.get(name)
         if view is None:
-            view = self.views[name] = MemoryView(name)
+            view = self.views[name] = MemoryView(name, value_encoding)
         return view
 
 
@@ -130,6 +156,10 @@ class Autobase:
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
+        # the views' cores as JS derives them: the indexers' signing keys (none until the first
+        # indexed batch) and each view's prologue at the last indexer change
+        self._signers: list[bytes] = []
+        self._prologues: dict[str, Prologue | None] = {}
 
     # --- lifecycle
 
@@ -189,6 +219,36 @@ class Autobase:
     def note_member(self, key: bytes) -> None:
         """A writer was added by ``apply`` (see :class:`Host`)."""
         self._members[key] = None
+
+    def view_core(self, name: str) -> ViewCoreInfo:
+        """View ``name``'s core as JS derives it (key, indexed length, tree hash)."""
+        assert self.key is not None
+        index = list(self._views.views).index(name)
+        length = self._state.final_lengths[index]
+        blocks = self._views.views[name].blocks(length)
+        key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
+        return ViewCoreInfo(key, length, keys.tree_hash(blocks))
+
+    def _signer_of(self, key: bytes) -> bytes:
+        core = self.local if self.local is not None and self.local.key == key else self._cores.get(key)
+        manifest = None if core is None else core.manifest
+        if manifest is None or not manifest.signers:
+            raise AutobaseLocalError(f"no manifest for indexer {key.hex()}")
+        return manifest.signers[0].public_key
+
+    def _migrate(self, indexers: Sequence[bytes], lengths: Sequence[int]) -> None:
+        """The indexer set is now ``indexers``: every view moves to a core they sign, prologued
+        by its content at ``lengths`` (JS ``_generateNextViews``)."""
+        self._signers = [self._signer_of(k) for k in indexers]
+        for view, length in zip(self._views.views.values(), lengths, strict=False):
+            blocks = view.blocks(length)
+            self._prologues[view.name] = Prologue(keys.tree_hash(blocks), length) if length else None
+
+    def _first_indexer(self) -> None:
+        """JS silently adds the bootstrap as the first indexer with the first indexed batch."""
+        first = self._state.first_indexed_lengths
+        if not self._signers and first is not None and self.key is not None:
+            self._migrate([self.key], first)
 
     # --- writing and reading
 
@@ -275,11 +335,16 @@ class Autobase:
             unsettled = False
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
-                    self._truncate(self._state.rebase(step.kept))
+                    lengths = self._state.rebase(step.kept)
+                    self._first_indexer()
+                    assert self._replay.system is not None
+                    self._migrate(self._replay.system.indexer_keys, lengths)
+                    self._truncate(lengths)
                     unsettled = False
                     continue
                 if unsettled:
                     self._state.settle()
+                    self._first_indexer()
                 plan = self._state.plan(step)
                 if plan.truncate_to is not None:
                     self._truncate(plan.truncate_to)
@@ -295,5 +360,6 @@ class Autobase:
                 unsettled = True
             if unsettled:
                 self._state.settle()
+                self._first_indexer()
             if len(self._members) == members:
                 return
