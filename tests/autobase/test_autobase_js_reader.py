@@ -11,7 +11,10 @@ from pathlib import Path
 
 from test_base import make, values
 
+from hyperpunch.autobase import Autobase, Host, ViewStore
+from hyperpunch.autobase.apply_state import ApplyNode
 from hyperpunch.corestore import Corestore
+from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.protomux import Protomux
 from hyperpunch.secretstream import SecretStream, serve
 from jsref import spawn_node
@@ -58,13 +61,13 @@ async def test_js_autobase_reads_a_python_base(tmp_path: Path) -> None:
             assert got["signedLength"] == 0  # no indexer checkpoints in Python's blocks (yet)
             assert got["indexers"] == [a.key.hex()]
             # the view core Python derives is JS's: same key, length and Merkle tree hash
-            info = a.view_core("view")
+            info = await a.view_core("view")
             assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
                 got["viewKey"],
                 got["viewLength"],
                 got["viewTreeHash"],
             )
-            assert b.view_core("view") == info
+            assert await b.view_core("view") == info
         finally:
             await a.aclose()
             await b.aclose()
@@ -91,10 +94,61 @@ async def test_python_autobase_joins_a_js_base(tmp_path: Path) -> None:
                 assert base.reboots >= 2
                 assert not base.writable
                 # the view core Python derives is JS's: same key, length and Merkle tree hash
-                info = base.view_core("view")
+                info = await base.view_core("view")
                 assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
                     ready["viewKey"],
                     ready["signedLength"],
+                    ready["viewTreeHash"],
+                )
+            finally:
+                await base.aclose()
+                for mux in muxes:
+                    await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0
+
+
+async def bee_apply(nodes: list[ApplyNode], view: Hyperbee, host: Host) -> None:
+    for node in nodes:
+        value = node.value
+        if "add" in value:
+            await host.add_writer(bytes.fromhex(value["add"]), indexer=bool(value.get("indexer")))
+        elif "del" in value:
+            await view.delete(value["del"])
+        else:
+            await view.put(value["put"], value["value"])
+
+
+def open_bee(store: ViewStore) -> Hyperbee:
+    return Hyperbee(store.core("view"), key_encoding="utf-8", value_encoding="json", extension=False)
+
+
+async def test_python_hyperbee_view_of_a_js_base_is_js_s_view_core(tmp_path: Path) -> None:
+    """A JS base whose view is a Hyperbee (two JS indexers putting and deleting concurrently):
+    a hyperpunch Autobase with the same apply into a hyperpunch Hyperbee builds the same bee, and
+    its view core (key, indexed length, Merkle tree hash) is JS's view core."""
+    async with spawn_node("autobase-host.js", json.dumps({"indexer": True, "bee": True})) as js:
+        ready = await js.expect("ready")
+        assert ready["signedLength"] == ready["viewLength"] > 0
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            streams = [await SecretStream.connect("127.0.0.1", port) for port in ready["ports"]]
+            muxes = [root.replicate(s) for s in streams]
+            base = Autobase(
+                root, bytes.fromhex(ready["key"]), open=open_bee, apply=bee_apply, value_encoding="json"
+            )
+            await base.ready()
+            try:
+                for _ in range(5):
+                    await base.update(wait=True)
+                    if (await base.view_core("view")).length == ready["viewLength"]:
+                        break
+                bee: Hyperbee = base.view
+                assert [[e.key, e.value] async for e in bee.range()] == ready["view"]
+                info = await base.view_core("view")
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    ready["viewKey"],
+                    ready["viewLength"],
                     ready["viewTreeHash"],
                 )
             finally:

@@ -161,11 +161,12 @@ async def test_view_core_like_js_single_writer_run(tmp_path: Path) -> None:
         base = make(store)
         await base.ready()
         try:
-            assert base.view_core("view").key.hex() == run["viewKey"]
-            assert base.view_core("view").length == run["viewLength"] == 0
+            before = await base.view_core("view")
+            assert before.key.hex() == run["viewKey"]
+            assert before.length == run["viewLength"] == 0
             await base.append("a0")
             after = run["afterAppend"]
-            info = base.view_core("view")
+            info = await base.view_core("view")
             assert info.key.hex() == after["viewKey"]
             assert info.length == after["viewLength"]
             blocks = [bytes.fromhex(b) for b in after["viewBlocks"]]

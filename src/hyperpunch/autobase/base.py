@@ -90,17 +90,60 @@ class MemoryView:
         del self._blocks[length:]
 
 
+View = MemoryView | Hypercore
+
+
 class ViewStore:
-    """What ``open`` receives: ``get(name)`` makes (or returns) the named view."""
+    """What ``open`` receives: ``get(name)`` makes (or returns) the named in-memory view;
+    ``core(name)`` a Hypercore to open a Hyperbee (or any core-backed view) on, the working
+    copy of the view's blocks (in memory, its own key; :meth:`Autobase.view_core` gives the key
+    JS derives)."""
 
     def __init__(self) -> None:
-        self.views: dict[str, MemoryView] = {}
+        self.views: dict[str, View] = {}
 
     def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
         view = self.views.get(name)
         if view is None:
             view = self.views[name] = MemoryView(name, value_encoding)
+        if not isinstance(view, MemoryView):
+            raise AutobaseLocalError(f"view {name!r} is a core view")
         return view
+
+    def core(self, name: str, *, value_encoding: str | ValueEncoding | None = None) -> Hypercore:
+        view = self.views.get(name)
+        if view is None:
+            view = self.views[name] = Hypercore(None, value_encoding=value_encoding)
+        if not isinstance(view, Hypercore):
+            raise AutobaseLocalError(f"view {name!r} is an in-memory view")
+        return view
+
+    @property
+    def lengths(self) -> list[int]:
+        return [v.length for v in self.views.values()]
+
+    async def ready(self) -> None:
+        for view in self.views.values():
+            if isinstance(view, Hypercore):
+                await view.ready()
+
+    async def tree_hash(self, name: str, length: int) -> bytes:
+        view = self.views[name]
+        if isinstance(view, MemoryView):
+            return keys.tree_hash(view.blocks(length))
+        return await view.tree_hash(length) if length else keys.tree_hash([])
+
+    async def truncate(self, lengths: Sequence[int]) -> None:
+        for view, length in zip(self.views.values(), lengths, strict=False):
+            if isinstance(view, MemoryView):
+                view.truncate(length)
+            elif view.length > length:
+                await view.truncate(length)
+
+    async def aclose(self) -> None:
+        for view in self.views.values():
+            if isinstance(view, Hypercore):
+                await view.aclose()
 
 
 class Host:
@@ -175,13 +218,15 @@ class Autobase:
         self._members[self.key] = None
         self._replay = Replayer([self.key], [local.key] if local.key != self.key else [], adds=self._adds_of)
         self.view = self._open(self._views)
-        self._state = ApplyState([v.length for v in self._views.views.values()])
+        await self._views.ready()
+        self._state = ApplyState(self._views.lengths)
         self.opened = True
 
     async def aclose(self) -> None:
         await self._close()
 
     async def _aclose(self) -> None:
+        await self._views.aclose()
         seen: set[int] = set()
         for core in [*self._cores.values(), *([self.local] if self.local else [])]:
             if id(core) not in seen:
@@ -220,14 +265,13 @@ class Autobase:
         """A writer was added by ``apply`` (see :class:`Host`)."""
         self._members[key] = None
 
-    def view_core(self, name: str) -> ViewCoreInfo:
+    async def view_core(self, name: str) -> ViewCoreInfo:
         """View ``name``'s core as JS derives it (key, indexed length, tree hash)."""
         assert self.key is not None
         index = list(self._views.views).index(name)
         length = self._state.final_lengths[index]
-        blocks = self._views.views[name].blocks(length)
         key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
-        return ViewCoreInfo(key, length, keys.tree_hash(blocks))
+        return ViewCoreInfo(key, length, await self._views.tree_hash(name, length))
 
     def _signer_of(self, key: bytes) -> bytes:
         core = self.local if self.local is not None and self.local.key == key else self._cores.get(key)
@@ -236,19 +280,21 @@ class Autobase:
             raise AutobaseLocalError(f"no manifest for indexer {key.hex()}")
         return manifest.signers[0].public_key
 
-    def _migrate(self, indexers: Sequence[bytes], lengths: Sequence[int]) -> None:
+    async def _migrate(self, indexers: Sequence[bytes], lengths: Sequence[int]) -> None:
         """The indexer set is now ``indexers``: every view moves to a core they sign, prologued
         by its content at ``lengths`` (JS ``_generateNextViews``)."""
         self._signers = [self._signer_of(k) for k in indexers]
-        for view, length in zip(self._views.views.values(), lengths, strict=False):
-            blocks = view.blocks(length)
-            self._prologues[view.name] = Prologue(keys.tree_hash(blocks), length) if length else None
+        for name, length in zip(list(self._views.views), lengths, strict=False):
+            if length:
+                self._prologues[name] = Prologue(await self._views.tree_hash(name, length), length)
+            else:
+                self._prologues[name] = None
 
-    def _first_indexer(self) -> None:
+    async def _first_indexer(self) -> None:
         """JS silently adds the bootstrap as the first indexer with the first indexed batch."""
         first = self._state.first_indexed_lengths
         if not self._signers and first is not None and self.key is not None:
-            self._migrate([self.key], first)
+            await self._migrate([self.key], first)
 
     # --- writing and reading
 
@@ -319,10 +365,6 @@ class Autobase:
                 fed_any = True
         return fed_any
 
-    def _truncate(self, lengths: Sequence[int]) -> None:
-        for view, length in zip(self._views.views.values(), lengths, strict=False):
-            view.truncate(length)
-
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
         return self._host_calls.get((node.writer.key, node.length), [])
@@ -336,18 +378,18 @@ class Autobase:
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
                     lengths = self._state.rebase(step.kept)
-                    self._first_indexer()
+                    await self._first_indexer()
                     assert self._replay.system is not None
-                    self._migrate(self._replay.system.indexer_keys, lengths)
-                    self._truncate(lengths)
+                    await self._migrate(self._replay.system.indexer_keys, lengths)
+                    await self._views.truncate(lengths)
                     unsettled = False
                     continue
                 if unsettled:
                     self._state.settle()
-                    self._first_indexer()
+                    await self._first_indexer()
                 plan = self._state.plan(step)
                 if plan.truncate_to is not None:
-                    self._truncate(plan.truncate_to)
+                    await self._views.truncate(plan.truncate_to)
                 for batch in plan.batches:
                     nodes = [
                         dataclasses.replace(n, value=self._encoding.decode(n.value)) for n in batch.nodes
@@ -356,10 +398,10 @@ class Autobase:
                     if nodes:
                         await self._apply(nodes, self.view, self._host)
                     self._host_calls[(batch.key, batch.length)] = self._host.calls
-                    self._state.applied(batch, [v.length for v in self._views.views.values()])
+                    self._state.applied(batch, self._views.lengths)
                 unsettled = True
             if unsettled:
                 self._state.settle()
-                self._first_indexer()
+                await self._first_indexer()
             if len(self._members) == members:
                 return
