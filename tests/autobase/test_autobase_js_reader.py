@@ -158,3 +158,67 @@ async def test_python_hyperbee_view_of_a_js_base_is_js_s_view_core(tmp_path: Pat
         await js.send({"cmd": "exit"})
         await js.expect("closed")
         assert await js.wait() == 0
+
+
+async def test_js_reads_a_python_hyperbee_base_with_the_same_view_core(tmp_path: Path) -> None:
+    """Python creates a base with a Hyperbee view and adds a second Python writer (an indexer);
+    both put and delete concurrently, then ack. A JS Autobase with the same apply into a JS
+    Hyperbee joins over a secret stream and builds the same bee in the same view core (key,
+    length, Merkle tree hash)."""
+
+    def make_bee(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
+        return Autobase(store, bootstrap, open=open_bee, apply=bee_apply, value_encoding="json")
+
+    async with Corestore(tmp_path / "s", primary_key=PK, unsafe=True) as root:
+        a = make_bee(root.namespace("a"))
+        await a.ready()
+        b = make_bee(root.namespace("b"), a.key)
+        await b.ready()
+        try:
+            assert a.key is not None and b.local is not None and b.local.key is not None
+            await a.append({"add": b.local.key.hex(), "indexer": True})
+            await a.append({"put": "k0", "value": {"from": "a"}})
+            await b.update()
+            await b.append([{"put": "k1", "value": {"from": "b"}}, {"del": "k0"}])
+            await a.append([{"put": "k0", "value": "again"}, {"put": "k2", "value": 2}])  # concurrent
+            for _ in range(4):
+                await a.update()
+                await b.update()
+                await a.ack()
+                await b.update()
+                await b.ack()
+            await a.update()
+            info = await a.view_core("view")
+            assert await b.view_core("view") == info
+            entries = [[e.key, e.value] async for e in a.view.range()]
+            assert entries == [[e.key, e.value] async for e in b.view.range()]
+            assert info.length == a.view.core.length > 0  # everything is indexed
+
+            muxes: list[Protomux] = []
+
+            async def handler(stream: SecretStream) -> None:
+                muxes.append(root.replicate(stream))
+                await stream.wait_closed()
+
+            server = await serve(handler, "127.0.0.1", 0)
+            async with server:
+                arg = {
+                    "key": a.key.hex(),
+                    "port": server.port,
+                    "expect": info.length,
+                    "bee": True,
+                    "viewKey": info.key.hex(),
+                }
+                async with spawn_node("autobase-peer.js", json.dumps(arg)) as js:
+                    got = await js.recv(timeout=60)
+                    assert await js.wait() == 0
+            assert got["view"] == entries
+            assert got["indexers"] == [a.key.hex(), b.local.key.hex()]
+            assert (got["viewKey"], got["viewLength"], got["viewTreeHash"]) == (
+                info.key.hex(),
+                info.length,
+                info.tree_hash.hex(),
+            )
+        finally:
+            await a.aclose()
+            await b.aclose()
