@@ -216,7 +216,12 @@ class Autobase:
         self.discovery_key = boot.discovery_key
         self._cores[self.key] = boot
         self._members[self.key] = None
-        self._replay = Replayer([self.key], [local.key] if local.key != self.key else [], adds=self._adds_of)
+        self._replay = Replayer(
+            [self.key],
+            [local.key] if local.key != self.key else [],
+            adds=self._adds_of,
+            check_value=self._encoding.decode,
+        )
         self.view = self._open(self._views)
         await self._views.ready()
         self._state = ApplyState(self._views.lengths)
@@ -260,6 +265,12 @@ class Autobase:
         """The indexed nodes so far as ``(writer key, length)``, in order."""
         assert self._replay is not None
         return [(n.writer.key, n.length) for n in self._replay.indexed]
+
+    @property
+    def frozen_writers(self) -> dict[bytes, int]:
+        """Writers whose block at that index did not decode: nothing after it is read (JS)."""
+        assert self._replay is not None
+        return dict(self._replay.frozen)
 
     def note_member(self, key: bytes) -> None:
         """A writer was added by ``apply`` (see :class:`Host`)."""

@@ -8,7 +8,8 @@ writers as JS does; after each round it runs ``update()`` and shifts the writers
 nodes. :meth:`Replayer.run` returns the updates (all indexed nodes so far are in ``indexed``);
 :meth:`Replayer.append_local` adds a local batch linking the DAG's heads and gives its blocks.
 
-Invariants: no I/O; a head naming a node that is already indexed is dropped (as ``writer.js``
+Invariants: no I/O; an undecodable block freezes its writer (as JS ``writer.js``: what came
+before stays, nothing after is read); a head naming a node that is already indexed is dropped (as ``writer.js``
 does); a writer whose next node names a writer or a length not yet loaded waits. Indexer changes
 are followed with :class:`~hyperpunch.autobase.system.IndexerSystem` when ``adds`` says which
 writers each node's apply adds (the apply semantics are the application's).
@@ -25,7 +26,8 @@ from hyperpunch.autobase.messages import Node, OplogMessage, oplog_message
 from hyperpunch.autobase.node import DagNode
 from hyperpunch.autobase.system import IndexerSystem
 from hyperpunch.autobase.topolist import TopoUpdate
-from hyperpunch.encoding import decode
+from hyperpunch.encoding import DecodeError, decode
+from hyperpunch.hypercore.errors import DecodingError
 
 __all__ = ["Rebooted", "Replayer"]
 
@@ -48,7 +50,12 @@ class Replayer:
     state (new indexers, the system's heads) and everything after is linearized again."""
 
     def __init__(
-        self, indexers: Sequence[bytes], writers: Sequence[bytes] = (), *, adds: AddsFn | None = None
+        self,
+        indexers: Sequence[bytes],
+        writers: Sequence[bytes] = (),
+        *,
+        adds: AddsFn | None = None,
+        check_value: Callable[[bytes], object] | None = None,
     ) -> None:
         keys = list(dict.fromkeys([*indexers, *writers]))
         self.writers = {k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers) for k in keys}
@@ -60,6 +67,11 @@ class Replayer:
         self.system = IndexerSystem(indexers[0]) if adds is not None else None
         self.indexed: list[DagNode] = []
         self.reboots = 0
+        # writers whose block at that index did not decode (JS freezes such a writer: nothing
+        # after it is loaded), and what went wrong, for the adapter's warning events
+        self.frozen: dict[bytes, int] = {}
+        self.warnings: list[str] = []
+        self._check_value = check_value  # a value it raises on freezes the writer too (as JS)
 
     def feed(self, key: bytes, blocks: Sequence[bytes]) -> None:
         """Queue writer ``key``'s next raw blocks (in core order)."""
@@ -67,7 +79,19 @@ class Replayer:
             self.writers[key] = MemoryWriter(key.hex()[:8], key)
             self._pending[key] = []
             self._messages[key] = []
-        msgs = [decode(oplog_message, b) for b in blocks]
+        if key in self.frozen:
+            return
+        msgs = []
+        for b in blocks:
+            try:
+                msg = decode(oplog_message, b)
+                if msg.node.value is not None and self._check_value is not None:
+                    self._check_value(msg.node.value)
+                msgs.append(msg)
+            except (DecodeError, DecodingError, ValueError) as err:
+                self.frozen[key] = len(self._messages[key]) + len(msgs)
+                self.warnings.append(f"writer {key.hex()} block {self.frozen[key]}: {err}")
+                break
         self._pending[key].extend(msgs)
         self._messages[key].extend(msgs)
 
