@@ -68,16 +68,13 @@ class _Record:
 
 
 class ApplyState:
-    __slots__ = ("_final_lengths", "_indexed_pending", "_tip", "first_indexed_lengths", "indexed_batches")
+    __slots__ = ("_final_lengths", "_indexed_pending", "_tip", "indexed_batches")
 
     def __init__(self, view_lengths: Sequence[int] = ()) -> None:
         self._final_lengths = tuple(view_lengths)  # the views' lengths after the last indexed batch
         self._tip: list[_Record] = []  # applied, not yet indexed
         self._indexed_pending = 0  # nodes of the current plan that are indexed
         self.indexed_batches = 0
-        # the views' lengths right after the first indexed batch (JS: the bootstrap becomes the
-        # first indexer there, and the views move to cores it signs, prologued by this content)
-        self.first_indexed_lengths: tuple[int, ...] | None = None
 
     @property
     def final_lengths(self) -> tuple[int, ...]:
@@ -137,6 +134,4 @@ class ApplyState:
             n -= r.batch.size
             self._final_lengths = r.view_lengths
             self.indexed_batches += 1
-            if self.first_indexed_lengths is None:
-                self.first_indexed_lengths = r.view_lengths
         self._indexed_pending = 0

@@ -14,7 +14,7 @@ this base's views): the system view's Hyperbee (membership for ``writable`` live
 not undone on reorder), view cores written and signed (``open`` gets a :class:`ViewStore` of
 in-memory :class:`MemoryView`\\s; :meth:`Autobase.view_core` gives the key, indexed length and
 tree hash JS's view core has: the views move to a core signed by the indexers, prologued by their
-indexed content, at the first indexed batch and at every indexer change, as JS
+indexed content, at every indexer change (the bootstrap's first batch is one), as JS
 ``_generateNextViews``), writer removal, checkpoints/digests in blocks, automatic acks,
 fast-forward and encryption.
 
@@ -301,12 +301,6 @@ class Autobase:
             else:
                 self._prologues[name] = None
 
-    async def _first_indexer(self) -> None:
-        """JS silently adds the bootstrap as the first indexer with the first indexed batch."""
-        first = self._state.first_indexed_lengths
-        if not self._signers and first is not None and self.key is not None:
-            await self._migrate([self.key], first)
-
     # --- writing and reading
 
     async def append(self, value: Any | Sequence[Any]) -> int:
@@ -389,7 +383,6 @@ class Autobase:
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
                     lengths = self._state.rebase(step.kept)
-                    await self._first_indexer()
                     assert self._replay.system is not None
                     await self._migrate(self._replay.system.indexer_keys, lengths)
                     await self._views.truncate(lengths)
@@ -397,7 +390,6 @@ class Autobase:
                     continue
                 if unsettled:
                     self._state.settle()
-                    await self._first_indexer()
                 plan = self._state.plan(step)
                 if plan.truncate_to is not None:
                     await self._views.truncate(plan.truncate_to)
@@ -413,6 +405,5 @@ class Autobase:
                 unsettled = True
             if unsettled:
                 self._state.settle()
-                await self._first_indexer()
             if len(self._members) == members:
                 return

@@ -12,7 +12,9 @@ Invariants: no I/O; an undecodable block freezes its writer (as JS ``writer.js``
 before stays, nothing after is read); a head naming a node that is already indexed is dropped (as ``writer.js``
 does); a writer whose next node names a writer or a length not yet loaded waits. Indexer changes
 are followed with :class:`~hyperpunch.autobase.system.IndexerSystem` when ``adds`` says which
-writers each node's apply adds (the apply semantics are the application's).
+writers each node's apply adds (the apply semantics are the application's); an indexer change
+takes effect at the end of the writer batch it happened in (JS computes ``update.indexers``
+after the batch's apply), so a batch is never split by a reboot.
 """
 
 from __future__ import annotations
@@ -111,17 +113,19 @@ class Replayer:
     def _on_indexed(self, u: TopoUpdate[DagNode]) -> int | None:
         """Take ``u``'s indexed nodes in order; returns how many were kept when the indexer set
         changed (then the rest are dropped and the linearizer must reboot), else ``None``."""
+        changed = False
         for i, n in enumerate(u.indexed):
             self.indexed.append(n)
             key = n.writer.key
             self._indexed_length[key] = max(self._indexed_length.get(key, 0), n.length)
-            changed = False
             if self.system is not None and self._adds is not None:
-                changed = self.system.add_head(n)
+                changed = self.system.add_head(n) or changed
                 for k, indexer in self._adds(n):
                     self.system.add(k, indexer=indexer)
             if n.batch == 1 and isinstance(n.writer, MemoryWriter):
                 n.writer.shift()
+            if n.batch != 1:
+                continue  # JS sees an indexer update once the whole batch is applied
             if changed:
                 return i + 1
         return None
