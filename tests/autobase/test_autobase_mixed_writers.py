@@ -29,19 +29,18 @@ async def entries(bee: Hyperbee) -> list[list[Any]]:
 async def until_length(core: Hypercore, length: int) -> None:
     """Wait (event-driven, bounded) until ``core`` has replicated ``length`` blocks: the JS peer
     appended them, the upgrade may still be on its way."""
-    while core.length < length:
-        grew: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    grew = asyncio.Event()
 
-        def on_append(*_: Any) -> None:
-            if not grew.done():
-                grew.set_result(None)
+    def on_append(*_: Any) -> None:
+        grew.set()
 
-        off = core.on("append", on_append)
-        try:
-            if core.length < length:
-                await asyncio.wait_for(grew, 30)
-        finally:
-            off()
+    off = core.on("append", on_append)
+    try:
+        while core.length < length:
+            grew.clear()
+            await asyncio.wait_for(grew.wait(), 30)
+    finally:
+        off()
 
 
 async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> None:
