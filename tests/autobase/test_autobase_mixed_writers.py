@@ -2,11 +2,15 @@
 over a direct secret stream): a JS peer creates the base and adds the Python peer as an indexer
 through an app message; both put and delete concurrently; after acks both bees hold the same
 entries and the view core Python derives (key, indexed length, Merkle tree hash) is the one JS
-has. JS's *signed* view length does not cover Python's part: Python writes no checkpoints."""
+has. The mirror case too: Python creates the base and adds the JS peer. What is not compared:
+the system cores (Python writes no system Hyperbee) and the signed lengths of a base with a
+Python indexer (Python writes no checkpoints, so JS's signed length there rests on JS's
+signatures and prologues only)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +106,63 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
         await js.send({"cmd": "exit"})
         await js.expect("closed")
         assert await js.wait() == 0
+
+
+async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> None:
+    """The mirror case: Python creates the base and adds the JS peer as an indexer; both put and
+    delete concurrently, then ack: same entries and the same view core (key, length, tree hash)
+    in both."""
+    async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+        base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json")
+        await base.ready()
+        assert base.key is not None and base.local is not None
+        async with spawn_node("autobase-bee-peer.js", json.dumps({"key": base.key.hex()})) as js:
+            ready = await js.expect("ready")
+
+            async def js_do(cmd: dict[str, Any], event: str) -> dict[str, Any]:
+                await js.send(cmd)
+                return await js.expect(event)
+
+            stream = await SecretStream.connect("127.0.0.1", ready["port"])
+            mux = root.replicate(stream)
+            js_core = await root.get(key=bytes.fromhex(ready["local"]))
+            try:
+                await base.append([{"add": ready["local"], "indexer": True}, {"put": "k0", "value": "py"}])
+                for _ in range(20):  # until JS has the add (its update rounds pace it)
+                    await js_do({"cmd": "update", "rounds": 1}, "updated")
+                    if (await js_do({"cmd": "state"}, "state"))["writable"]:
+                        break
+                # concurrent: neither has seen the other's batch
+                appended = await js_do(
+                    {"cmd": "append", "values": [{"put": "k1", "value": "js"}, {"del": "k0"}]}, "appended"
+                )
+                await base.append([{"put": "k0", "value": "again"}, {"put": "k2", "value": 2}, {"del": "k1"}])
+                await until_length(js_core, appended["length"])
+                for _ in range(4):
+                    await base.update()
+                    await base.ack()
+                    await js_do({"cmd": "update"}, "updated")
+                    acked = await js_do({"cmd": "ack"}, "acked")
+                    await until_length(js_core, acked["length"])
+                    await base.update()
+                await base.ack()
+                await js_do({"cmd": "update"}, "updated")
+                state = await js_do({"cmd": "state"}, "state")
+                assert state["writable"]
+                assert (
+                    [k.hex() for k in base.indexers] == state["indexers"] == [base.key.hex(), ready["local"]]
+                )
+                assert await entries(base.view) == state["entries"]
+                info = await base.view_core("view")
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    state["viewKey"],
+                    state["viewLength"],
+                    state["viewTreeHash"],
+                )
+            finally:
+                await js_core.aclose()
+                await base.aclose()
+                await mux.aclose()
+            await js.send({"cmd": "exit"})
+            await js.expect("closed")
+            assert await js.wait() == 0
