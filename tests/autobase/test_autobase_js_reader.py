@@ -135,7 +135,12 @@ async def test_python_hyperbee_view_of_a_js_base_is_js_s_view_core(tmp_path: Pat
             streams = [await SecretStream.connect("127.0.0.1", port) for port in ready["ports"]]
             muxes = [root.replicate(s) for s in streams]
             base = Autobase(
-                root, bytes.fromhex(ready["key"]), open=open_bee, apply=bee_apply, value_encoding="json"
+                root,
+                bytes.fromhex(ready["key"]),
+                open=open_bee,
+                apply=bee_apply,
+                value_encoding="json",
+                ack_interval=0,
             )
             await base.ready()
             try:
@@ -167,7 +172,9 @@ async def test_js_reads_a_python_hyperbee_base_with_the_same_view_core(tmp_path:
     length, Merkle tree hash)."""
 
     def make_bee(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
-        return Autobase(store, bootstrap, open=open_bee, apply=bee_apply, value_encoding="json")
+        return Autobase(
+            store, bootstrap, open=open_bee, apply=bee_apply, value_encoding="json", ack_interval=0
+        )
 
     async with Corestore(tmp_path / "s", primary_key=PK, unsafe=True) as root:
         a = make_bee(root.namespace("a"))

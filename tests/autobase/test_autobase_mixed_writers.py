@@ -59,7 +59,12 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
             stream = await SecretStream.connect("127.0.0.1", ready["port"])
             mux = root.replicate(stream)
             base = Autobase(
-                root, bytes.fromhex(ready["key"]), open=open_bee, apply=bee_apply, value_encoding="json"
+                root,
+                bytes.fromhex(ready["key"]),
+                open=open_bee,
+                apply=bee_apply,
+                value_encoding="json",
+                ack_interval=0,
             )
             await base.ready()
             js_core = await root.get(key=bytes.fromhex(ready["key"]))
@@ -113,7 +118,7 @@ async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> 
     delete concurrently, then ack: same entries and the same view core (key, length, tree hash)
     in both."""
     async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
-        base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json")
+        base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json", ack_interval=0)
         await base.ready()
         assert base.key is not None and base.local is not None
         async with spawn_node("autobase-bee-peer.js", json.dumps({"key": base.key.hex()})) as js:

@@ -37,7 +37,7 @@ async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
 
 
 def make(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
-    return Autobase(store, bootstrap, open=open_view, apply=apply, value_encoding="json")
+    return Autobase(store, bootstrap, open=open_view, apply=apply, value_encoding="json", ack_interval=0)
 
 
 async def values(view: MemoryView) -> list[Any]:

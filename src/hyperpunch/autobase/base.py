@@ -18,18 +18,26 @@ indexed content, at every indexer change (the bootstrap's first batch is one), a
 ``_generateNextViews``), writer removal, checkpoints/digests in blocks, automatic acks,
 fast-forward and encryption.
 
+Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
+a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
+``2 * ack_interval`` (JS ``Timer``), and sooner once an update read ``ack_threshold`` x
+indexers (randomised to twice that) remote blocks since the local writer last appended.
+
 Invariants: the linearization and the blocks' node layout are JS's (the sans-IO core); every
-public coroutine runs on the caller's task (no background tasks); ``aclose`` is idempotent.
+public coroutine runs on the caller's task, and one at a time with the ack task (a lock);
+``aclose`` is idempotent and ends the ack task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from hyperpunch.aio import CloseOnce
+from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
@@ -42,8 +50,19 @@ from hyperpunch.hypercore import Hypercore
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 from hyperpunch.hypercore.messages import Prologue
 
-__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewCoreInfo", "ViewStore"]
+__all__ = [
+    "DEFAULT_ACK_INTERVAL",
+    "DEFAULT_ACK_THRESHOLD",
+    "PEER_TIMEOUT",
+    "Autobase",
+    "Host",
+    "MemoryView",
+    "ViewCoreInfo",
+    "ViewStore",
+]
 
+DEFAULT_ACK_INTERVAL = 10.0  # seconds (JS 10 000 ms)
+DEFAULT_ACK_THRESHOLD = 4
 PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
 
 
@@ -56,6 +75,11 @@ class ViewCoreInfo:
     key: bytes
     length: int
     tree_hash: bytes
+
+
+def _random2over1(n: float) -> float:
+    """JS ``random2over1``: uniformly between ``n`` and ``2n``."""
+    return n + random.random() * n
 
 
 class MemoryView:
@@ -179,8 +203,17 @@ class Autobase:
         open: OpenFn,
         apply: ApplyFn,
         value_encoding: str | ValueEncoding = "binary",
+        ack_interval: float = DEFAULT_ACK_INTERVAL,
+        ack_threshold: int = DEFAULT_ACK_THRESHOLD,
     ) -> None:
         self.store = store
+        self.ack_interval = ack_interval  # seconds; 0: no automatic acks
+        self.ack_threshold = ack_threshold  # 0: no early acks
+        self._ack_tick = 0
+        self._ack_tick_threshold = _random2over1(ack_threshold)
+        self._ack_now = asyncio.Event()
+        self._lock = asyncio.Lock()  # public calls and the background ack run one at a time
+        self._tasks = TaskOwner("autobase")
         self.bootstrap = None if bootstrap is None else bytes(bootstrap)
         self._open = open
         self._apply = apply
@@ -226,11 +259,14 @@ class Autobase:
         await self._views.ready()
         self._state = ApplyState(self._views.lengths)
         self.opened = True
+        if self.ack_interval > 0:
+            self._tasks.spawn(self._ack_loop())
 
     async def aclose(self) -> None:
         await self._close()
 
     async def _aclose(self) -> None:
+        await self._tasks.aclose()
         await self._views.aclose()
         seen: set[int] = set()
         for core in [*self._cores.values(), *([self.local] if self.local else [])]:
@@ -303,11 +339,22 @@ class Autobase:
 
     # --- writing and reading
 
+    @property
+    def is_indexer(self) -> bool:
+        """Whether the local writer is one of the current indexers."""
+        return self.local is not None and self._replay is not None and self.local.key in self.indexers
+
     async def append(self, value: Any | Sequence[Any]) -> int:
         """Append one value (or a list, as one batch); returns the local core's length."""
         self._check()
+        async with self._lock:
+            return await self._append(value)
+
+    async def _append(self, value: Any | Sequence[Any]) -> int:
         if not self.writable:
             raise NotWritableError("Not writable")
+        self._ack_tick = 0  # JS _resetAckTick: an own node acks what came before
+        self._ack_tick_threshold = _random2over1(max(1, len(self.indexers)) * self.ack_threshold)
         assert self.local is not None and self._replay is not None and self.local.key is not None
         values: list[Any] = list(value) if isinstance(value, list) else [value]
         raw = [None if v is None else self._encoding.encode(v) for v in values]
@@ -326,7 +373,33 @@ class Autobase:
         peers of each writer core for its latest length (waiting for one to connect, up to
         ``PEER_TIMEOUT`` seconds) and wait for the blocks."""
         self._check()
-        await self._drain(wait)
+        async with self._lock:
+            await self._drain(wait)
+        if self.ack_threshold and self._ack_tick >= self._ack_tick_threshold:
+            self._ack_now.set()  # JS: enough remote nodes since the last ack, ack soon
+
+    # --- automatic acks (JS ``ackInterval``/``ackThreshold``, ``_backgroundAck``)
+
+    async def _ack_loop(self) -> None:
+        while not self._close.started:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ack_now.wait(), _random2over1(self.ack_interval))
+            self._ack_now.clear()
+            await self.auto_ack()
+
+    async def auto_ack(self) -> bool:
+        """What the ack timer does: update, then append an ack if the local writer is an
+        indexer and the linearizer says one is needed (JS ``shouldAck``: never a self-ack).
+        Returns whether it acked."""
+        self._check()
+        async with self._lock:
+            await self._drain()
+            assert self._replay is not None and self.local is not None and self.local.key is not None
+            writer = self._replay.writers.get(self.local.key)
+            if not self.is_indexer or not self._replay.linearizer.should_ack(writer):
+                return False
+            await self._append(None)
+            return True
 
     def _check(self) -> None:
         if not self.opened:
@@ -365,6 +438,7 @@ class Autobase:
             start = self._fed.get(key, 0)
             blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
             if blocks:
+                self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
                 self._fed[key] = core.length
                 fed_any = True
