@@ -33,6 +33,9 @@ async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
         if isinstance(value, dict) and "add" in value:
             await host.add_writer(bytes.fromhex(value["add"]), indexer=bool(value.get("indexer")))
             continue
+        if isinstance(value, dict) and "remove" in value:
+            await host.remove_writer(bytes.fromhex(value["remove"]))
+            continue
         await view.append(value)
 
 

@@ -11,11 +11,11 @@ Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: a
 counts once its first node is indexed, then the linearizer reboots and the views roll back to
 the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
 this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
-not undone on reorder), view cores written and signed (``open`` gets a :class:`ViewStore` of
+not undone on reorder; a removal counts once indexed), view cores written and signed (``open`` gets a :class:`ViewStore` of
 in-memory :class:`MemoryView`\\s; :meth:`Autobase.view_core` gives the key, indexed length and
 tree hash JS's view core has: the views move to a core signed by the indexers, prologued by their
 indexed content, at every indexer change (the bootstrap's first batch is one), as JS
-``_generateNextViews``), writer removal, checkpoints/digests in blocks, automatic acks,
+``_generateNextViews``), checkpoints/digests in blocks, automatic acks,
 fast-forward and encryption.
 
 Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
@@ -176,6 +176,7 @@ class Host:
     def __init__(self, base: Autobase) -> None:
         self._base = base
         self.calls: list[tuple[bytes, bool]] = []  # add_writer calls of the batch being applied
+        self.removes: list[bytes] = []  # remove_writer calls of the batch being applied
 
     async def add_writer(self, key: bytes, *, indexer: bool = True) -> None:
         """Add a writer (an indexer by default, as in JS): it becomes one once its first node is
@@ -187,7 +188,14 @@ class Host:
         return None
 
     async def remove_writer(self, key: bytes) -> None:
-        raise AutobaseLocalError("removing writers needs the system view, which is not supported yet")
+        """Remove a writer (JS ``host.removeWriter``): once the removal is indexed the writer is
+        no member (its later nodes are linearized but not applied, its core is still read); an
+        indexer is demoted and the linearizer reboots with the rest. The last indexer cannot be
+        removed (JS ``removeable``)."""
+        key = bytes(key)
+        if self._base.indexers == [key]:
+            raise AutobaseLocalError("Not allowed to remove the last indexer")
+        self.removes.append(key)
 
 
 OpenFn = Callable[[ViewStore], Any]
@@ -227,8 +235,10 @@ class Autobase:
         self._cores: dict[bytes, Hypercore] = {}
         self._fed: dict[bytes, int] = {}
         self._members: dict[bytes, None] = {}
+        self._writers: dict[bytes, None] = {}  # every writer ever added (members or removed)
         self._replay: Replayer | None = None
         self._host_calls: dict[tuple[bytes, int], list[tuple[bytes, bool]]] = {}
+        self._host_removes: dict[tuple[bytes, int], list[bytes]] = {}
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
@@ -253,6 +263,7 @@ class Autobase:
             [self.key],
             [local.key] if local.key != self.key else [],
             adds=self._adds_of,
+            removes=self._removes_of,
             check_value=self._encoding.decode,
         )
         self.view = self._open(self._views)
@@ -278,11 +289,17 @@ class Autobase:
 
     @property
     def writable(self) -> bool:
-        return self.local is not None and self.local.key in self._members
+        """A member whose removal (if any) is not indexed yet (until then a removed indexer
+        still acks, so the removal can be indexed)."""
+        if self.local is None or self.local.key not in self._members:
+            return False
+        return self._replay is None or self.local.key not in self._replay.removed
 
     @property
     def members(self) -> list[bytes]:
-        return list(self._members)
+        """The writers added and not removed (a removal counts once indexed)."""
+        removed = self._replay.removed if self._replay is not None else set()
+        return [k for k in self._members if k not in removed]
 
     @property
     def reboots(self) -> int:
@@ -311,6 +328,7 @@ class Autobase:
     def note_member(self, key: bytes) -> None:
         """A writer was added by ``apply`` (see :class:`Host`)."""
         self._members[key] = None
+        self._writers[key] = None
 
     async def view_core(self, name: str) -> ViewCoreInfo:
         """View ``name``'s core as JS derives it (key, indexed length, tree hash)."""
@@ -427,7 +445,7 @@ class Autobase:
     async def _feed(self, wait: bool = False) -> bool:
         assert self._replay is not None and self.local is not None
         fed_any = False
-        for key in list(self._members):
+        for key in list(dict.fromkeys([*self._members, *self._writers])):
             if key == self.local.key:
                 continue
             core = self._cores.get(key)
@@ -447,6 +465,10 @@ class Autobase:
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
         return self._host_calls.get((node.writer.key, node.length), [])
+
+    def _removes_of(self, node: DagNode) -> list[bytes]:
+        """The writers ``apply`` removed for the batch ending at ``node``."""
+        return self._host_removes.get((node.writer.key, node.length), [])
 
     async def _drain(self, wait: bool = False) -> None:
         assert self._replay is not None
@@ -472,9 +494,11 @@ class Autobase:
                         dataclasses.replace(n, value=self._encoding.decode(n.value)) for n in batch.nodes
                     ]
                     self._host.calls = []
+                    self._host.removes = []
                     if nodes:
                         await self._apply(nodes, self.view, self._host)
                     self._host_calls[(batch.key, batch.length)] = self._host.calls
+                    self._host_removes[(batch.key, batch.length)] = self._host.removes
                     self._state.applied(batch, self._views.lengths)
                 unsettled = True
             if unsettled:

@@ -35,6 +35,7 @@ __all__ = ["Rebooted", "Replayer"]
 
 
 AddsFn = Callable[[DagNode], Sequence[tuple[bytes, bool]]]
+RemovesFn = Callable[[DagNode], Sequence[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Replayer:
         writers: Sequence[bytes] = (),
         *,
         adds: AddsFn | None = None,
+        removes: RemovesFn | None = None,
         check_value: Callable[[bytes], object] | None = None,
     ) -> None:
         keys = list(dict.fromkeys([*indexers, *writers]))
@@ -66,6 +68,8 @@ class Replayer:
         self._messages: dict[bytes, list[OplogMessage]] = {k: [] for k in keys}
         self._indexed_length: dict[bytes, int] = {}
         self._adds = adds
+        self._removes = removes
+        self.removed: set[bytes] = set()  # writers removed by an indexed node (JS isRemoved)
         self.system = IndexerSystem(indexers[0]) if adds is not None else None
         self.indexed: list[DagNode] = []
         self.reboots = 0
@@ -103,7 +107,13 @@ class Replayer:
         assert self.system is not None
         indexers = self.system.indexer_keys
         self.writers = {
-            k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers, offset=self._indexed_length.get(k, 0))
+            k: MemoryWriter(
+                k.hex()[:8],
+                k,
+                indexer=k in indexers,
+                removed=k in self.removed,
+                offset=self._indexed_length.get(k, 0),
+            )
             for k in self._messages
         }
         self._pending = {k: list(m[self._indexed_length.get(k, 0) :]) for k, m in self._messages.items()}
@@ -122,6 +132,12 @@ class Replayer:
                 changed = self.system.add_head(n) or changed
                 for k, indexer in self._adds(n):
                     self.system.add(k, indexer=indexer)
+                for k in self._removes(n) if self._removes is not None else ():
+                    changed = self.system.remove(k) or changed
+                    self.removed.add(k)
+                    removed = self.writers.get(k)
+                    if isinstance(removed, MemoryWriter):
+                        removed.is_removed = True
             if n.batch == 1 and isinstance(n.writer, MemoryWriter):
                 n.writer.shift()
             if n.batch != 1:
