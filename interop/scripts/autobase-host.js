@@ -3,7 +3,8 @@
 // replicated in-process, concurrent appends and acks until everything is indexed; then each
 // store is served over @hyperswarm/secret-stream over TCP 127.0.0.1. With "bee": true the view
 // is a Hyperbee (utf-8 keys, json values; apply: {put, value} puts, {del} deletes), both writers
-// putting and deleting concurrently. JSON lines:
+// putting and deleting concurrently. With "remove": true, a then removes b (an indexer: demoted)
+// and appends once more. JSON lines:
 //
 //   node autobase-host.js '{"indexer": true, "bee": false}'
 //   -> {"event": "ready", ports, key, view, indexers}    view: the linearized values
@@ -37,6 +38,10 @@ function makeBase (store, bootstrap) {
       for (const { value } of nodes) {
         if (value && value.add) {
           await host.addWriter(b4a.from(value.add, 'hex'), { indexer: !!value.indexer })
+          continue
+        }
+        if (value && value.remove) {
+          await host.removeWriter(b4a.from(value.remove, 'hex'))
           continue
         }
         if (opts.bee) {
@@ -84,6 +89,17 @@ async function main () {
     await b.ack()
   }
   await both()
+  if (opts.remove) { // a removes b (demoting the indexer), acks until that is indexed, appends
+    await a.append({ remove: hex(b.local.key) })
+    for (let i = 0; i < 4; i++) {
+      await both()
+      await a.ack()
+      await both()
+      if (b.writable) await b.ack().catch(() => {})
+    }
+    await a.append(opts.bee ? { put: 'after', value: 'a' } : { from: 'a', i: 9 })
+    await both()
+  }
   const view = []
   if (opts.bee) {
     for await (const { key, value } of a.view.createReadStream()) view.push([key, value])

@@ -5,6 +5,7 @@ longer writable and what it wrote before stays in the view; the last indexer can
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from test_base import make, values
 
 from hyperpunch.autobase import Autobase, NotWritableError
 from hyperpunch.corestore import Corestore
+from hyperpunch.secretstream import SecretStream
+from jsref import spawn_node
 
 PK = bytes([4]) * 32
 
@@ -76,3 +79,41 @@ async def test_the_last_indexer_cannot_be_removed(tmp_path: Path) -> None:
                 await a.append({"remove": a.key.hex()})
         finally:
             await a.aclose()
+
+
+async def test_python_follows_a_js_indexer_removal(tmp_path: Path) -> None:
+    """A JS base (a, b indexers) where a removes b, acks and appends once more: a hyperpunch
+    reader builds the same view, indexes as far as JS signed, and has JS's view core (key,
+    length and tree hash, unindexed tail included)."""
+    async with spawn_node("autobase-host.js", json.dumps({"indexer": True, "remove": True})) as js:
+        ready = await js.expect("ready")
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            streams = [await SecretStream.connect("127.0.0.1", port) for port in ready["ports"]]
+            muxes = [root.replicate(s) for s in streams]
+            base = make(root, bytes.fromhex(ready["key"]))
+            await base.ready()
+            try:
+                for _ in range(5):
+                    await base.update(wait=True)
+                    if (await base.view_core("view")).length == ready["signedLength"]:
+                        break
+                assert await values(base.view) == ready["view"]
+                # JS reports its tip's system (b already removed there); the removal is not
+                # indexed in either (b, demoted in the tip, never acks it): Python's indexed set
+                # still holds b, and the view core is the one both indexers sign
+                assert ready["indexers"] == [ready["key"]]
+                assert [k.hex() for k in base.indexers][0] == ready["key"] and len(base.indexers) == 2
+                assert (await base.view_core("view")).length == ready["signedLength"]
+                info = await base.view_core("view", tip=True)
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    ready["viewKey"],
+                    ready["viewLength"],
+                    ready["viewTreeHash"],
+                )
+            finally:
+                await base.aclose()
+                for mux in muxes:
+                    await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0

@@ -330,11 +330,13 @@ class Autobase:
         self._members[key] = None
         self._writers[key] = None
 
-    async def view_core(self, name: str) -> ViewCoreInfo:
-        """View ``name``'s core as JS derives it (key, indexed length, tree hash)."""
+    async def view_core(self, name: str, *, tip: bool = False) -> ViewCoreInfo:
+        """View ``name``'s core as JS derives it (key, indexed length, tree hash). ``tip=True``:
+        the length and tree hash of everything applied, unindexed nodes included (JS's view
+        session ``length``/``treeHash()``)."""
         assert self.key is not None
         index = list(self._views.views).index(name)
-        length = self._state.final_lengths[index]
+        length = self._views.lengths[index] if tip else self._state.final_lengths[index]
         key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
         return ViewCoreInfo(key, length, await self._views.tree_hash(name, length))
 
