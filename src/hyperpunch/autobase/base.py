@@ -5,18 +5,22 @@
 oplog blocks (:data:`~hyperpunch.autobase.messages.oplog_message`, version 2) linking the DAG's
 heads and applies, ``update()`` reads the other writers' cores from the store, linearizes and
 applies; ``view`` is what ``open`` returned; ``apply(nodes, view, host)`` may call
-``host.add_writer(key)``.
+``host.add_writer(key)`` and ``host.remove_writer(key)``.
 
 Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: an added indexer
-counts once its first node is indexed, then the linearizer reboots and the views roll back to
-the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
-this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
-not undone on reorder; a removal counts once indexed), view cores written and signed (``open`` gets a :class:`ViewStore` of
-in-memory :class:`MemoryView`\\s; :meth:`Autobase.view_core` gives the key, indexed length and
-tree hash JS's view core has: the views move to a core signed by the indexers, prologued by their
-indexed content, at every indexer change (the bootstrap's first batch is one), as JS
-``_generateNextViews``), checkpoints/digests in blocks, automatic acks,
-fast-forward and encryption.
+counts once its first node is indexed, a removed one once its removal is indexed; the change
+takes effect at the end of that writer batch, then the linearizer reboots and the views roll
+back to the indexed state and re-apply). Views: ``open`` gets a :class:`ViewStore`:
+``get(name)`` gives an in-memory :class:`MemoryView`, ``core(name)`` an in-memory Hypercore to
+open a Hyperbee on. :meth:`Autobase.view_core` gives the key, length and tree hash JS's view
+core has (the views move to a core signed by the indexers, prologued by their indexed content,
+at every indexer change, the bootstrap's first batch included, as JS ``_generateNextViews``).
+
+What is *not* JS autobase yet: the system view's Hyperbee (so the system core's key, length and
+root are not JS's; membership for ``writable`` lives in memory and is not undone on reorder),
+view cores actually written under the derived key and signed, checkpoints/digests in the
+blocks (a JS peer's signed length does not grow from a Python indexer's signatures), optimistic
+apply, fast-forward, wakeup and encryption.
 
 Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
 a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
