@@ -3,10 +3,14 @@
 // the Python-written writer cores itself (no fast-forward). Its apply is the Python test's:
 // {add: <hex key>, indexer} adds a writer, anything else is appended to the view.
 //
-//   node autobase-peer.js '{"key": "<base key hex>", "port": <port>, "expect": <view length>}'
+//   node autobase-peer.js '{"key": "<base key hex>", "port": <port>, "expect": <view length>, "bee": false,
+//                            "viewKey": <hex, optional>}'
+//
+// With "bee": true the view is a Hyperbee (utf-8 keys, json values; {put, value} puts, {del}
+// deletes); `view` is then its [key, value] entries and `expect` the view core's length.
 //
 // Prints one JSON line: {view, viewLength, signedLength, systemLength, indexedLength, indexers,
-// writable} once the view has `expect` values and JS's own linearization made everything final
+// writable, viewKey, viewTreeHash} once the view has `expect` values and JS's own linearization made everything final
 // (or after a deadline, with what it has).
 'use strict'
 const net = require('net')
@@ -16,6 +20,7 @@ const path = require('path')
 const NoiseSecretStream = require('@hyperswarm/secret-stream')
 const Corestore = require('corestore')
 const Autobase = require('autobase')
+const Hyperbee = require('hyperbee')
 const b4a = require('b4a')
 
 const opts = JSON.parse(process.argv[2])
@@ -29,11 +34,18 @@ async function main () {
     ackInterval: 0,
     ackThreshold: 0,
     fastForward: false,
-    open: (s) => s.get('view', { valueEncoding: 'json' }),
+    open: (s) => opts.bee
+      ? new Hyperbee(s.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'json', extension: false })
+      : s.get('view', { valueEncoding: 'json' }),
     apply: async (nodes, view, host) => {
       for (const { value } of nodes) {
         if (value && value.add) {
           await host.addWriter(b4a.from(value.add, 'hex'), { indexer: !!value.indexer })
+          continue
+        }
+        if (opts.bee) {
+          if (value.del !== undefined) await view.del(value.del)
+          else await view.put(value.put, value.value)
           continue
         }
         await view.append(value)
@@ -49,19 +61,30 @@ async function main () {
   const deadline = Date.now() + 30000
   while (Date.now() < deadline) {
     await base.update()
-    if (base.view.length >= opts.expect && base.indexedLength === base.length) break
+    const core = opts.bee ? base.view.core : base.view
+    if (core.length >= opts.expect && base.indexedLength === base.length) break
+    // or (with opts.viewKey) once the view core is that core at that length: the last acks of
+    // two indexers stay unindexed until someone acks again
+    if (opts.viewKey && core.length >= opts.expect && hex(core.key) === opts.viewKey) break
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+  const viewCore = opts.bee ? base.view.core : base.view
   const view = []
-  for (let i = 0; i < base.view.length; i++) view.push(await base.view.get(i))
+  if (opts.bee) {
+    for await (const { key, value } of base.view.createReadStream()) view.push([key, value])
+  } else {
+    for (let i = 0; i < base.view.length; i++) view.push(await base.view.get(i))
+  }
   const out = {
     view,
-    viewLength: base.view.length,
-    signedLength: base.view.signedLength, // 0: Python's blocks carry no indexer checkpoints yet
+    viewLength: viewCore.length,
+    signedLength: viewCore.signedLength, // 0: Python's blocks carry no indexer checkpoints yet
     systemLength: base.length,
     indexedLength: base.indexedLength, // how much of the system view JS itself holds as final
     indexers: base.system.indexers.map((i) => hex(i.key)),
-    writable: base.writable
+    writable: base.writable,
+    viewKey: hex(viewCore.key), // the view core as JS derived it, and its content's tree hash
+    viewTreeHash: hex(await viewCore.treeHash(viewCore.length))
   }
   process.stdout.write(JSON.stringify(out) + '\n')
   stream.destroy()

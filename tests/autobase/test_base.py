@@ -18,12 +18,13 @@ from hyperpunch.autobase.messages import oplog_message
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import decode
 from jsref import run_node_json
+from refvectors import section
 
 PK = bytes([1]) * 32
 
 
 def open_view(store: ViewStore) -> MemoryView:
-    return store.get("view")
+    return store.get("view", value_encoding="json")
 
 
 async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
@@ -32,11 +33,14 @@ async def apply(nodes: list[ApplyNode], view: MemoryView, host: Host) -> None:
         if isinstance(value, dict) and "add" in value:
             await host.add_writer(bytes.fromhex(value["add"]), indexer=bool(value.get("indexer")))
             continue
+        if isinstance(value, dict) and "remove" in value:
+            await host.remove_writer(bytes.fromhex(value["remove"]))
+            continue
         await view.append(value)
 
 
 def make(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
-    return Autobase(store, bootstrap, open=open_view, apply=apply, value_encoding="json")
+    return Autobase(store, bootstrap, open=open_view, apply=apply, value_encoding="json", ack_interval=0)
 
 
 async def values(view: MemoryView) -> list[Any]:
@@ -149,3 +153,26 @@ async def test_added_indexer_reboots_and_both_converge(tmp_path: Path) -> None:
         finally:
             await a.aclose()
             await b.aclose()
+
+
+async def test_view_core_like_js_single_writer_run(tmp_path: Path) -> None:
+    """The ``single`` run of the JS vectors: before any apply the view is the unsigned bootstrap
+    core; the first indexed batch makes the creator the indexer and the view moves to a core it
+    signs, prologued by what it held (key, length and tree hash as JS)."""
+    run = section("autobase")["runs"]["single"]
+    async with Corestore(tmp_path / "s", primary_key=bytes.fromhex(run["primaryKey"]), unsafe=True) as store:
+        base = make(store)
+        await base.ready()
+        try:
+            before = await base.view_core("view")
+            assert before.key.hex() == run["viewKey"]
+            assert before.length == run["viewLength"] == 0
+            await base.append("a0")
+            after = run["afterAppend"]
+            info = await base.view_core("view")
+            assert info.key.hex() == after["viewKey"]
+            assert info.length == after["viewLength"]
+            blocks = [bytes.fromhex(b) for b in after["viewBlocks"]]
+            assert info.tree_hash == keys.tree_hash(blocks)
+        finally:
+            await base.aclose()

@@ -47,3 +47,19 @@ def test_any_feed_order_gives_the_js_order(dag: dict[str, Any]) -> None:
         replay.run()
         got = [f"{n.writer.key[:1].decode()}{n.length - 1}" for n in replay.indexed]
         assert got == dag["indexed"], seed
+
+
+def test_an_indexer_change_inside_a_batch_reboots_after_the_batch() -> None:
+    """The bootstrap's first node completes it as an indexer (a JS indexer update), but JS sees
+    the update only once the whole batch is applied: the batch (here: its second node adds a
+    writer) is indexed once, never split, and what it added stays."""
+    a, b = b"a" * 32, b"b" * 32
+    adds = {(a, 2): [(b, True)]}
+    replay = Replayer([a], adds=lambda n: adds.get((n.writer.key, n.length), []))
+    first = encode(oplog_message, OplogMessage(Node([], 2, b"add b")))
+    second = encode(oplog_message, OplogMessage(Node([], 1, b"put")))
+    replay.feed(a, [first, second])
+    replay.run()
+    assert [(n.writer.key, n.length) for n in replay.indexed] == [(a, 1), (a, 2)]
+    assert replay.reboots == 1
+    assert replay.system is not None and replay.system.pending == [b]

@@ -15,12 +15,13 @@ Layers, lowest first:
   bookkeeping), :mod:`~hyperpunch.autobase.apply_state` (undo/re-apply plans) and
   :mod:`~hyperpunch.autobase.replay` (writer blocks in, linearizer reboots on indexer changes).
 * :mod:`~hyperpunch.autobase.memory`: in-memory writers and a DAG driver (the test harness).
-* :mod:`~hyperpunch.autobase.base`: the async :class:`Autobase` sketch over a Corestore.
+* :mod:`~hyperpunch.autobase.base`: the async :class:`Autobase` over a Corestore (views in
+  memory or on a Hypercore for a Hyperbee, their JS core identity, acks, writer removal).
 """
 
 from __future__ import annotations
 
-from hyperpunch.autobase.base import Autobase, Host, MemoryView, ViewStore
+from hyperpunch.autobase.base import Autobase, Host, MemoryView, ViewCoreInfo, ViewStore
 from hyperpunch.autobase.errors import (
     AutobaseClosingError,
     AutobaseLocalError,
@@ -43,5 +44,6 @@ __all__ = [
     "NotWritableError",
     "Rebooted",
     "Replayer",
+    "ViewCoreInfo",
     "ViewStore",
 ]

@@ -77,6 +77,11 @@ class ApplyState:
         self.indexed_batches = 0
 
     @property
+    def final_lengths(self) -> tuple[int, ...]:
+        """The views' lengths after the last indexed (final) batch."""
+        return self._final_lengths
+
+    @property
     def applied_nodes(self) -> int:
         """How many tip (reorderable) nodes are applied."""
         return sum(r.batch.size for r in self._tip)

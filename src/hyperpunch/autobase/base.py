@@ -5,28 +5,44 @@
 oplog blocks (:data:`~hyperpunch.autobase.messages.oplog_message`, version 2) linking the DAG's
 heads and applies, ``update()`` reads the other writers' cores from the store, linearizes and
 applies; ``view`` is what ``open`` returned; ``apply(nodes, view, host)`` may call
-``host.add_writer(key)``.
+``host.add_writer(key)`` and ``host.remove_writer(key)``.
 
 Indexer changes follow JS (:class:`~hyperpunch.autobase.system.IndexerSystem`: an added indexer
-counts once its first node is indexed, then the linearizer reboots and the views roll back to
-the indexed state and re-apply). What is *not* JS autobase yet (so a JS peer would not accept
-this base's views): the system view's Hyperbee (membership for ``writable`` lives in memory and is
-not undone on reorder), view cores (``open`` gets a :class:`ViewStore` of in-memory
-:class:`MemoryView`\\s, not derived, signed cores), writer removal, checkpoints/digests in
-blocks, automatic acks, fast-forward and encryption.
+counts once its first node is indexed, a removed one once its removal is indexed; the change
+takes effect at the end of that writer batch, then the linearizer reboots and the views roll
+back to the indexed state and re-apply). Views: ``open`` gets a :class:`ViewStore`:
+``get(name)`` gives an in-memory :class:`MemoryView`, ``core(name)`` an in-memory Hypercore to
+open a Hyperbee on. :meth:`Autobase.view_core` gives the key, length and tree hash JS's view
+core has (the views move to a core signed by the indexers, prologued by their indexed content,
+at every indexer change, the bootstrap's first batch included, as JS ``_generateNextViews``).
+
+What is *not* JS autobase yet: the system view's Hyperbee (so the system core's key, length and
+root are not JS's; membership for ``writable`` lives in memory and is not undone on reorder),
+view cores actually written under the derived key and signed, checkpoints/digests in the
+blocks (a JS peer's signed length does not grow from a Python indexer's signatures), optimistic
+apply, fast-forward, wakeup and encryption.
+
+Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
+a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
+``2 * ack_interval`` (JS ``Timer``), and sooner once an update read ``ack_threshold`` x
+indexers (randomised to twice that) remote blocks since the local writer last appended.
 
 Invariants: the linearization and the blocks' node layout are JS's (the sans-IO core); every
-public coroutine runs on the caller's task (no background tasks); ``aclose`` is idempotent.
+public coroutine runs on the caller's task, and one at a time with the ack task (a lock);
+``aclose`` is idempotent and ends the ack task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from hyperpunch.aio import CloseOnce
+from hyperpunch.aio import CloseOnce, TaskOwner
+from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import oplog_message
@@ -36,45 +52,126 @@ from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import encode
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
+from hyperpunch.hypercore.messages import Prologue
 
-__all__ = ["PEER_TIMEOUT", "Autobase", "Host", "MemoryView", "ViewStore"]
+__all__ = [
+    "DEFAULT_ACK_INTERVAL",
+    "DEFAULT_ACK_THRESHOLD",
+    "PEER_TIMEOUT",
+    "Autobase",
+    "Host",
+    "MemoryView",
+    "ViewCoreInfo",
+    "ViewStore",
+]
 
+DEFAULT_ACK_INTERVAL = 10.0  # seconds (JS 10 000 ms)
+DEFAULT_ACK_THRESHOLD = 4
 PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
 
 
-class MemoryView:
-    """An in-memory append-only view (``get``/``append``/``truncate``/``length``)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class ViewCoreInfo:
+    """A view's core as JS derives it: its key (manifest signed by the indexers, prologued by
+    its content when the indexer set last changed), its indexed length and the Merkle tree hash
+    of its first ``length`` blocks (hypercore ``treeHash``)."""
 
-    def __init__(self, name: str) -> None:
+    key: bytes
+    length: int
+    tree_hash: bytes
+
+
+def _random2over1(n: float) -> float:
+    """JS ``random2over1``: uniformly between ``n`` and ``2n``."""
+    return n + random.random() * n
+
+
+class MemoryView:
+    """An in-memory append-only view (``get``/``append``/``truncate``/``length``); values are
+    also kept as the blocks JS would write (encoded with ``value_encoding``)."""
+
+    def __init__(self, name: str, value_encoding: str | ValueEncoding = "binary") -> None:
         self.name = name
+        self._codec = resolve_encoding(value_encoding)
         self._values: list[Any] = []
+        self._blocks: list[bytes] = []
 
     @property
     def length(self) -> int:
         return len(self._values)
 
     async def append(self, value: Any) -> int:
+        block = self._codec.encode(value)
         self._values.append(value)
+        self._blocks.append(block)
         return len(self._values)
+
+    def blocks(self, length: int | None = None) -> list[bytes]:
+        """The view's first ``length`` (default: all) blocks, encoded."""
+        return self._blocks[: len(self._blocks) if length is None else length]
 
     async def get(self, index: int) -> Any:
         return self._values[index]
 
     def truncate(self, length: int) -> None:
         del self._values[length:]
+        del self._blocks[length:]
+
+
+View = MemoryView | Hypercore
 
 
 class ViewStore:
-    """What ``open`` receives: ``get(name)`` makes (or returns) the named view."""
+    """What ``open`` receives: ``get(name)`` makes (or returns) the named in-memory view;
+    ``core(name)`` a Hypercore to open a Hyperbee (or any core-backed view) on, the working
+    copy of the view's blocks (in memory, its own key; :meth:`Autobase.view_core` gives the key
+    JS derives)."""
 
     def __init__(self) -> None:
-        self.views: dict[str, MemoryView] = {}
+        self.views: dict[str, View] = {}
 
-    def get(self, name: str) -> MemoryView:
+    def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
         view = self.views.get(name)
         if view is None:
-            view = self.views[name] = MemoryView(name)
+            view = self.views[name] = MemoryView(name, value_encoding)
+        if not isinstance(view, MemoryView):
+            raise AutobaseLocalError(f"view {name!r} is a core view")
         return view
+
+    def core(self, name: str, *, value_encoding: str | ValueEncoding | None = None) -> Hypercore:
+        view = self.views.get(name)
+        if view is None:
+            view = self.views[name] = Hypercore(None, value_encoding=value_encoding)
+        if not isinstance(view, Hypercore):
+            raise AutobaseLocalError(f"view {name!r} is an in-memory view")
+        return view
+
+    @property
+    def lengths(self) -> list[int]:
+        return [v.length for v in self.views.values()]
+
+    async def ready(self) -> None:
+        for view in self.views.values():
+            if isinstance(view, Hypercore):
+                await view.ready()
+
+    async def tree_hash(self, name: str, length: int) -> bytes:
+        view = self.views[name]
+        if isinstance(view, MemoryView):
+            return keys.tree_hash(view.blocks(length))
+        return await view.tree_hash(length) if length else keys.tree_hash([])
+
+    async def truncate(self, lengths: Sequence[int]) -> None:
+        for view, length in zip(self.views.values(), lengths, strict=False):
+            if isinstance(view, MemoryView):
+                view.truncate(length)
+            elif view.length > length:
+                await view.truncate(length)
+
+    async def aclose(self) -> None:
+        for view in self.views.values():
+            if isinstance(view, Hypercore):
+                await view.aclose()
 
 
 class Host:
@@ -83,6 +180,7 @@ class Host:
     def __init__(self, base: Autobase) -> None:
         self._base = base
         self.calls: list[tuple[bytes, bool]] = []  # add_writer calls of the batch being applied
+        self.removes: list[bytes] = []  # remove_writer calls of the batch being applied
 
     async def add_writer(self, key: bytes, *, indexer: bool = True) -> None:
         """Add a writer (an indexer by default, as in JS): it becomes one once its first node is
@@ -94,7 +192,14 @@ class Host:
         return None
 
     async def remove_writer(self, key: bytes) -> None:
-        raise AutobaseLocalError("removing writers needs the system view, which is not supported yet")
+        """Remove a writer (JS ``host.removeWriter``): once the removal is indexed the writer is
+        no member (its later nodes are linearized but not applied, its core is still read); an
+        indexer is demoted and the linearizer reboots with the rest. The last indexer cannot be
+        removed (JS ``removeable``)."""
+        key = bytes(key)
+        if self._base.indexers == [key]:
+            raise AutobaseLocalError("Not allowed to remove the last indexer")
+        self.removes.append(key)
 
 
 OpenFn = Callable[[ViewStore], Any]
@@ -110,8 +215,17 @@ class Autobase:
         open: OpenFn,
         apply: ApplyFn,
         value_encoding: str | ValueEncoding = "binary",
+        ack_interval: float = DEFAULT_ACK_INTERVAL,
+        ack_threshold: int = DEFAULT_ACK_THRESHOLD,
     ) -> None:
         self.store = store
+        self.ack_interval = ack_interval  # seconds; 0: no automatic acks
+        self.ack_threshold = ack_threshold  # 0: no early acks
+        self._ack_tick = 0
+        self._ack_tick_threshold = _random2over1(ack_threshold)
+        self._ack_now = asyncio.Event()
+        self._lock = asyncio.Lock()  # public calls and the background ack run one at a time
+        self._tasks = TaskOwner("autobase")
         self.bootstrap = None if bootstrap is None else bytes(bootstrap)
         self._open = open
         self._apply = apply
@@ -125,11 +239,17 @@ class Autobase:
         self._cores: dict[bytes, Hypercore] = {}
         self._fed: dict[bytes, int] = {}
         self._members: dict[bytes, None] = {}
+        self._writers: dict[bytes, None] = {}  # every writer ever added (members or removed)
         self._replay: Replayer | None = None
         self._host_calls: dict[tuple[bytes, int], list[tuple[bytes, bool]]] = {}
+        self._host_removes: dict[tuple[bytes, int], list[bytes]] = {}
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
+        # the views' cores as JS derives them: the indexers' signing keys (none until the first
+        # indexed batch) and each view's prologue at the last indexer change
+        self._signers: list[bytes] = []
+        self._prologues: dict[str, Prologue | None] = {}
 
     # --- lifecycle
 
@@ -143,15 +263,26 @@ class Autobase:
         self.discovery_key = boot.discovery_key
         self._cores[self.key] = boot
         self._members[self.key] = None
-        self._replay = Replayer([self.key], [local.key] if local.key != self.key else [], adds=self._adds_of)
+        self._replay = Replayer(
+            [self.key],
+            [local.key] if local.key != self.key else [],
+            adds=self._adds_of,
+            removes=self._removes_of,
+            check_value=self._encoding.decode,
+        )
         self.view = self._open(self._views)
-        self._state = ApplyState([v.length for v in self._views.views.values()])
+        await self._views.ready()
+        self._state = ApplyState(self._views.lengths)
         self.opened = True
+        if self.ack_interval > 0:
+            self._tasks.spawn(self._ack_loop())
 
     async def aclose(self) -> None:
         await self._close()
 
     async def _aclose(self) -> None:
+        await self._tasks.aclose()
+        await self._views.aclose()
         seen: set[int] = set()
         for core in [*self._cores.values(), *([self.local] if self.local else [])]:
             if id(core) not in seen:
@@ -162,11 +293,17 @@ class Autobase:
 
     @property
     def writable(self) -> bool:
-        return self.local is not None and self.local.key in self._members
+        """A member whose removal (if any) is not indexed yet (until then a removed indexer
+        still acks, so the removal can be indexed)."""
+        if self.local is None or self.local.key not in self._members:
+            return False
+        return self._replay is None or self.local.key not in self._replay.removed
 
     @property
     def members(self) -> list[bytes]:
-        return list(self._members)
+        """The writers added and not removed (a removal counts once indexed)."""
+        removed = self._replay.removed if self._replay is not None else set()
+        return [k for k in self._members if k not in removed]
 
     @property
     def reboots(self) -> int:
@@ -186,17 +323,62 @@ class Autobase:
         assert self._replay is not None
         return [(n.writer.key, n.length) for n in self._replay.indexed]
 
+    @property
+    def frozen_writers(self) -> dict[bytes, int]:
+        """Writers whose block at that index did not decode: nothing after it is read (JS)."""
+        assert self._replay is not None
+        return dict(self._replay.frozen)
+
     def note_member(self, key: bytes) -> None:
         """A writer was added by ``apply`` (see :class:`Host`)."""
         self._members[key] = None
+        self._writers[key] = None
+
+    async def view_core(self, name: str, *, tip: bool = False) -> ViewCoreInfo:
+        """View ``name``'s core as JS derives it (key, indexed length, tree hash). ``tip=True``:
+        the length and tree hash of everything applied, unindexed nodes included (JS's view
+        session ``length``/``treeHash()``)."""
+        assert self.key is not None
+        index = list(self._views.views).index(name)
+        length = self._views.lengths[index] if tip else self._state.final_lengths[index]
+        key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
+        return ViewCoreInfo(key, length, await self._views.tree_hash(name, length))
+
+    def _signer_of(self, key: bytes) -> bytes:
+        core = self.local if self.local is not None and self.local.key == key else self._cores.get(key)
+        manifest = None if core is None else core.manifest
+        if manifest is None or not manifest.signers:
+            raise AutobaseLocalError(f"no manifest for indexer {key.hex()}")
+        return manifest.signers[0].public_key
+
+    async def _migrate(self, indexers: Sequence[bytes], lengths: Sequence[int]) -> None:
+        """The indexer set is now ``indexers``: every view moves to a core they sign, prologued
+        by its content at ``lengths`` (JS ``_generateNextViews``)."""
+        self._signers = [self._signer_of(k) for k in indexers]
+        for name, length in zip(list(self._views.views), lengths, strict=False):
+            if length:
+                self._prologues[name] = Prologue(await self._views.tree_hash(name, length), length)
+            else:
+                self._prologues[name] = None
 
     # --- writing and reading
+
+    @property
+    def is_indexer(self) -> bool:
+        """Whether the local writer is one of the current indexers."""
+        return self.local is not None and self._replay is not None and self.local.key in self.indexers
 
     async def append(self, value: Any | Sequence[Any]) -> int:
         """Append one value (or a list, as one batch); returns the local core's length."""
         self._check()
+        async with self._lock:
+            return await self._append(value)
+
+    async def _append(self, value: Any | Sequence[Any]) -> int:
         if not self.writable:
             raise NotWritableError("Not writable")
+        self._ack_tick = 0  # JS _resetAckTick: an own node acks what came before
+        self._ack_tick_threshold = _random2over1(max(1, len(self.indexers)) * self.ack_threshold)
         assert self.local is not None and self._replay is not None and self.local.key is not None
         values: list[Any] = list(value) if isinstance(value, list) else [value]
         raw = [None if v is None else self._encoding.encode(v) for v in values]
@@ -215,7 +397,33 @@ class Autobase:
         peers of each writer core for its latest length (waiting for one to connect, up to
         ``PEER_TIMEOUT`` seconds) and wait for the blocks."""
         self._check()
-        await self._drain(wait)
+        async with self._lock:
+            await self._drain(wait)
+        if self.ack_threshold and self._ack_tick >= self._ack_tick_threshold:
+            self._ack_now.set()  # JS: enough remote nodes since the last ack, ack soon
+
+    # --- automatic acks (JS ``ackInterval``/``ackThreshold``, ``_backgroundAck``)
+
+    async def _ack_loop(self) -> None:
+        while not self._close.started:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ack_now.wait(), _random2over1(self.ack_interval))
+            self._ack_now.clear()
+            await self.auto_ack()
+
+    async def auto_ack(self) -> bool:
+        """What the ack timer does: update, then append an ack if the local writer is an
+        indexer and the linearizer says one is needed (JS ``shouldAck``: never a self-ack).
+        Returns whether it acked."""
+        self._check()
+        async with self._lock:
+            await self._drain()
+            assert self._replay is not None and self.local is not None and self.local.key is not None
+            writer = self._replay.writers.get(self.local.key)
+            if not self.is_indexer or not self._replay.linearizer.should_ack(writer):
+                return False
+            await self._append(None)
+            return True
 
     def _check(self) -> None:
         if not self.opened:
@@ -243,7 +451,7 @@ class Autobase:
     async def _feed(self, wait: bool = False) -> bool:
         assert self._replay is not None and self.local is not None
         fed_any = False
-        for key in list(self._members):
+        for key in list(dict.fromkeys([*self._members, *self._writers])):
             if key == self.local.key:
                 continue
             core = self._cores.get(key)
@@ -254,18 +462,19 @@ class Autobase:
             start = self._fed.get(key, 0)
             blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
             if blocks:
+                self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
                 self._fed[key] = core.length
                 fed_any = True
         return fed_any
 
-    def _truncate(self, lengths: Sequence[int]) -> None:
-        for view, length in zip(self._views.views.values(), lengths, strict=False):
-            view.truncate(length)
-
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
         return self._host_calls.get((node.writer.key, node.length), [])
+
+    def _removes_of(self, node: DagNode) -> list[bytes]:
+        """The writers ``apply`` removed for the batch ending at ``node``."""
+        return self._host_removes.get((node.writer.key, node.length), [])
 
     async def _drain(self, wait: bool = False) -> None:
         assert self._replay is not None
@@ -275,23 +484,28 @@ class Autobase:
             unsettled = False
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
-                    self._truncate(self._state.rebase(step.kept))
+                    lengths = self._state.rebase(step.kept)
+                    assert self._replay.system is not None
+                    await self._migrate(self._replay.system.indexer_keys, lengths)
+                    await self._views.truncate(lengths)
                     unsettled = False
                     continue
                 if unsettled:
                     self._state.settle()
                 plan = self._state.plan(step)
                 if plan.truncate_to is not None:
-                    self._truncate(plan.truncate_to)
+                    await self._views.truncate(plan.truncate_to)
                 for batch in plan.batches:
                     nodes = [
                         dataclasses.replace(n, value=self._encoding.decode(n.value)) for n in batch.nodes
                     ]
                     self._host.calls = []
+                    self._host.removes = []
                     if nodes:
                         await self._apply(nodes, self.view, self._host)
                     self._host_calls[(batch.key, batch.length)] = self._host.calls
-                    self._state.applied(batch, [v.length for v in self._views.views.values()])
+                    self._host_removes[(batch.key, batch.length)] = self._host.removes
+                    self._state.applied(batch, self._views.lengths)
                 unsettled = True
             if unsettled:
                 self._state.settle()

@@ -8,10 +8,13 @@ writers as JS does; after each round it runs ``update()`` and shifts the writers
 nodes. :meth:`Replayer.run` returns the updates (all indexed nodes so far are in ``indexed``);
 :meth:`Replayer.append_local` adds a local batch linking the DAG's heads and gives its blocks.
 
-Invariants: no I/O; a head naming a node that is already indexed is dropped (as ``writer.js``
+Invariants: no I/O; an undecodable block freezes its writer (as JS ``writer.js``: what came
+before stays, nothing after is read); a head naming a node that is already indexed is dropped (as ``writer.js``
 does); a writer whose next node names a writer or a length not yet loaded waits. Indexer changes
 are followed with :class:`~hyperpunch.autobase.system.IndexerSystem` when ``adds`` says which
-writers each node's apply adds (the apply semantics are the application's).
+writers each node's apply adds (the apply semantics are the application's); an indexer change
+takes effect at the end of the writer batch it happened in (JS computes ``update.indexers``
+after the batch's apply), so a batch is never split by a reboot.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from hyperpunch.autobase.messages import Node, OplogMessage, oplog_message
 from hyperpunch.autobase.node import DagNode
 from hyperpunch.autobase.system import IndexerSystem
 from hyperpunch.autobase.topolist import TopoUpdate
-from hyperpunch.encoding import decode
+from hyperpunch.encoding import DecodeError, decode
+from hyperpunch.hypercore.errors import DecodingError
 
 __all__ = ["Rebooted", "Replayer"]
 
 
 AddsFn = Callable[[DagNode], Sequence[tuple[bytes, bool]]]
+RemovesFn = Callable[[DagNode], Sequence[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,13 @@ class Replayer:
     state (new indexers, the system's heads) and everything after is linearized again."""
 
     def __init__(
-        self, indexers: Sequence[bytes], writers: Sequence[bytes] = (), *, adds: AddsFn | None = None
+        self,
+        indexers: Sequence[bytes],
+        writers: Sequence[bytes] = (),
+        *,
+        adds: AddsFn | None = None,
+        removes: RemovesFn | None = None,
+        check_value: Callable[[bytes], object] | None = None,
     ) -> None:
         keys = list(dict.fromkeys([*indexers, *writers]))
         self.writers = {k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers) for k in keys}
@@ -57,9 +68,16 @@ class Replayer:
         self._messages: dict[bytes, list[OplogMessage]] = {k: [] for k in keys}
         self._indexed_length: dict[bytes, int] = {}
         self._adds = adds
+        self._removes = removes
+        self.removed: set[bytes] = set()  # writers removed by an indexed node (JS isRemoved)
         self.system = IndexerSystem(indexers[0]) if adds is not None else None
         self.indexed: list[DagNode] = []
         self.reboots = 0
+        # writers whose block at that index did not decode (JS freezes such a writer: nothing
+        # after it is loaded), and what went wrong, for the adapter's warning events
+        self.frozen: dict[bytes, int] = {}
+        self.warnings: list[str] = []
+        self._check_value = check_value  # a value it raises on freezes the writer too (as JS)
 
     def feed(self, key: bytes, blocks: Sequence[bytes]) -> None:
         """Queue writer ``key``'s next raw blocks (in core order)."""
@@ -67,7 +85,19 @@ class Replayer:
             self.writers[key] = MemoryWriter(key.hex()[:8], key)
             self._pending[key] = []
             self._messages[key] = []
-        msgs = [decode(oplog_message, b) for b in blocks]
+        if key in self.frozen:
+            return
+        msgs = []
+        for b in blocks:
+            try:
+                msg = decode(oplog_message, b)
+                if msg.node.value is not None and self._check_value is not None:
+                    self._check_value(msg.node.value)
+                msgs.append(msg)
+            except (DecodeError, DecodingError, ValueError) as err:
+                self.frozen[key] = len(self._messages[key]) + len(msgs)
+                self.warnings.append(f"writer {key.hex()} block {self.frozen[key]}: {err}")
+                break
         self._pending[key].extend(msgs)
         self._messages[key].extend(msgs)
 
@@ -77,7 +107,13 @@ class Replayer:
         assert self.system is not None
         indexers = self.system.indexer_keys
         self.writers = {
-            k: MemoryWriter(k.hex()[:8], k, indexer=k in indexers, offset=self._indexed_length.get(k, 0))
+            k: MemoryWriter(
+                k.hex()[:8],
+                k,
+                indexer=k in indexers,
+                removed=k in self.removed,
+                offset=self._indexed_length.get(k, 0),
+            )
             for k in self._messages
         }
         self._pending = {k: list(m[self._indexed_length.get(k, 0) :]) for k, m in self._messages.items()}
@@ -87,17 +123,25 @@ class Replayer:
     def _on_indexed(self, u: TopoUpdate[DagNode]) -> int | None:
         """Take ``u``'s indexed nodes in order; returns how many were kept when the indexer set
         changed (then the rest are dropped and the linearizer must reboot), else ``None``."""
+        changed = False
         for i, n in enumerate(u.indexed):
             self.indexed.append(n)
             key = n.writer.key
             self._indexed_length[key] = max(self._indexed_length.get(key, 0), n.length)
-            changed = False
             if self.system is not None and self._adds is not None:
-                changed = self.system.add_head(n)
+                changed = self.system.add_head(n) or changed
                 for k, indexer in self._adds(n):
                     self.system.add(k, indexer=indexer)
+                for k in self._removes(n) if self._removes is not None else ():
+                    changed = self.system.remove(k) or changed
+                    self.removed.add(k)
+                    removed = self.writers.get(k)
+                    if isinstance(removed, MemoryWriter):
+                        removed.is_removed = True
             if n.batch == 1 and isinstance(n.writer, MemoryWriter):
                 n.writer.shift()
+            if n.batch != 1:
+                continue  # JS sees an indexer update once the whole batch is applied
             if changed:
                 return i + 1
         return None

@@ -40,6 +40,18 @@ class IndexerSystem:
         if indexer:
             self._update_indexer(key, self.seen.get(key, 0), 0)
 
+    def remove(self, key: bytes) -> bool:
+        """``host.remove_writer(key)`` (JS ``system.remove``): the writer stops being a member;
+        returns whether the indexer set changed (it was an indexer: it is demoted)."""
+        self.members = max(0, self.members - 1)
+        if key in self.pending:
+            self.pending.remove(key)
+        for k, idx in enumerate(self.indexers):
+            if idx.key == key:
+                del self.indexers[k]
+                return True
+        return False
+
     def add_head(self, node: DagNode) -> bool:
         """An applied node; returns whether the indexer set changed (JS ``indexerUpdate``)."""
         h = Checkout(node.writer.key, node.length)

@@ -1,0 +1,173 @@
+"""JS <-> Python as writers of one base with a Hyperbee view (the acceptance scenario of issue 13,
+over a direct secret stream): a JS peer creates the base and adds the Python peer as an indexer
+through an app message; both put and delete concurrently; after acks both bees hold the same
+entries and the view core Python derives (key, indexed length, Merkle tree hash) is the one JS
+has. The mirror case too: Python creates the base and adds the JS peer. What is not compared:
+the system cores (Python writes no system Hyperbee) and the signed lengths of a base with a
+Python indexer (Python writes no checkpoints, so JS's signed length there rests on JS's
+signatures and prologues only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from test_autobase_js_reader import bee_apply, open_bee
+
+from hyperpunch.autobase import Autobase
+from hyperpunch.corestore import Corestore
+from hyperpunch.hyperbee import Hyperbee
+from hyperpunch.hypercore import Hypercore
+from hyperpunch.secretstream import SecretStream
+from jsref import spawn_node
+
+PK = bytes([6]) * 32
+
+
+async def entries(bee: Hyperbee) -> list[list[Any]]:
+    return [[e.key, e.value] async for e in bee.range()]
+
+
+async def until_length(core: Hypercore, length: int) -> None:
+    """Wait (event-driven, bounded) until ``core`` has replicated ``length`` blocks: the JS peer
+    appended them, the upgrade may still be on its way."""
+    grew = asyncio.Event()
+
+    def on_append(*_: Any) -> None:
+        grew.set()
+
+    off = core.on("append", on_append)
+    try:
+        while core.length < length:
+            grew.clear()
+            await asyncio.wait_for(grew.wait(), 30)
+    finally:
+        off()
+
+
+async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> None:
+    async with spawn_node("autobase-bee-peer.js", "{}") as js:
+        ready = await js.expect("ready")
+
+        async def js_do(cmd: dict[str, Any], event: str) -> dict[str, Any]:
+            await js.send(cmd)
+            return await js.expect(event)
+
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            stream = await SecretStream.connect("127.0.0.1", ready["port"])
+            mux = root.replicate(stream)
+            base = Autobase(
+                root,
+                bytes.fromhex(ready["key"]),
+                open=open_bee,
+                apply=bee_apply,
+                value_encoding="json",
+                ack_interval=0,
+            )
+            await base.ready()
+            js_core = await root.get(key=bytes.fromhex(ready["key"]))
+            try:
+                assert base.local is not None and base.local.key is not None and not base.writable
+                add = {"add": base.local.key.hex(), "indexer": True}
+                await js_do({"cmd": "append", "values": [add, {"put": "k0", "value": "js"}]}, "appended")
+                for _ in range(20):  # until the JS blocks arrive (JS's update rounds pace it)
+                    await base.update(wait=True)
+                    if base.writable:
+                        break
+                    await js_do({"cmd": "update", "rounds": 1}, "updated")
+                assert base.writable
+                # concurrent: neither has seen the other's batch
+                await js_do(
+                    {"cmd": "append", "values": [{"put": "k1", "value": "js"}, {"del": "k0"}]}, "appended"
+                )
+                await base.append([{"put": "k0", "value": "py"}, {"put": "k2", "value": 2}, {"del": "k1"}])
+                for _ in range(4):
+                    await js_do({"cmd": "update"}, "updated")
+                    acked = await js_do({"cmd": "ack"}, "acked")
+                    await until_length(js_core, acked["length"])
+                    await base.update()
+                    await base.ack()
+                    await js_do({"cmd": "update"}, "updated")
+                    await base.update()
+                state = await js_do({"cmd": "state"}, "state")
+                assert (
+                    [k.hex() for k in base.indexers]
+                    == state["indexers"]
+                    == [ready["key"], base.local.key.hex()]
+                )
+                assert await entries(base.view) == state["entries"]
+                info = await base.view_core("view")
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    state["viewKey"],
+                    state["viewLength"],
+                    state["viewTreeHash"],
+                )
+            finally:
+                await js_core.aclose()
+                await base.aclose()
+                await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0
+
+
+async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> None:
+    """The mirror case: Python creates the base and adds the JS peer as an indexer; both put and
+    delete concurrently, then ack: same entries and the same view core (key, length, tree hash)
+    in both."""
+    async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+        base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json", ack_interval=0)
+        await base.ready()
+        assert base.key is not None and base.local is not None
+        async with spawn_node("autobase-bee-peer.js", json.dumps({"key": base.key.hex()})) as js:
+            ready = await js.expect("ready")
+
+            async def js_do(cmd: dict[str, Any], event: str) -> dict[str, Any]:
+                await js.send(cmd)
+                return await js.expect(event)
+
+            stream = await SecretStream.connect("127.0.0.1", ready["port"])
+            mux = root.replicate(stream)
+            js_core = await root.get(key=bytes.fromhex(ready["local"]))
+            try:
+                await base.append([{"add": ready["local"], "indexer": True}, {"put": "k0", "value": "py"}])
+                for _ in range(20):  # until JS has the add (its update rounds pace it)
+                    await js_do({"cmd": "update", "rounds": 1}, "updated")
+                    if (await js_do({"cmd": "state"}, "state"))["writable"]:
+                        break
+                # concurrent: neither has seen the other's batch
+                appended = await js_do(
+                    {"cmd": "append", "values": [{"put": "k1", "value": "js"}, {"del": "k0"}]}, "appended"
+                )
+                await base.append([{"put": "k0", "value": "again"}, {"put": "k2", "value": 2}, {"del": "k1"}])
+                await until_length(js_core, appended["length"])
+                for _ in range(4):
+                    await base.update()
+                    await base.ack()
+                    await js_do({"cmd": "update"}, "updated")
+                    acked = await js_do({"cmd": "ack"}, "acked")
+                    await until_length(js_core, acked["length"])
+                    await base.update()
+                await base.ack()
+                await js_do({"cmd": "update"}, "updated")
+                state = await js_do({"cmd": "state"}, "state")
+                assert state["writable"]
+                assert (
+                    [k.hex() for k in base.indexers] == state["indexers"] == [base.key.hex(), ready["local"]]
+                )
+                assert await entries(base.view) == state["entries"]
+                info = await base.view_core("view")
+                assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
+                    state["viewKey"],
+                    state["viewLength"],
+                    state["viewTreeHash"],
+                )
+            finally:
+                await js_core.aclose()
+                await base.aclose()
+                await mux.aclose()
+            await js.send({"cmd": "exit"})
+            await js.expect("closed")
+            assert await js.wait() == 0
