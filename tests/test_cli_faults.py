@@ -27,6 +27,9 @@ NETWORK_COMMANDS = [
     ["store", "write"],
     ["store", "read", KEY],
     ["testnet"],
+    ["bee", "write"],
+    ["bee", "read", KEY],
+    ["relay"],
 ]
 
 
@@ -62,6 +65,9 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("swarm", "--seed", "q" * 64, *NETWORK), 2, "seed is not valid hex"),
         Case(("core", "read", "12", *NETWORK), 2, "key must be 64 hex characters"),
         Case(("store", "read", "k" * 64, *NETWORK), 2, "not valid hex"),
+        Case(("bee", "read", "00" * 31, *NETWORK), 2, "bee key must be 64 hex characters"),
+        Case(("relay", "--port", "70000", *NETWORK), 2, "--port"),
+        Case(("relay", "--tls-cert", "x.pem", *NETWORK), 2, "--tls-cert and --tls-key"),
         # numbers out of range
         Case(("testnet", "--nodes", "0"), 2, "--nodes"),
         Case(("testnet", "--port", "70000"), 2, "--port"),
@@ -78,6 +84,8 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("store", "write", "--storage", str(a_file), *NETWORK), 1, "not a directory"),
         Case(("store", "read", KEY, "--storage", no_parent, *NETWORK), 1, "storage"),
         Case(("store", "read", KEY, "--storage", str(a_file), *NETWORK), 1, "not a directory"),
+        Case(("bee", "write", "--storage", no_parent, *NETWORK), 1, "storage"),
+        Case(("bee", "read", KEY, "--storage", str(a_file), *NETWORK), 1, "not a directory"),
     ]
     # every malformed form on one command, and one form (in turn) on every network command
     for bad in BAD_BOOTSTRAPS:

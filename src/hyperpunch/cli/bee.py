@@ -20,22 +20,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 from hyperpunch.cli.options import (
-    CliError,
     Network,
+    NetworkError,
     add_network_options,
+    data_dir,
     first,
     first_done,
     open_swarm,
     parse_bootstrap,
     parse_hex_key,
     print_line,
+    reporting_dht_status,
     run_command,
     stdin_lines,
+    storage_dir,
     until_signalled,
     warn,
 )
@@ -51,8 +53,7 @@ MAX_BATCH = 4096
 
 def default_storage(name: str) -> Path:
     """``$XDG_DATA_HOME/hyperpunch/bees/<name>`` (``~/.local/share/...`` when it is unset)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "hyperpunch" / "bees" / name
+    return data_dir("bees", name)
 
 
 def register(sub: Any) -> None:
@@ -78,7 +79,7 @@ def register(sub: Any) -> None:
 
 def cmd_bee_write(args: argparse.Namespace) -> int:
     bootstrap = parse_bootstrap(args.bootstrap)
-    storage = args.storage or str(default_storage(WRITER_NAME))
+    storage = storage_dir(args.storage or str(default_storage(WRITER_NAME)))
     return run_command(
         until_signalled(lambda stop: write(storage, bootstrap, args.host, stop=stop)),
         interrupted=0,
@@ -89,7 +90,7 @@ def cmd_bee_write(args: argparse.Namespace) -> int:
 def cmd_bee_read(args: argparse.Namespace) -> int:
     key = parse_hex_key(args.key, what="bee key")
     bootstrap = parse_bootstrap(args.bootstrap)
-    storage = args.storage or str(default_storage(key.hex()))
+    storage = storage_dir(args.storage or str(default_storage(key.hex())))
     return run_command(
         until_signalled(
             lambda stop: read(
@@ -143,7 +144,7 @@ async def write(storage: str, bootstrap: Network, host: str, *, stop: asyncio.Ev
         print_line(f"hyperbee key: {core.key.hex()}")
         swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
-        async with swarm:
+        async with swarm, reporting_dht_status(swarm.dht, bootstrap):
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def apply_lines() -> None:
@@ -208,12 +209,12 @@ async def read(
         assert core.discovery_key is not None
         swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
-        async with swarm:
+        async with swarm, reporting_dht_status(swarm.dht, bootstrap):
             swarm.join(core.discovery_key, server=True, client=True)
 
             async def follow() -> None:
                 if not await _find_peer(core, swarm) and core.length == 0:
-                    raise CliError("no peer has this bee (nobody found on the swarm)")
+                    raise NetworkError("no peer has this bee (nobody found on the swarm)")
                 snap = db.checkout(db.version)
                 n = 0
                 async for entry in snap.range(gte=gte, lt=lt):

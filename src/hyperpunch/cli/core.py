@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from hyperpunch.cli.options import (
     CliError,
     Network,
     add_network_options,
+    data_dir,
     first,
     open_swarm,
     parse_bootstrap,
@@ -53,8 +53,7 @@ MAX_BATCH = 4096  # lines appended in one batch at most
 
 def default_storage(name: str) -> Path:
     """``$XDG_DATA_HOME/hyperpunch/cores/<name>`` (``~/.local/share/...`` when it is unset)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "hyperpunch" / "cores" / name
+    return data_dir("cores", name)
 
 
 def register(sub: Any) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "StdinLines",
     "StorageError",
     "add_network_options",
+    "data_dir",
     "describe_bootstrap",
     "first",
     "first_done",
@@ -123,6 +124,13 @@ class StorageError(CliError):
     """A storage directory that cannot be used (exit 1: the environment refused, not the input)."""
 
     exit_code = 1
+
+
+def data_dir(kind: str, name: str) -> Path:
+    """The default storage of a command: ``$XDG_DATA_HOME/hyperpunch/<kind>/<name>``
+    (``~/.local/share/...`` when it is unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "hyperpunch" / kind / name
 
 
 def storage_dir(path: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from hyperpunch.cli.options import (
     CliError,
     Network,
+    NetworkError,
     add_network_options,
     parse_bootstrap,
     print_line,
@@ -51,7 +52,7 @@ async def run_relay(
         try:
             joined = await unless_stopped(stop, asyncio.wait_for(dht.ready(), JOIN_TIMEOUT))
         except TimeoutError:
-            raise CliError(f"could not join the DHT within {JOIN_TIMEOUT:g}s") from None
+            raise NetworkError(f"could not join the DHT within {JOIN_TIMEOUT:g}s") from None
         if not joined[0]:
             return 0
         relay = RelayServer(
@@ -60,7 +61,7 @@ async def run_relay(
         try:
             await relay.listen()
         except OSError as err:
-            raise CliError(f"cannot listen on {host}:{port}: {err}") from None
+            raise NetworkError(f"cannot listen on {host}:{port}: {err}") from None
         try:
             out(f"relay listening on {relay.url}")
             await stop.wait()
