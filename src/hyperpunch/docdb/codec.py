@@ -63,7 +63,12 @@ def js_value(value: Any, path: str = "") -> Any:
     """``value`` as the JS object model stores it: ints outside int32 become doubles, mappings
     become dicts with string keys (checked), tuples become lists. Raises
     :class:`InvalidDocumentError` for a value BSON cannot hold."""
-    if value is None or isinstance(value, (str, bool, float, bytes, ObjectId, datetime)):
+    if isinstance(value, float):
+        # a JS number: js-bson writes an integral one in int32 range as int32
+        if value.is_integer() and _INT32_MIN <= value <= _INT32_MAX:
+            return int(value)
+        return value
+    if value is None or isinstance(value, (str, bool, bytes, ObjectId, datetime)):
         return value
     if isinstance(value, int):
         if _INT32_MIN <= value <= _INT32_MAX or isinstance(value, bson.Int64):

@@ -113,15 +113,13 @@ def _to_number(v: Any) -> float:
     return math.nan
 
 
-def _utf16(s: str) -> Any:
-    return s if s.isascii() else s.encode("utf-16-be", "surrogatepass")
-
-
 def js_less(a: Any, b: Any) -> bool | None:
     """JS abstract relational comparison ``a < b`` (None: undefined, i.e. a NaN was involved)."""
     pa, pb = _to_primitive(a), _to_primitive(b)
     if isinstance(pa, str) and isinstance(pb, str):
-        return bool(_utf16(pa) < _utf16(pb))
+        if pa.isascii() and pb.isascii():
+            return bool(pa < pb)
+        return pa.encode("utf-16-be", "surrogatepass") < pb.encode("utf-16-be", "surrogatepass")
     na, nb = _to_number(pa), _to_number(pb)
     if math.isnan(na) or math.isnan(nb):
         return None
