@@ -13,7 +13,7 @@ from hyperpunch.docdb.codec import decode_document, encode_document, js_value
 NAMES = ["milk", "eggs", "bread", "Äpfel", "zebra", "", "a b", "日本"]
 TAGS = ["red", "green", "blue", "sale", "new"]
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-INDEXES = [["n"], ["tags", "name"], ["d"], ["flag", "f"], ["name"]]
+INDEXES = [["n"], ["tags", "name"], ["d"], ["flag", "f"], ["name"], ["bin", "nested"]]
 
 
 def wrap(value: Any) -> str:
@@ -21,7 +21,7 @@ def wrap(value: Any) -> str:
 
 
 def unwrap(h: str) -> Any:
-    return decode_document(bytes.fromhex(h))["d"]
+    return decode_document(bytes.fromhex(h), as_stored=False)["d"]
 
 
 def _date(rng: random.Random) -> datetime:
@@ -64,6 +64,7 @@ def gen_writes(rng: random.Random, n_docs: int = 80) -> list[dict[str, Any]]:
         if i == n_docs // 2:
             ops.append({"coll": "c", "createIndex": INDEXES[1]})
             ops.append({"coll": "c", "createIndex": INDEXES[2]})
+            ops.append({"coll": "c", "createIndex": INDEXES[5]})
         if i % 10 == 9:
             name = rng.choice(NAMES)
             update = rng.choice(

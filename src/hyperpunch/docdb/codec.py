@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import bson
 from bson import ObjectId
-from bson.codec_options import CodecOptions
+from bson.codec_options import CodecOptions, TypeDecoder, TypeRegistry
 from bson.errors import BSONError
 
 from hyperpunch.docdb.errors import CorruptEntryError, DocumentTooLargeError, InvalidDocumentError
@@ -55,7 +55,23 @@ MAX_BSON_SIZE = 16 * 1024 * 1024
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
 _MAX_SAFE = 2**53 - 1
-_DECODE_OPTS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
+
+
+class _StoredBinary(TypeDecoder):
+    """js-bson deserializes a Buffer as a ``Binary`` object (node-cbor then writes it as the map
+    ``{sub_type, buffer, position}``, not as a byte string); a stored subtype-0 binary therefore
+    decodes to ``bson.Binary(data, 0)``, while caller-given ``bytes`` stay a Buffer."""
+
+    bson_type = bytes
+
+    def transform_bson(self, value: Any) -> Any:
+        return bson.Binary(value, 0)
+
+
+_PLAIN_OPTS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
+_DECODE_OPTS: CodecOptions[dict[str, Any]] = CodecOptions(
+    tz_aware=True, tzinfo=UTC, type_registry=TypeRegistry([_StoredBinary()])
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -110,10 +126,13 @@ def encode_document(doc: Mapping[str, Any]) -> bytes:
     return out
 
 
-def decode_document(data: bytes) -> dict[str, Any]:
-    """The document stored as ``data``; :class:`CorruptEntryError` if it is not one BSON document."""
+def decode_document(data: bytes, *, as_stored: bool = True) -> dict[str, Any]:
+    """The document stored as ``data``; :class:`CorruptEntryError` if it is not one BSON document.
+
+    ``as_stored`` (what JS gets from ``BSON.deserialize``): binaries come back as ``bson.Binary``;
+    otherwise as ``bytes`` (a caller's Buffer, JS ``promoteBuffers``)."""
     try:
-        return bson.decode(data, codec_options=_DECODE_OPTS)
+        return bson.decode(data, codec_options=_DECODE_OPTS if as_stored else _PLAIN_OPTS)
     except (BSONError, ValueError, OverflowError, TypeError) as err:
         raise CorruptEntryError(f"stored document is not valid BSON: {err}") from err
 
@@ -195,6 +214,14 @@ def _encode(out: bytearray, v: Any) -> None:
         _number(out, v)
     elif isinstance(v, str):
         _text(out, v)
+    elif isinstance(v, bson.Binary):
+        out += b"\xa3\x68sub_type"
+        _number(out, v.subtype)
+        out += b"\x66buffer"
+        _head(out, 2, len(v))
+        out += bytes(v)
+        out += b"\x68position"
+        _number(out, len(v))
     elif isinstance(v, ObjectId):
         _head(out, 2, 12)
         out += v.binary
