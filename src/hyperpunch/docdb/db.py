@@ -481,11 +481,13 @@ class Cursor:
                     return
         elif self._sort is None:
             async for entry in coll.docs.range():
-                doc = decode_document(bytes(entry.value))
+                doc = decode_document(entry.value)
+                if not matches_query(doc, query):
+                    continue
                 oid = doc.get("_id")
                 if not isinstance(oid, ObjectId):
                     raise CorruptEntryError("stored document has no ObjectId _id")
-                if oid.binary in seen or not matches_query(doc, query):
+                if oid.binary in seen:
                     continue
                 if to_skip > skipped:
                     skipped += 1

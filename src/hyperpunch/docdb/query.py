@@ -115,6 +115,11 @@ def _to_number(v: Any) -> float:
 
 def js_less(a: Any, b: Any) -> bool | None:
     """JS abstract relational comparison ``a < b`` (None: undefined, i.e. a NaN was involved)."""
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        if a != a or b != b:
+            return None
+        return bool(a < b)
     pa, pb = _to_primitive(a), _to_primitive(b)
     if isinstance(pa, str) and isinstance(pb, str):
         if pa.isascii() and pb.isascii():
@@ -134,6 +139,9 @@ def _date_ms(d: datetime) -> int:
 
 
 def _comparable(v: Any) -> Any:
+    t = type(v)
+    if t is int or t is float or t is str:
+        return v
     return _date_ms(v) if isinstance(v, datetime) else v
 
 
@@ -322,13 +330,17 @@ def _logical(doc: Mapping[str, Any], op: str, qv: Any) -> bool:
 
 def matches_query(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     for key, qv in query.items():
-        if key in ("$or", "$and", "$nor"):
+        if key in _LOGICAL:
             if not _logical(doc, key, qv):
                 return False
             continue
-        if not query_compare(get_field(doc, key), qv):
+        dv = doc[key] if key in doc else get_field(doc, key)
+        if not query_compare(dv, qv):
             return False
     return True
+
+
+_LOGICAL: Final = frozenset(("$or", "$and", "$nor"))
 
 
 def validate_query(query: Any) -> None:
