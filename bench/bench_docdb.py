@@ -16,9 +16,9 @@ DOCS, v: i % 1000, text: "document <i>"}`` with two indexes, ``["n"]`` and ``["t
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import Workload
