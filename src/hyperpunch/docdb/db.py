@@ -49,6 +49,7 @@ from hyperpunch.docdb.query import (
     upsert_seed,
     validate_query,
 )
+from hyperpunch.docdb.watch import ChangeStream
 
 SEP = b"\x00"
 
@@ -103,6 +104,10 @@ class DB:
             c = Collection(name, self.bee.sub(name), atomic=self.atomic)
             self._collections[name] = c
         return c
+
+    def watch(self, name: str) -> ChangeStream:
+        """Beyond JS: the changes of collection ``name``'s documents (needs a root Hyperbee)."""
+        return ChangeStream(self.bee, name)
 
     async def aclose(self) -> None:
         close = getattr(self.bee, "aclose", None)
