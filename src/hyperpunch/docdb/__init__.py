@@ -3,7 +3,11 @@ hyperbeedeebee 2.0.0 (BSON documents, CBOR index keys), readable and writable by
 
 Layers: :mod:`errors`, :mod:`codec` (BSON/CBOR bytes, sans-IO), :mod:`query` (matching, updates,
 index keys and index choice, sans-IO), :mod:`db` (:class:`DB`/:class:`Collection`/:class:`Cursor`
-over a bee) and :mod:`multiwriter` (the same DB over an Autobase, hello-peers "Autodeebee" ops).
+over a bee), :mod:`watch` (a change stream, beyond JS) and :mod:`multiwriter` (:class:`AutoBee`:
+the same DB over an Autobase, hello-peers "Autodeebee" ops).
+
+Floor: above ``hyperbee`` (it imports ``hyperbee`` and ``hypercore``; it meets ``autobase`` only
+through the structural protocols of :mod:`multiwriter`).
 
 Invariants: see :mod:`db` (layout, atomic writes) and :mod:`query` (JS semantics).
 """
@@ -27,9 +31,14 @@ from hyperpunch.docdb.errors import (
     NotFoundError,
     UniqueIndexError,
 )
+from hyperpunch.docdb.multiwriter import AutoBee, apply_ops
+from hyperpunch.docdb.watch import Change, ChangeStream
 
 __all__ = [
     "DB",
+    "AutoBee",
+    "Change",
+    "ChangeStream",
     "Collection",
     "CorruptEntryError",
     "Cursor",
@@ -48,4 +57,5 @@ __all__ = [
     "ObjectId",
     "UniqueIndexError",
     "UpdateResult",
+    "apply_ops",
 ]
