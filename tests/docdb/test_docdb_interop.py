@@ -5,8 +5,9 @@ wrote (blocks fed raw into a fresh core on the other side)."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
-from docdb_ops import gen_find, gen_writes, run_ops
+from docdb_ops import gen_find, gen_writes, run_ops, wrap
 
 from hyperpunch.docdb import DB
 from hyperpunch.hyperbee import Hyperbee
@@ -66,3 +67,28 @@ async def test_js_queries_a_python_written_db_and_python_a_js_written_one() -> N
     js_written = run_node_json("docdb-ops.js", input_obj={"blocks": None, "ops": writes + finds}, timeout=300)
     db2, _ = await _py_db(atomic=True, blocks=js_written["blocks"])
     assert await run_ops(db2, finds) == js_written["results"][len(writes) :]
+
+
+async def test_bad_queries_fail_with_the_js_messages() -> None:
+    writes: list[dict[str, Any]] = [
+        {"coll": "c", "createIndex": ["a"]},
+        {"coll": "c", "insert": wrap({"a": 1, "b": [1, 2]})},
+        {"coll": "c", "insert": wrap({"a": 2})},
+    ]
+    bad: list[dict[str, Any]] = [
+        {"coll": "c", "find": wrap({"a": {"$foo": 1}})},
+        {"coll": "c", "find": wrap({"b": {"$foo": 1}})},
+        {"coll": "c", "find": wrap({"a": {"$gt": 0, "plain": 2}})},
+        {"coll": "c", "find": wrap({"a": {"$in": 3}})},
+        {"coll": "c", "find": wrap({"b": {"$all": "x"}})},
+        {"coll": "c", "find": wrap({"a": None})},
+        {"coll": "c", "find": wrap({}), "sort": ["b", 1]},
+        {"coll": "c", "find": wrap({}), "hint": "nope"},
+        {"coll": "c", "find": wrap({}), "hint": "a", "sort": ["b", 1]},
+        {"coll": "c", "find": wrap({"b": 3}), "hint": "a", "sort": ["a", -1]},
+    ]
+    js = run_node_json("docdb-ops.js", input_obj={"blocks": None, "ops": writes + bad})
+    db, _ = await _py_db(atomic=False)
+    py = await run_ops(db, writes + bad)
+    assert py == js["results"]
+    assert sum("error" in r for r in py[len(writes) :]) == len(bad) - 1
