@@ -8,6 +8,7 @@ import re
 from typing import Any, cast
 
 import pytest
+from bson.decimal128 import Decimal128
 
 from hyperpunch.docdb import (
     DB,
@@ -233,3 +234,23 @@ def test_sans_io_matching_needs_no_bee() -> None:
     assert matches_query({"a": "10"}, {"a": {"$gt": 9}})  # JS coerces "10" > 9
     assert not matches_query({}, {"a": {"$lt": 1}})  # undefined < 1 is false
     assert matches_query({"a": None}, {"a": {"$lt": 1}})  # null < 1 is true
+
+
+async def test_a_write_lands_with_all_its_index_entries_or_not_at_all() -> None:
+    db, bee = await _db()
+    c = db.collection("c")
+    await c.create_index(["a"])
+    await c.create_index(["z"])
+    v = bee.version
+    # BSON stores a Decimal128, but no index key can hold it: the document must not land alone
+    with pytest.raises(InvalidDocumentError, match="cannot index"):
+        await c.insert({"a": 1, "z": Decimal128("1.5")})
+    assert bee.version == v
+    assert await c.find().count() == 0
+    doc = await c.insert({"a": 1, "z": 2})
+    v = bee.version
+    with pytest.raises(InvalidDocumentError, match="cannot index"):
+        await c.update({}, {"$set": {"z": Decimal128("2.5")}})
+    assert bee.version == v
+    assert (await c.find_one({"z": 2}))["_id"] == doc["_id"]
+    assert len(await c.find({"z": 2}).hint("z")) == 1  # the old index entry is still there
