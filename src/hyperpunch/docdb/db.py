@@ -36,6 +36,7 @@ from hyperpunch.docdb.query import (
     INDEX_VERSION,
     IndexPlan,
     Sort,
+    compile_query,
     doc_from_index_key,
     index_entries,
     index_subquery,
@@ -455,8 +456,9 @@ class Cursor:
         seen: set[bytes] = set()
         count = skipped = 0
         plan = await self.plan()
+        match = compile_query(query)
         if plan is not None:
-            sub_query = index_subquery(query, plan.fields)
+            key_match = compile_query(index_subquery(query, plan.fields))
             gt = query_prefix(query, plan.prefix_fields, plan.fields)
             lt: bytes | None = None
             if gt:
@@ -465,7 +467,7 @@ class Cursor:
             source = coll.idx.sub(plan.name).range(gt=gt or None, lt=lt, reverse=reverse)
             async for entry in source:
                 key_doc = doc_from_index_key(decode_key(bytes(entry.key)), plan.fields)
-                if not matches_query(key_doc, sub_query):
+                if not key_match(key_doc):
                     continue
                 raw_id = bytes(entry.value)
                 doc = await coll.get_raw(raw_id)
@@ -474,7 +476,7 @@ class Cursor:
                 oid = doc.get("_id")
                 if not isinstance(oid, ObjectId):
                     raise CorruptEntryError("stored document has no ObjectId _id")
-                if oid.binary in seen or not matches_query(doc, query):
+                if oid.binary in seen or not match(doc):
                     continue
                 if to_skip > skipped:
                     skipped += 1
@@ -486,9 +488,11 @@ class Cursor:
                     return
         elif self._sort is None:
             async for entry in coll.docs.range():
-                doc = decode_document(entry.value)
-                if not matches_query(doc, query):
+                # match on the faster plain decoding (binaries match nothing either way), then
+                # decode a match as stored (binaries as js-bson Binary objects)
+                if not match(decode_document(entry.value, as_stored=False)):
                     continue
+                doc = decode_document(entry.value)
                 oid = doc.get("_id")
                 if not isinstance(oid, ObjectId):
                     raise CorruptEntryError("stored document has no ObjectId _id")
