@@ -19,6 +19,8 @@ CORES = (
     "hyperpunch.autobase.replay",
     "hyperpunch.autobase.system",
     "hyperpunch.autobase.topolist",
+    "hyperpunch.docdb.codec",
+    "hyperpunch.docdb.query",
     "hyperpunch.sansio",
     "hyperpunch.udx.congestion",
     "hyperpunch.udx.core",
