@@ -26,11 +26,11 @@ async def until(cond: Any, *bases: Autobase) -> None:
     offs = [b.local.on("append", lambda *_: woke.set()) for b in bases if b.local is not None]
     try:
         for _ in range(100):
+            woke.clear()  # before looking: an append while we look wakes the next wait
             for b in bases:
                 await b.update()
             if await cond():
                 return
-            woke.clear()
             await asyncio.wait_for(woke.wait(), 10)
         raise AssertionError("never converged")
     finally:

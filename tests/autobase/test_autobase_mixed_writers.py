@@ -30,6 +30,19 @@ async def entries(bee: Hyperbee) -> list[list[Any]]:
     return [[e.key, e.value] async for e in bee.range()]
 
 
+ROUNDS = 30  # ack rounds at most before the views must agree
+
+
+async def same_view(base: Autobase, state: dict[str, Any]) -> bool:
+    """Whether the Python base shows the JS peer's entries and view core (key, length, tree hash)."""
+    info = await base.view_core("view")
+    return await entries(base.view) == state["entries"] and (
+        info.key.hex(),
+        info.length,
+        info.tree_hash.hex(),
+    ) == (state["viewKey"], state["viewLength"], state["viewTreeHash"])
+
+
 async def until_length(core: Hypercore, length: int) -> None:
     """Wait (event-driven, bounded) until ``core`` has replicated ``length`` blocks: the JS peer
     appended them, the upgrade may still be on its way."""
@@ -83,7 +96,8 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
                     {"cmd": "append", "values": [{"put": "k1", "value": "js"}, {"del": "k0"}]}, "appended"
                 )
                 await base.append([{"put": "k0", "value": "py"}, {"put": "k2", "value": 2}, {"del": "k1"}])
-                for _ in range(4):
+                state: dict[str, Any] = {}
+                for _ in range(ROUNDS):  # ack rounds until both sides agree (replication paces them)
                     await js_do({"cmd": "update"}, "updated")
                     acked = await js_do({"cmd": "ack"}, "acked")
                     await until_length(js_core, acked["length"])
@@ -91,7 +105,9 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
                     await base.ack()
                     await js_do({"cmd": "update"}, "updated")
                     await base.update()
-                state = await js_do({"cmd": "state"}, "state")
+                    state = await js_do({"cmd": "state"}, "state")
+                    if await same_view(base, state):
+                        break
                 assert (
                     [k.hex() for k in base.indexers]
                     == state["indexers"]
@@ -143,16 +159,19 @@ async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> 
                 )
                 await base.append([{"put": "k0", "value": "again"}, {"put": "k2", "value": 2}, {"del": "k1"}])
                 await until_length(js_core, appended["length"])
-                for _ in range(4):
+                state: dict[str, Any] = {}
+                for _ in range(ROUNDS):  # ack rounds until both sides agree (replication paces them)
                     await base.update()
                     await base.ack()
                     await js_do({"cmd": "update"}, "updated")
                     acked = await js_do({"cmd": "ack"}, "acked")
                     await until_length(js_core, acked["length"])
                     await base.update()
-                await base.ack()
-                await js_do({"cmd": "update"}, "updated")
-                state = await js_do({"cmd": "state"}, "state")
+                    await base.ack()
+                    await js_do({"cmd": "update"}, "updated")
+                    state = await js_do({"cmd": "state"}, "state")
+                    if await same_view(base, state):
+                        break
                 assert state["writable"]
                 assert (
                     [k.hex() for k in base.indexers] == state["indexers"] == [base.key.hex(), ready["local"]]
