@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 from hyperpunch.dht import HyperDHT
 from hyperpunch.relay import RelayLimits, RelayServer
-from hyperpunch.secretstream import SecretStream
+from streamcheck import echo as echo
+from streamcheck import send_and_check_echo as check_echo
 
 HOST = "127.0.0.1"
 MIB = 1 << 20
@@ -57,39 +56,6 @@ async def python_relay(
             yield relay
 
 
-async def echo(stream: SecretStream) -> None:
-    """Server side: write back every message, end when the client ends."""
-    async for message in stream:
-        stream.write(message)
-        await stream.drain()
-    stream.write_eof()
-
-
 async def send_and_check_echo(stream: Any, total: int = MIB) -> tuple[str, str, int]:
-    """Write ``total`` random bytes (64 KiB messages), end, read the echo; (sent sha, got sha, bytes)."""
-    sent = hashlib.sha256()
-    got = hashlib.sha256()
-    received = 0
-
-    async def reader() -> None:
-        nonlocal received
-        async for message in stream:
-            got.update(message)
-            received += len(message)
-
-    task = asyncio.ensure_future(reader())
-    try:
-        left = total
-        while left:
-            chunk = os.urandom(min(left, 65536))
-            sent.update(chunk)
-            stream.write(chunk)
-            await stream.drain()
-            left -= len(chunk)
-        stream.write_eof()
-        await asyncio.wait_for(task, 60)
-    finally:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-    return sent.hexdigest(), got.hexdigest(), received
+    """:func:`streamcheck.send_and_check_echo` with the relay's longer wait (many clients at once)."""
+    return await check_echo(stream, total, timeout=60)

@@ -16,12 +16,48 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from hyperpunch.hyperbee.batch import Batch
 from hyperpunch.hyperbee.tree import BlockEntry, Entry, TreeNode, check_depth
 
 __all__ = ["DiffEntry", "DiffIterator", "HistoryEntry", "HistoryIterator", "RangeIterator", "RangeSnapshot"]
+
+
+E = TypeVar("E")
+
+
+class _Entries(Generic[E]):
+    """What the range, history and diff iterators share: opened on first ``__anext__``, closed (and
+    ``on_close`` run once) when exhausted or by :meth:`aclose`."""
+
+    opened: bool
+    _on_close: Callable[[], Any] | None
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def next(self) -> E | None:
+        raise NotImplementedError
+
+    def __aiter__(self) -> _Entries[E]:
+        return self
+
+    async def __anext__(self) -> E:
+        if not self.opened:
+            await self.open()
+        entry = await self.next()
+        if entry is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return entry
+
+    async def aclose(self) -> None:
+        cb, self._on_close = self._on_close, None
+        if cb is not None:
+            r = cb()
+            if r is not None:
+                await r
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +81,7 @@ class _Frame:
         self.i = i
 
 
-class RangeIterator:
+class RangeIterator(_Entries[Entry]):
     def __init__(
         self,
         batch: Batch,
@@ -189,25 +225,6 @@ class RangeIterator:
         self._nexting = False
         return None
 
-    def __aiter__(self) -> RangeIterator:
-        return self
-
-    async def __anext__(self) -> Entry:
-        if not self.opened:
-            await self.open()
-        entry = await self.next()
-        if entry is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return entry
-
-    async def aclose(self) -> None:
-        cb, self._on_close = self._on_close, None
-        if cb is not None:
-            r = cb()
-            if r is not None:
-                await r
-
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
@@ -217,7 +234,7 @@ class HistoryEntry:
     value: Any
 
 
-class HistoryIterator:
+class HistoryIterator(_Entries[HistoryEntry]):
     def __init__(
         self,
         batch: Batch,
@@ -280,25 +297,6 @@ class HistoryIterator:
             self.gte += 1
         e = self.batch.final(block)
         return HistoryEntry("del" if block.is_deletion() else "put", e.seq, e.key, e.value)
-
-    def __aiter__(self) -> HistoryIterator:
-        return self
-
-    async def __anext__(self) -> HistoryEntry:
-        if not self.opened:
-            await self.open()
-        entry = await self.next()
-        if entry is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return entry
-
-    async def aclose(self) -> None:
-        cb, self._on_close = self._on_close, None
-        if cb is not None:
-            r = cb()
-            if r is not None:
-                await r
 
 
 def _cmp(a: bytes | None, b: bytes | None) -> int:
@@ -449,7 +447,7 @@ class DiffEntry:
     right: Entry | None
 
 
-class DiffIterator:
+class DiffIterator(_Entries[DiffEntry]):
     def __init__(
         self,
         left: Batch,
@@ -518,22 +516,3 @@ class DiffIterator:
                 await b.next()
             else:
                 await a.next()
-
-    def __aiter__(self) -> DiffIterator:
-        return self
-
-    async def __anext__(self) -> DiffEntry:
-        if not self.opened:
-            await self.open()
-        entry = await self.next()
-        if entry is None:
-            await self.aclose()
-            raise StopAsyncIteration
-        return entry
-
-    async def aclose(self) -> None:
-        cb, self._on_close = self._on_close, None
-        if cb is not None:
-            r = cb()
-            if r is not None:
-                await r
