@@ -30,9 +30,10 @@ $(STAMP_PY): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-$(STAMP_JS): interop/package.json interop/package-lock.json
+$(STAMP_JS): interop/package.json interop/package-lock.json interop/sdk/package.json interop/sdk/package-lock.json
 	command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are required (the JS reference)"; exit 1; }
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
+	cd interop/sdk && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # The dht-relay client page for the browser test: the pinned @hyperswarm/dht-relay bundled by
