@@ -28,8 +28,11 @@ from hyperpunch.relay.server import RelayServer
 from hyperpunch.relay.session import IdCounter, RelayLimits, RelaySession
 from hyperpunch.relay.stream import RelayedStream
 from hyperpunch.relay.transport import WebSocketStream
+from hyperpunch.relay.web import HttpHandler, HttpReply, static_handler
 
 __all__ = [
+    "HttpHandler",
+    "HttpReply",
     "IdCounter",
     "LimitExceededError",
     "NonCustodialRequiredError",
@@ -46,4 +49,5 @@ __all__ = [
     "RelayedServer",
     "RelayedStream",
     "WebSocketStream",
+    "static_handler",
 ]

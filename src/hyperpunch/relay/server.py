@@ -10,6 +10,9 @@ Invariants:
   ``limits.max_frame`` closes that client (code 1009). What one client can make the relay buffer
   is bounded: toward the client ``limits.high_water`` (then DHT reads pause), from the client two
   read-ahead frames plus the frame being written (then WebSocket reads pause).
+* With ``http_handler``, plain HTTP requests on the same port go to it (a page and its relay on one
+  origin); WebSocket upgrades go to the relay only at ``ws_path`` (any path when ``ws_path`` is
+  ``None``), others get a 404.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from typing import Any
 
 from websockets.asyncio.server import Server as WSServer
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
 
 from hyperpunch.aio import CloseOnce
 from hyperpunch.dht import HyperDHT
 from hyperpunch.relay.session import IdCounter, RelayLimits, RelaySession
 from hyperpunch.relay.transport import WebSocketStream
+from hyperpunch.relay.web import HttpHandler, HttpReply, not_found
 
 __all__ = ["RelayServer"]
 
@@ -42,6 +48,8 @@ class RelayServer:
         limits: RelayLimits | None = None,
         require_non_custodial: bool = False,
         own_dht: bool = False,
+        http_handler: HttpHandler | None = None,
+        ws_path: str | None = None,
     ) -> None:
         self.dht = dht
         self.host = host
@@ -50,6 +58,8 @@ class RelayServer:
         self.require_non_custodial = require_non_custodial
         self.sessions: set[RelaySession] = set()
         self._ssl = ssl_context
+        self._http = http_handler
+        self.ws_path = ws_path
         self._own_dht = own_dht
         self._ids = IdCounter()
         self._ws: WSServer | None = None
@@ -60,7 +70,28 @@ class RelayServer:
     def url(self) -> str:
         scheme = "wss" if self._ssl is not None else "ws"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
+        return f"{scheme}://{host}:{self.port}{self.ws_path or ''}"
+
+    @property
+    def http_url(self) -> str:
+        scheme = "https" if self._ssl is not None else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}/"
+
+    async def _process_request(self, _conn: ServerConnection, request: Request) -> Response | None:
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        path = request.path.split("?", 1)[0]
+        if upgrade:
+            if self.ws_path is None or path == self.ws_path:
+                return None
+            return _response(not_found())
+        if self._http is None:
+            return None  # the WebSocket library answers 426 Upgrade Required
+        try:
+            reply = await self._http(request.path)
+        except Exception:  # a handler's bug is this request's 500, never the server's end
+            reply = HttpReply(500, b"internal error\n")
+        return _response(reply)
 
     async def listen(self) -> None:
         await self.dht.ready()
@@ -73,6 +104,7 @@ class RelayServer:
             max_queue=2,  # frames read ahead per client: with max_frame, bounds what a client buffers here
             compression=None,
             ping_interval=None,
+            process_request=self._process_request,
         )
         sockets = list(self._ws.sockets)
         if sockets and self.port == 0:
@@ -118,3 +150,17 @@ class RelayServer:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+_REASONS = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}
+
+
+def _response(reply: HttpReply) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = reply.content_type
+    headers["Content-Length"] = str(len(reply.body))
+    headers["Cache-Control"] = "no-cache"
+    headers["Connection"] = "close"
+    for name, value in reply.headers.items():
+        headers[name] = value
+    return Response(reply.status, _REASONS.get(reply.status, "Status"), headers, reply.body)
