@@ -88,3 +88,47 @@ async def local_dht(size: int = 4) -> AsyncIterator[list[str]]:
     finally:
         for n in reversed(nodes):
             await n.aclose()
+
+
+class JsSDK:
+    """A hyper-sdk peer (tests/sdk/sdk-peer.mjs): ``await js.call("get", x=...)`` returns the
+    reply; other events are kept for :meth:`wait_event`."""
+
+    def __init__(self, node: NodeProcess) -> None:
+        self.node = node
+        self.events: list[dict[str, Any]] = []
+        self._next = 0
+        self.public_key = ""
+
+    async def call(self, cmd: str, timeout: float = 60, **args: Any) -> dict[str, Any]:
+        self._next += 1
+        rid = self._next
+        await self.node.send({"cmd": cmd, "id": rid, **args})
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.node.recv(timeout)
+                if msg.get("event") == "ok" and msg.get("id") == rid:
+                    return msg
+                self.events.append(msg)
+
+    async def wait_event(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 60, what: str = "event"
+    ) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for i, msg in enumerate(self.events):
+                        if pred(msg):
+                            return self.events.pop(i)
+                    self.events.append(await self.node.recv(timeout))
+        except TimeoutError:
+            raise AssertionError(f"JS peer: no {what} within {timeout}s\n{self.node.stderr}") from None
+
+
+@contextlib.asynccontextmanager
+async def js_sdk(bootstrap: list[str], *, auto_join: bool = True) -> AsyncIterator[JsSDK]:
+    async with spawn_sdk("sdk-peer.mjs", {"bootstrap": bootstrap, "autoJoin": auto_join}) as node:
+        js = JsSDK(node)
+        ready = await node.expect("ready")
+        js.public_key = ready["publicKey"]
+        yield js
