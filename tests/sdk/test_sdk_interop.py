@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sdk_helpers import HOST, eventually, js_sdk, local_dht
 
 from hyperpunch.sdk import SDK, PeerEvent, core_events, url
+
+pytestmark = pytest.mark.interop
 
 
 def py_sdk(bootstrap: list[str], **opts: Any) -> SDK:
