@@ -48,7 +48,7 @@ async function handle (msg) {
   switch (msg.cmd) {
     case 'get': {
       const core = await sdk.get(arg(msg))
-      return { key: hex(core.key), url: core.url, length: core.length, writable: core.writable, discoveryKey: hex(core.discoveryKey) }
+      return { key: hex(core.key), url: core.url, z32: core.id, length: core.length, peers: core.peers.length, writable: core.writable, discoveryKey: hex(core.discoveryKey) }
     }
     case 'append': {
       const core = await sdk.get(arg(msg))

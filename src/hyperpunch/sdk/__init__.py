@@ -4,7 +4,14 @@
 """
 
 from hyperpunch.sdk.dns import TXTResolver, doh_txt_resolver
-from hyperpunch.sdk.errors import DNSLinkError, InvalidKeyError, InvalidURLError, SDKClosedError, SDKError
+from hyperpunch.sdk.errors import (
+    DNSLinkError,
+    InvalidKeyError,
+    InvalidURLError,
+    SDKClosedError,
+    SDKError,
+    StorageLockedError,
+)
 from hyperpunch.sdk.keys import (
     DNSLINK_TXT_PREFIX,
     HYPER_PROTOCOL_SCHEME,
@@ -27,6 +34,7 @@ __all__ = [
     "PeerEvent",
     "SDKClosedError",
     "SDKError",
+    "StorageLockedError",
     "TXTResolver",
     "core_events",
     "core_url",

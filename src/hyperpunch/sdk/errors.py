@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from hyperpunch.errors import LocalError
 
-__all__ = ["DNSLinkError", "InvalidKeyError", "InvalidURLError", "SDKClosedError", "SDKError"]
+__all__ = [
+    "DNSLinkError",
+    "InvalidKeyError",
+    "InvalidURLError",
+    "SDKClosedError",
+    "SDKError",
+    "StorageLockedError",
+]
 
 
 class SDKError(LocalError):
@@ -36,3 +43,9 @@ class SDKClosedError(SDKError):
     """The SDK was used after ``close()``."""
 
     code = "SDK_CLOSED"
+
+
+class StorageLockedError(SDKError):
+    """The storage directory is already open in another SDK (this process or another)."""
+
+    code = "STORAGE_LOCKED"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from hyperpunch.corestore import Corestore
 from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.sdk.dns import TXTResolver, doh_txt_resolver
-from hyperpunch.sdk.errors import DNSLinkError, SDKClosedError
+from hyperpunch.sdk.errors import DNSLinkError, SDKClosedError, StorageLockedError
 from hyperpunch.sdk.keys import (
     DNSLINK_TXT_PREFIX,
     core_url,
@@ -134,6 +135,37 @@ def _storage_path(storage: str | os.PathLike[str] | None) -> str | os.PathLike[s
     return storage
 
 
+LOCK_FILE = "sdk.lock"
+
+
+class _DirLock:
+    """An exclusive advisory lock on ``<dir>/sdk.lock`` (``flock``: also between two SDKs of one
+    process, as corestore 6 locks its primary key file); a no-op where ``fcntl`` is missing."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LOCK_FILE
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        if sys.platform == "win32":
+            return
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            raise StorageLockedError(f"{self.path.parent} is in use by another SDK") from err
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock
+            self.fd = None
+
+
 class SDK:
     """See the module docstring. Every argument is optional::
 
@@ -156,9 +188,9 @@ class SDK:
         dnslink_prefix: str = DNSLINK_TXT_PREFIX,
         primary_key: bytes | None = None,
     ) -> None:
-        self.corestore = Corestore(
-            _storage_path(storage), primary_key=primary_key, unsafe=primary_key is not None, compat=True
-        )
+        path = _storage_path(storage)
+        self._lock = None if path is None else _DirLock(Path(path))
+        self.corestore = Corestore(path, primary_key=primary_key, unsafe=primary_key is not None, compat=True)
         self.auto_join = auto_join
         self.do_replicate = replicate
         self.resolver: TXTResolver = resolver or doh_txt_resolver()
@@ -187,6 +219,8 @@ class SDK:
         await asyncio.shield(self._opening)
 
     async def _open(self) -> None:
+        if self._lock is not None:
+            self._lock.acquire()
         await self.corestore.ready()
         key_pair = await self.corestore.create_key_pair("noise")
         swarm = Hyperswarm(
@@ -238,8 +272,12 @@ class SDK:
             if self._swarm is not None:
                 await self._swarm.aclose()
         finally:
-            await self.corestore.aclose()
-            await self._tasks.aclose()
+            try:
+                await self.corestore.aclose()
+                await self._tasks.aclose()
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
 
     def _check_open(self) -> None:
         if self.closed:
