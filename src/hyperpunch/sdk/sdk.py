@@ -127,7 +127,7 @@ def _user_data_dir(app: str) -> Path:
     return Path(base) / app
 
 
-def _storage_path(storage: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+def storage_path(storage: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
     """hyper-sdk's rule: a string that is neither relative (``.``) nor absolute is an app name
     (per-user storage); ``None`` is memory; anything else is a directory."""
     if isinstance(storage, str) and not (storage.startswith(".") or os.path.isabs(storage)):
@@ -188,7 +188,7 @@ class SDK:
         dnslink_prefix: str = DNSLINK_TXT_PREFIX,
         primary_key: bytes | None = None,
     ) -> None:
-        path = _storage_path(storage)
+        path = storage_path(storage)
         self._lock = None if path is None else _DirLock(Path(path))
         self.corestore = Corestore(path, primary_key=primary_key, unsafe=primary_key is not None, compat=True)
         self.auto_join = auto_join
