@@ -4,12 +4,11 @@ rule, and two Python SDKs replicate a compat core (no manifest on the wire)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import HOST, local_dht
+from sdk_helpers import HOST, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, SDKClosedError, core_events, url
 from hyperpunch.sdk.sdk import storage_path
@@ -84,5 +83,4 @@ async def test_two_python_sdks_replicate_a_compat_core() -> None:
         assert reader.manifest is not None and reader.manifest.signers[0].public_key == writer.key
         async with core_events(reader) as events:
             await a.aclose()
-            gone = await asyncio.wait_for(anext(events), 60)
-            assert gone.kind == "peer-remove"
+            await next_kind(events, "peer-remove")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from sdk_helpers import HOST, ROOT, js_sdk, local_dht
+from sdk_helpers import HOST, ROOT, js_sdk, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, core_events
 
@@ -54,8 +54,8 @@ async def test_seed_snippet_native_dht() -> None:
             async with core_events(discovery) as events:
                 assert sdk.swarm.status(discovery.discovery_key) is None  # no auto-join
                 await sdk.join_core(discovery)
-                event = await asyncio.wait_for(anext(events), 60)
-                assert event.kind == "peer-add" and event.peer.remote_public_key.hex() == js.public_key
+                event = await next_kind(events, "peer-add")
+                assert event.peer.remote_public_key.hex() == js.public_key
             core = await sdk.get(theirs["url"])
             assert sdk.swarm.status(core.discovery_key) is None
             await sdk.join_core(core)
