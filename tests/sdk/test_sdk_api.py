@@ -4,6 +4,7 @@ rule, and two Python SDKs replicate a compat core (no manifest on the wire)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,12 @@ async def test_two_python_sdks_replicate_a_compat_core() -> None:
         async with core_events(reader) as events:
             await a.aclose()
             await next_kind(events, "peer-remove")
+
+
+async def test_concurrent_gets_share_one_session() -> None:
+    async with offline(auto_join=False) as sdk:
+        cores = await asyncio.gather(*(sdk.get("same") for _ in range(5)))
+        assert all(c is cores[0] for c in cores)
+        key = bytes(range(32))
+        readers = await asyncio.gather(*(sdk.get(key) for _ in range(3)), sdk.get(key.hex()))
+        assert all(r is readers[0] for r in readers)
