@@ -1,6 +1,7 @@
 """The pinned JS ``@hyperswarm/dht-relay`` 0.4.3 client (Node, over ``ws``) through our relay, on a
-loopback HyperDHT testnet, custodial mode: connect, listen (native JS and Python peers reach it),
-firewall, lookup, announce / unannounce, errors."""
+loopback HyperDHT testnet, custodial and non-custodial: connect, listen (native JS and Python peers
+reach it), firewall, lookup, announce / unannounce, errors. A non-custodial client talks to a relay
+that refuses secret keys (``require_non_custodial``), and the relay is checked to have seen none."""
 
 from __future__ import annotations
 
@@ -24,8 +25,19 @@ SEED_B = "bb" * 32
 TOPIC = "cc" * 32
 
 
+CUSTODY = pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+
+
 def args(**opts: object) -> str:
     return json.dumps(opts)
+
+
+def no_secret_keys(relay: RelayServer, custodial: bool) -> None:
+    """A non-custodial run: no session was refused, and none ever received a secret key."""
+    if custodial:
+        return
+    assert all(s.error is None for s in relay.sessions)
+    assert sum(s.secret_keys_seen for s in relay.sessions) == 0
 
 
 @contextlib.asynccontextmanager
@@ -42,35 +54,43 @@ async def lookup_keys(node: HyperDHT, topic: bytes) -> set[str]:
     return found
 
 
-async def test_connect_to_python_server() -> None:
-    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
+@CUSTODY
+async def test_connect_to_python_server(custodial: bool) -> None:
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
+        peer(bootstrap) as srv_node,
+    ):
         server_kp = HyperDHT.key_pair(bytes.fromhex(SEED_A))
         server = srv_node.create_server(on_connection=echo)
         await server.listen(server_kp)
-        async with js_client(relay) as js:
+        async with js_client(relay, custodial=custodial) as js:
             await js.send({"cmd": "connect", "publicKey": server_kp.public_key.hex(), "bytes": MIB})
             opened = await js.expect("open")
             assert opened["remotePublicKey"] == server_kp.public_key.hex()
             done = await js.expect("echoed")
             assert done["bytes"] == MIB
             assert done["sent"] == done["received"]
+            no_secret_keys(relay, custodial)
         await server.aclose()
 
 
-async def test_connect_to_js_server() -> None:
+@CUSTODY
+async def test_connect_to_js_server(custodial: bool) -> None:
     async with (
         local_testnet() as bootstrap,
-        python_relay(bootstrap) as relay,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
         spawn_node("dht-conn-peer.js", args(bootstrap=bootstrap)) as native,
     ):
         await native.expect("ready")
         await native.send({"cmd": "listen", "seed": SEED_A})
         pk = (await native.expect("listening"))["publicKey"]
-        async with js_client(relay, seed=SEED_B) as js:
+        async with js_client(relay, seed=SEED_B, custodial=custodial) as js:
             await js.send({"cmd": "connect", "publicKey": pk, "bytes": MIB})
             assert (await js.expect("open"))["remotePublicKey"] == pk
             done = await js.expect("echoed")
             assert done["bytes"] == MIB and done["sent"] == done["received"]
+            no_secret_keys(relay, custodial)
         conn = await native.expect("connection")
         assert conn["remotePublicKey"] == HyperDHT.key_pair(bytes.fromhex(SEED_B)).public_key.hex()
 
