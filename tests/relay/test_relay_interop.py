@@ -104,8 +104,13 @@ async def test_connect_unknown_key_fails_with_peer_not_found() -> None:
         assert sum(s.open_resources for s in relay.sessions) == 0
 
 
-async def test_listen_reached_by_python_and_js_clients() -> None:
-    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, js_client(relay) as js:
+@CUSTODY
+async def test_listen_reached_by_python_and_js_clients(custodial: bool) -> None:
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
+        js_client(relay, custodial=custodial) as js,
+    ):
         await js.send({"cmd": "listen", "seed": SEED_A})
         listening = await js.expect("listening")
         pk = bytes.fromhex(listening["publicKey"])
@@ -131,14 +136,16 @@ async def test_listen_reached_by_python_and_js_clients() -> None:
         await js.expect("server-closed")
         await js.expect("unlistened")
         assert sum(len(s.dht.listening) for s in relay.sessions) == 0
+        no_secret_keys(relay, custodial)
 
 
-async def test_firewall_denies_a_peer() -> None:
+@CUSTODY
+async def test_firewall_denies_a_peer(custodial: bool) -> None:
     async with (
         local_testnet() as bootstrap,
-        python_relay(bootstrap) as relay,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
         peer(bootstrap) as client,
-        js_client(relay) as js,
+        js_client(relay, custodial=custodial) as js,
     ):
         denied = client.default_key_pair.public_key.hex()
         await js.send({"cmd": "listen", "seed": SEED_A, "reject": denied})
@@ -152,6 +159,7 @@ async def test_firewall_denies_a_peer() -> None:
             sent, got, n = await send_and_check_echo(stream, 1000)
             assert (sent, n) == (got, 1000)
             await stream.aclose()
+        no_secret_keys(relay, custodial)
 
 
 async def test_lookup_announce_unannounce() -> None:
