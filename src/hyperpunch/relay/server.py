@@ -65,6 +65,7 @@ class RelayServer:
         self._ws: WSServer | None = None
         self._close_once = CloseOnce(self._aclose)
         self._changed = asyncio.Event()  # set whenever a session ends
+        self._secret_keys_past = 0  # secret keys received by sessions that ended
 
     @property
     def url(self) -> str:
@@ -124,7 +125,14 @@ class RelayServer:
             await session.run()
         finally:
             self.sessions.discard(session)
+            self._secret_keys_past += session.secret_keys_seen
             self._changed.set()
+
+    @property
+    def secret_keys_seen(self) -> int:
+        """How many messages carrying a secret key clients ever sent this relay (0 when every client
+        was non-custodial; with ``require_non_custodial`` each one was refused)."""
+        return self._secret_keys_past + sum(s.secret_keys_seen for s in self.sessions)
 
     async def wait_sessions(self, count: int = 0) -> None:
         """Wait until at most ``count`` client sessions are open (0: every client left and was freed)."""
