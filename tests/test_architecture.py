@@ -22,6 +22,7 @@ CORES = (
     "hyperpunch.docdb.codec",
     "hyperpunch.docdb.query",
     "hyperpunch.sansio",
+    "hyperpunch.sdk.keys",
     "hyperpunch.udx.congestion",
     "hyperpunch.udx.core",
     "hyperpunch.udx.mtu",
