@@ -248,6 +248,19 @@ def test_two_windows_converge_and_keep_the_editor(driver: WebDriver, base_url: s
         wait_rows(driver, order)
         driver.switch_to.window(first)
         wait_rows(driver, order, "B's edit in A")
+
+        # A deletes the todo B is editing: B's editor closes and says why
+        driver.switch_to.window(second)
+        row(driver, "third").find_element(By.CSS_SELECTOR, "button.edit").click()
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".edit-input"), "B's editor")
+        driver.switch_to.window(first)
+        row(driver, "third").find_element(By.CSS_SELECTOR, "button.delete").click()
+        left = [r for r in order if r[0] != "third"]
+        wait_rows(driver, left)
+        driver.switch_to.window(second)
+        wait_rows(driver, left, "the delete in B")
+        assert not driver.find_elements(By.CSS_SELECTOR, ".edit-input")
+        wait(driver, lambda d: "deleted" in text_of(d, "announce"), "B to be told")
     finally:
         driver.switch_to.window(second)
         driver.close()

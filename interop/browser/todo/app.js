@@ -413,7 +413,6 @@ async function main () {
   }
   const list = state.list
   list.on('change', () => { refresh().catch((err) => announce(message(err))) })
-  list.on('status', renderStatus)
   renderStatus(list.status)
   await refresh()
   render()
