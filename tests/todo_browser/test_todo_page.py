@@ -81,6 +81,23 @@ def test_add_edit_toggle_delete_clear_and_filter(driver: WebDriver, base_url: st
     wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".edit-input"), "the editor to close")
     assert rows(driver) == [("milk", False), ("rye bread", False), ("eggs", False)]
 
+    # the Save and Cancel buttons
+    row(driver, "milk").find_element(By.CSS_SELECTOR, "button.edit").click()
+    field = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".edit-input"), "the editor")
+    field.send_keys(" (oat)")
+    row(driver, "milk").find_element(By.CSS_SELECTOR, "button.cancel").click()
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".edit-input"), "the editor to close")
+    row(driver, "milk").find_element(By.CSS_SELECTOR, "button.edit").click()
+    field = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".edit-input"), "the editor")
+    field.send_keys(" (oat)")
+    row(driver, "milk").find_element(By.CSS_SELECTOR, "button.save").click()
+    wait_rows(driver, [("milk (oat)", False), ("rye bread", False), ("eggs", False)])
+    row(driver, "milk (oat)").find_element(By.CSS_SELECTOR, "button.edit").click()
+    field = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".edit-input"), "the editor")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("milk", Keys.ENTER)
+    wait_rows(driver, [("milk", False), ("rye bread", False), ("eggs", False)])
+
     # toggle
     row(driver, "milk").find_element(By.CSS_SELECTOR, ".toggle").click()
     wait(driver, lambda d: text_of(d, "count") == "2 items left", "the counter")

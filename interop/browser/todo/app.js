@@ -39,6 +39,7 @@ const state = {
   filter: 'all',
   writable: false,
   editing: null, // id of the todo being edited, or null
+  saving: null, // id of the todo whose edit is being written, or null
   refreshes: 0
 }
 const rows = new Map() // id -> <li>
@@ -266,7 +267,16 @@ function stopEditing (focusRow) {
 async function saveEdit (id) {
   const li = rows.get(id)
   const field = li?.querySelector('.edit-input')
-  if (!field || state.editing !== id) return
+  if (!field || state.editing !== id || state.saving === id) return
+  state.saving = id // Enter then focusout must not save twice
+  try {
+    await save(id, li, field)
+  } finally {
+    state.saving = null
+  }
+}
+
+async function save (id, li, field) {
   const todo = state.todos.find((t) => t.id === id)
   const refocus = li.contains(document.activeElement)
   if (todo && field.value === todo.text) {
@@ -349,6 +359,11 @@ ui.list.addEventListener('click', (e) => {
   else if (b.classList.contains('delete')) removeTodo(id)
   else if (b.classList.contains('save')) saveEdit(id)
   else if (b.classList.contains('cancel')) stopEditing(true)
+})
+
+ui.list.addEventListener('mousedown', (e) => {
+  // Save/Cancel must not take the focus from the editor first (its focusout would save)
+  if (e.target.closest('button.save, button.cancel')) e.preventDefault()
 })
 
 ui.list.addEventListener('dblclick', (e) => {
