@@ -149,6 +149,14 @@ def test_empty_and_too_long_text_and_wrapping(driver: WebDriver, base_url: str) 
     box.send_keys(Keys.BACKSPACE)
     wait(driver, lambda d: not d.find_element(By.ID, "new-error").is_displayed(), "the error to clear")
 
+    # a 1 MiB paste is refused the same way, and the page keeps working
+    driver.execute_script("document.getElementById('new-todo').value = 'y'.repeat(1 << 20)")
+    box.send_keys(Keys.ENTER)
+    wait(driver, lambda d: d.find_element(By.ID, "new-error").is_displayed(), "the too-long error")
+    assert "too long (max 4096 bytes)" in text_of(driver, "new-error")
+    assert rows(driver) == []
+    driver.execute_script("document.getElementById('new-todo').value = ''")
+
     # exactly 4096 bytes is fine; one unbroken word must wrap inside the card
     word = "x" * 4096
     driver.execute_script("document.getElementById('new-todo').value = arguments[0]", word)

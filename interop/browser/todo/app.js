@@ -39,8 +39,7 @@ const state = {
   filter: 'all',
   writable: false,
   editing: null, // id of the todo being edited, or null
-  saving: null, // id of the todo whose edit is being written, or null
-  refreshes: 0
+  saving: null // id of the todo whose edit is being written, or null
 }
 const rows = new Map() // id -> <li>
 
@@ -212,17 +211,38 @@ function render () {
   for (const b of ui.filters) b.setAttribute('aria-pressed', String(b.dataset.filter === state.filter))
 }
 
-async function refresh () {
-  if (!state.list) return
-  const seq = ++state.refreshes
-  const todos = await state.list.todos()
-  if (seq !== state.refreshes) return // a newer refresh is on its way
-  state.todos = todos
-  if (state.editing !== null && !todos.some((t) => t.id === state.editing)) {
-    state.editing = null
-    announce('The todo you were editing was deleted by someone else.')
+// Re-read the list. Calls during a read coalesce into one more read after it, so a burst of
+// 'change' events costs two reads, and a caller's promise settles after a read that began
+// after its call.
+let reading = null
+let readAgain = false
+
+function refresh () {
+  if (!state.list) return Promise.resolve()
+  if (reading) {
+    readAgain = true
+    return reading
   }
-  render()
+  reading = (async () => {
+    await null // `reading` is set before the body runs
+    try {
+      do {
+        readAgain = false
+        const todos = await state.list.todos()
+        state.todos = todos
+        if (state.editing !== null && !todos.some((t) => t.id === state.editing)) {
+          state.editing = null
+          announce('The todo you were editing was deleted by someone else.')
+        }
+        render()
+      } while (readAgain)
+    } catch (err) {
+      announce(message(err))
+    } finally {
+      reading = null // in the same step as the last read: no call can fall in between
+    }
+  })()
+  return reading
 }
 
 // ---- actions --------------------------------------------------------------------------------
@@ -427,7 +447,7 @@ async function main () {
     return
   }
   const list = state.list
-  list.on('change', () => { refresh().catch((err) => announce(message(err))) })
+  list.on('change', refresh)
   renderStatus(list.status)
   await refresh()
   render()
