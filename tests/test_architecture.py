@@ -21,6 +21,7 @@ CORES = (
     "hyperpunch.autobase.topolist",
     "hyperpunch.docdb.codec",
     "hyperpunch.docdb.query",
+    "hyperpunch.todo.ops",
     "hyperpunch.sansio",
     "hyperpunch.sdk.keys",
     "hyperpunch.udx.congestion",
