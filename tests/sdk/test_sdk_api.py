@@ -61,7 +61,8 @@ async def test_string_topics_join_and_leave() -> None:
 
 def test_storage_paths_follow_hyper_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert storage_path("hyper-sdk") == tmp_path / "hyper-sdk"  # an app name: per-user storage
+    # an app name: per-user storage (JS: <data>/hyper-sdk-nodejs)
+    assert storage_path("hyper-sdk") == tmp_path / "hyper-sdk-python"
     assert storage_path("./here") == "./here"
     assert storage_path(str(tmp_path / "abs")) == str(tmp_path / "abs")
     assert storage_path(None) is None

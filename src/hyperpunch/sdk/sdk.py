@@ -123,8 +123,15 @@ def url(obj: Hypercore | Hyperbee) -> str:
 
 
 def _user_data_dir(app: str) -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / app
+    """Per-user data directory of ``app`` as env-paths (random-access-application) picks it, with
+    the suffix ``-python`` where JS adds ``-nodejs`` (the two store layouts differ)."""
+    name = f"{app}-python"
+    home = Path(os.path.expanduser("~"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / name
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / name / "Data"
+    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / name
 
 
 def storage_path(storage: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
