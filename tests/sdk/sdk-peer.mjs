@@ -5,7 +5,7 @@
 // stdout: ready {publicKey}; peer-add / peer-remove {publicKey} (SDK-wide); core-peer-add /
 //   core-peer-remove {id, publicKey} (watched cores); one reply per command: {event: "ok", id, ...}.
 // stdin {"cmd": ..., "id": n}: get {x (string, or hex with "hex": true)} -> {key, url, length,
-//   writable}; append {x, texts} -> {length}; read {x, index} -> {text}; update {x} -> {length};
+//   writable}; append {x, texts} -> {length}; truncate {x, length} -> {length, fork}; read {x, index} -> {text}; update {x} -> {length};
 //   watch {x} (core peer events); joinCore {x}; join {topic}; joinPeer {publicKey}; bee-put {x, key,
 //   value}; bee-get {x, key} -> {value}; ext {x, name} (register a json extension, incoming
 //   messages -> ext-message {name, message}); ext-send {x, name, message} (broadcast); exit.
@@ -54,6 +54,11 @@ async function handle (msg) {
       const core = await sdk.get(arg(msg))
       await core.append(msg.texts.map((t) => b4a.from(t)))
       return { length: core.length }
+    }
+    case 'truncate': {
+      const core = await sdk.get(arg(msg))
+      await core.truncate(msg.length)
+      return { length: core.length, fork: core.fork }
     }
     case 'read': {
       const core = await sdk.get(arg(msg))

@@ -4,6 +4,7 @@ cores and bees got by name on one side are read through their URL on the other, 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -96,3 +97,22 @@ async def test_join_peer_connects_without_a_topic() -> None:
         await js.wait_event(
             lambda m: m["event"] == "peer-add" and m["publicKey"] == sdk.public_key.hex(), what="peer-add"
         )
+
+
+async def test_reader_follows_a_hyper_sdk_truncation() -> None:
+    """A compat core truncated and re-appended by its JS writer: the Python reader moves to the
+    new fork (the reorg's signature verifies against the key alone)."""
+    async with local_dht() as bootstrap, py_sdk(bootstrap) as sdk, js_sdk(bootstrap) as js:
+        theirs = await js.call("get", x="forking")
+        await js.call("append", x="forking", texts=["a", "b", "c"])
+        core = await sdk.get(theirs["url"])
+        assert await core.get(2) == b"c"
+        truncated = asyncio.Event()
+        core.on("truncate", lambda *_: truncated.set())
+        cut = await js.call("truncate", x="forking", length=1)
+        assert cut == {**cut, "length": 1, "fork": 1}
+        await js.call("append", x="forking", texts=["B"])
+        await core.update()
+        await asyncio.wait_for(truncated.wait(), 60)
+        await eventually(lambda: core.fork == 1 and core.length == 2, what="the new fork")
+        assert await core.get(1) == b"B"
