@@ -13,6 +13,8 @@ from sdk_helpers import HOST, js_sdk, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, DNSLinkError, StorageLockedError, TXTResolver, url
 
+pytestmark = pytest.mark.interop  # the JS side is live hyper-sdk
+
 NULL_KEY = "y" * 52
 NULL_BUFFER = bytes(32)
 NULL_HEX_KEY = NULL_BUFFER.hex()

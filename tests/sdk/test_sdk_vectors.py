@@ -8,6 +8,8 @@ from sdk_helpers import run_sdk_json
 
 from hyperpunch.sdk import SDK, InvalidKeyError, InvalidURLError, url, z32_decode, z32_encode
 
+pytestmark = pytest.mark.interop  # the JS side is live hyper-sdk
+
 PRIMARY = bytes([7]) * 32
 NAMES = ["example", "a", "todo", "ünïcode ✓", "x" * 52, "l" * 52, "y" * 64 + "z"]
 TOPICS = ["example", "Hello Todos", ""]
