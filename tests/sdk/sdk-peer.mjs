@@ -38,11 +38,8 @@ sdk.on('peer-remove', (info) => out({ event: 'peer-remove', publicKey: hex(info.
 sdk.swarm.on('connection', (conn) => conn.on('error', () => {}))
 
 const arg = (msg) => (msg.hex ? b4a.from(msg.x, 'hex') : msg.x)
-const bees = new Map()
-async function bee (msg) {
-  const b = await sdk.getBee(arg(msg), { keyEncoding: 'utf-8', valueEncoding: 'utf-8' })
-  return b
-}
+const extensions = new Map()
+const bee = (msg) => sdk.getBee(arg(msg), { keyEncoding: 'utf-8', valueEncoding: 'utf-8' })
 
 async function handle (msg) {
   switch (msg.cmd) {
@@ -109,11 +106,11 @@ async function handle (msg) {
         encoding: 'json',
         onmessage: (message, peer) => out({ event: 'ext-message', name: msg.name, message, publicKey: hex(peer.remotePublicKey) })
       })
-      bees.set('ext:' + msg.name, ext)
+      extensions.set(msg.name, ext)
       return {}
     }
     case 'ext-send': {
-      bees.get('ext:' + msg.name).broadcast(msg.message)
+      extensions.get(msg.name).broadcast(msg.message)
       return {}
     }
     case 'exit': {
