@@ -155,7 +155,8 @@ class Core:
         self.key = auth.key
         self.discovery_key = auth.discovery_key
         self.manifest: Manifest | None = auth.manifest
-        self.verifier = man.Verifier.from_manifest(auth.manifest) if auth.manifest else None
+        # Verifier(key, ...) rather than from_manifest: a compat core's key is its signer's key
+        self.verifier = man.Verifier(auth.key, auth.manifest) if auth.manifest else None
         self.key_pair: KeyPair | None = auth.key_pair
         _check_auth(auth)
         self.replicator: Replicator | None = None
@@ -356,7 +357,7 @@ class Core:
         (remote errors) when the proof does not verify.
         """
         if manifest is not None and self.manifest is None:
-            if not man.is_valid_manifest(self.key, manifest):
+            if not _fits_key(self.key, manifest):
                 raise InvalidProofError("Manifest does not hash to the core key")
             self._set_manifest(manifest)
         tree = self.tree
@@ -369,8 +370,13 @@ class Core:
             batch.upgraded = False
         if upgraded:
             if self.verifier is None:
-                raise InvalidSignatureError("core has no manifest to verify an upgrade with")
-            if not self.verifier.verify(batch, batch.signature):
+                # a compat core (hypercore 10 / corestore 6): the peer sends no manifest, the key
+                # is the signer's (JS _verifyBatchUpgrade); kept once a signature verifies
+                compat = man.default_signer_manifest(self.key)
+                if not man.Verifier(self.key, compat).verify(batch, batch.signature):
+                    raise InvalidSignatureError("core has no manifest to verify an upgrade with")
+                self._set_manifest(compat)
+            elif not self.verifier.verify(batch, batch.signature):
                 raise InvalidSignatureError("Proof contains an invalid signature")
         block = proof.block
         wb = WriteBatch()
@@ -412,7 +418,7 @@ class Core:
         ``batch.finished``, then :meth:`apply_reorg` it.
         """
         if manifest is not None and self.manifest is None:
-            if not man.is_valid_manifest(self.key, manifest):
+            if not _fits_key(self.key, manifest):
                 raise InvalidProofError("Manifest does not hash to the core key")
             self._set_manifest(manifest)
         batch = self.tree.reorg(proof)
@@ -549,7 +555,7 @@ class Core:
 
     def _set_manifest(self, manifest: Manifest) -> None:
         self.manifest = manifest
-        self.verifier = man.Verifier.from_manifest(manifest)
+        self.verifier = man.Verifier(self.key, manifest)
         a = self.auth
         self.auth = CoreAuth(a.key, a.discovery_key, manifest, a.key_pair, a.encryption_key)
         wb = WriteBatch()
@@ -619,6 +625,11 @@ class Core:
             release_directory(self.directory)
 
 
+def _fits_key(key: bytes, manifest: Manifest) -> bool:
+    """``manifest`` hashes to ``key``, or is the compat manifest of ``key`` (JS 10 / corestore 6)."""
+    return man.is_valid_manifest(key, manifest) or man.is_compat(key, manifest)
+
+
 def _check_auth(auth: CoreAuth, wanted: bytes | None = None) -> None:
     """A stored identity that does not hold together is damage (reported, never replaced); the
     error names the core asked for (``wanted``) when there is one, else the stored key."""
@@ -626,7 +637,7 @@ def _check_auth(auth: CoreAuth, wanted: bytes | None = None) -> None:
     where = f"core {key.hex()}"
     if len(auth.key) != 32 or crypto.discovery_key(auth.key) != auth.discovery_key:
         raise StorageCorruptError(f"{where}: the stored key and discovery key do not match", key=key)
-    if auth.manifest is not None and not man.is_valid_manifest(auth.key, auth.manifest):
+    if auth.manifest is not None and not _fits_key(auth.key, auth.manifest):
         raise StorageCorruptError(f"{where}: the stored manifest does not hash to the key", key=key)
     kp = auth.key_pair
     if kp is not None and kp.secret_key and not _key_pair_holds(kp):
@@ -639,7 +650,9 @@ def _key_pair_holds(kp: KeyPair) -> bool:
 
 
 def _new_auth(key: bytes | None, key_pair: KeyPair | None, manifest: Manifest | None) -> CoreAuth:
-    if manifest is not None:
+    if manifest is not None and key is not None and man.is_compat(key, manifest):
+        core_key = key  # a compat core: its key is its only signer's public key (hypercore 10)
+    elif manifest is not None:
         core_key = man.manifest_hash(manifest)
         if key is not None and key != core_key:
             raise BadArgumentError("manifest does not hash to the given key")
