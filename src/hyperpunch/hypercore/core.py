@@ -162,6 +162,8 @@ class Core:
         self.replicator: Replicator | None = None
         # damage found (and put right or dropped) by read-time verification, oldest first
         self.damage: list[Damage] = []
+        # True: damage is only recorded (a read-only check), storage and bitfield stay as they are
+        self.check_only = False
         self.nodes = VerifiedNodes(storage)
         self.tree: MerkleTree
         self.tree, opened = open_verified_tree(storage, self.nodes, self.verifier, self.key)
@@ -503,6 +505,8 @@ class Core:
         """Store what a verification put right and drop what it could not (one atomic write);
         the dropped blocks become missing (the replicator is told, so they are fetched again)."""
         self.damage.append(damage)
+        if self.check_only:
+            return
         wb = WriteBatch()
         if damage.nodes is not None:
             lo, hi = damage.nodes
