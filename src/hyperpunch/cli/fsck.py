@@ -149,7 +149,7 @@ async def fsck(db_path: Path, *, repair: bool, bootstrap: Network, host: str, ti
             inner.check_only = not repair  # without --repair nothing is changed
             bad = inner.check_stored()
             rebuilt = sum(len(d.fixed) for d in inner.damage)
-            dropped = [d.blocks for d in inner.damage if d.blocks is not None]
+            dropped = [d.blocks for d in inner.damage if d.blocks is not None and d.blocks[1] > d.blocks[0]]
             if inner.damage:
                 problems += 1
                 print_line(
@@ -182,6 +182,21 @@ def _missing(c: _Checked) -> int:
     return sum(1 for lo, hi in c.dropped for i in range(lo, min(hi, length)) if not bits.get(i))
 
 
+async def _length_at_least(core: Hypercore, length: int) -> None:
+    """Wait until a peer told ``core`` of ``length`` blocks (a reader whose head was dropped)."""
+    grew = asyncio.Event()
+    offs = [core.on(event, lambda *_: grew.set()) for event in ("append", "peer-add")]
+    try:
+        while core.length < length:
+            grew.clear()
+            await core.update()
+            if core.length < length:
+                await grew.wait()
+    finally:
+        for off in offs:
+            off()
+
+
 async def _heal(cores: list[_Checked], bootstrap: Network, host: str, timeout: float) -> int:
     """Fetch the dropped blocks of ``cores`` from peers; returns how many cores still miss some."""
     swarm = open_swarm(bootstrap, host)
@@ -195,9 +210,15 @@ async def _heal(cores: list[_Checked], bootstrap: Network, host: str, timeout: f
         for c in cores:
             assert c.core.discovery_key is not None
             swarm.join(c.core.discovery_key, server=True, client=True)
-        downloads = [c.core.download(lo, min(hi, c.core.length)) for c in cores for lo, hi in c.dropped]
+        downloads: list[Any] = []
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
+                await asyncio.gather(
+                    *(_length_at_least(c.core, max(hi for _, hi in c.dropped)) for c in cores)
+                )
+                downloads = [
+                    c.core.download(lo, min(hi, c.core.length)) for c in cores for lo, hi in c.dropped
+                ]
                 await asyncio.gather(*(d.done() for d in downloads))
         for d in downloads:
             d.destroy()

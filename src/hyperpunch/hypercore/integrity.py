@@ -33,7 +33,14 @@ from hyperpunch.hypercore.manifest import SignableBatch
 from hyperpunch.hypercore.merkle import MerkleTree, block_node
 from hyperpunch.hypercore.storage_records import CoreStorage
 
-__all__ = ["VERIFIED_CACHE_MAX", "Damage", "VerifiedNodes", "node_fits", "open_verified_tree"]
+__all__ = [
+    "VERIFIED_CACHE_MAX",
+    "Damage",
+    "HeadCorruptError",
+    "VerifiedNodes",
+    "node_fits",
+    "open_verified_tree",
+]
 
 VERIFIED_CACHE_MAX = 16384  # verified nodes kept per core (the roots are always trusted)
 CHUNK_DEPTH = 4  # a subtree of 2**4 blocks is read (and verified) at once
@@ -290,6 +297,10 @@ class VerifiedNodes:
 # --- opening -------------------------------------------------------------------------------------
 
 
+class HeadCorruptError(StorageCorruptError):
+    """The stored signed head cannot be trusted (its roots or its signature)."""
+
+
 class _Signed(Protocol):
     def verify(self, batch: SignableBatch, signature: bytes | None, /) -> bool: ...
 
@@ -333,7 +344,7 @@ def open_verified_tree(
                 damage = Damage("node", i, fixed={i: candidate})
                 break
     if roots is None:
-        raise StorageCorruptError(
+        raise HeadCorruptError(
             f"core {key.hex()}: the stored tree roots do not match the signed head (length {head.length})",
             key=key,
         )
@@ -345,7 +356,7 @@ def open_verified_tree(
         and signed is not None
         and not verifier.verify(tree.batch(), signed)
     ):
-        raise StorageCorruptError(
+        raise HeadCorruptError(
             f"core {key.hex()}: the stored head's signature does not verify (length {head.length})",
             key=key,
         )
