@@ -133,3 +133,33 @@ async def test_fsck_bad_directories_are_one_line_errors(tmp_path: Path) -> None:
         assert len(err.strip().splitlines()) == 1 and err.startswith("hyperpunch: error: "), err
     assert not (tmp_path / "missing").exists()
     assert sys.executable  # the CLI runs under this interpreter
+
+
+async def test_core_read_of_a_damaged_copy_prints_only_right_blocks(tmp_path: Path) -> None:
+    """The issue's case: ``core read --storage`` on a copy with flipped bits printed wrong blocks.
+    Now every printed block is right: damaged ones are fetched again from the writer, with a
+    warning on stderr."""
+    w, r = tmp_path / "w", tmp_path / "r"
+    lines = [f"line-{i}" for i in range(N)]
+    async with Hypercore(w, key_pair=crypto.key_pair(b"\x06" * 32)) as core:
+        await core.append([x.encode() for x in lines])
+        assert core.key is not None
+        key = core.key.hex()
+    shutil.copytree(w, r)
+    flip_values(r / "core.db")
+    port = free_udp_port()
+    network = ["--bootstrap", f"{HOST}:{port}", "--host", HOST]
+    async with running(cli("testnet", "--port", str(port), "--host", HOST), "testnet") as testnet:
+        await testnet.expect("bootstrap: ")
+        async with running(cli("core", "write", "--storage", str(w), *network), "writer") as writer:
+            assert (await writer.expect("hypercore key: ")).strip() == key
+            argv = cli("core", "read", key, "--start", "0", "--storage", str(r), *network)
+            async with running(argv, "reader") as reader:
+                assert await reader.readline(60) == "Skipping 0 earlier blocks...", reader.describe()
+                for i, text in enumerate(lines):
+                    assert await reader.readline(60) == f"Block {i}: {text}", reader.describe()
+                assert await reader.stop(signal.SIGTERM) == 0, reader.describe()
+            assert "damaged on disk; fetching again from peers" in reader.stderr, reader.describe()
+            assert "Traceback" not in reader.stderr
+            assert await writer.stop(signal.SIGTERM) == 0
+        assert await testnet.stop(signal.SIGTERM) == 0

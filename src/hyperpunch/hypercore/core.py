@@ -547,6 +547,8 @@ class Core:
             self.hints = wb.hints
         if dropped is not None and self.replicator is not None:
             self.replicator.on_clear(*dropped)
+        if dropped is not None:
+            self.emit("storage-damage", dropped[0], dropped[1])
 
     def emit(self, event: str, *args: Any) -> None:
         """Deliver a session event to every session of this core."""
