@@ -85,14 +85,6 @@ def node_fits(parent: TreeNode, left: TreeNode | None, right: TreeNode | None) -
     return crypto.parent(left, right) == parent.hash
 
 
-def _root_over(roots: list[TreeNode], index: int) -> TreeNode | None:
-    for r in roots:
-        lo, hi = flat.spans(r.index)
-        if lo <= index <= hi:
-            return r
-    return None
-
-
 class VerifiedNodes:
     """A :class:`..merkle.NodeReader` over ``storage`` that verifies what it returns (see the module
     docstring). ``tree`` is set once the trusted tree is open; ``on_damage`` applies a
@@ -105,6 +97,8 @@ class VerifiedNodes:
         self._ok: dict[int, TreeNode] = {}
         self._last = -(1 << 62)  # the last node verified through a path (spots sequential reads)
         self._ranged: RangeReader | None = storage if isinstance(storage, RangeReader) else None
+        self._spans_of: list[TreeNode] | None = None
+        self._spans: list[tuple[int, int, TreeNode]] = []
 
     def reset(self) -> None:
         """Forget every verified node (the tree moved to another fork)."""
@@ -124,16 +118,28 @@ class VerifiedNodes:
         node = self._ok.get(index)
         if node is not None:
             return node
-        raw = self.storage.get_tree_node(index)
         tree = self.tree
-        if raw is None or tree is None:
-            return raw
-        root = _root_over(tree.roots, index)
+        if tree is None:
+            return self.storage.get_tree_node(index)
+        root = self._root_over(tree, index)
         if root is None:
-            return raw
+            return self.storage.get_tree_node(index)
         if root.index == index:
             return root
+        if self._ranged is None and self.storage.get_tree_node(index) is None:
+            return None  # (the ranged stores read the node with its path, in one query)
         return self._verify_path(index, root)
+
+    def _root_over(self, tree: MerkleTree, index: int) -> TreeNode | None:
+        """The current root whose subtree holds node ``index`` (``None``: outside the tree)."""
+        roots = tree.roots
+        if self._spans_of is not roots:
+            self._spans_of = roots
+            self._spans = [(*flat.spans(r.index), r) for r in roots]
+        for lo, hi, r in self._spans:
+            if lo <= index <= hi:
+                return r
+        return None
 
     def _verify_path(self, index: int, root: TreeNode) -> TreeNode | None:
         path = [index]
@@ -178,7 +184,7 @@ class VerifiedNodes:
             chunk = storage.get_tree_nodes_in(want)
         for child in reversed(path):
             assert node is not None
-            node = self._child(node, child, chunk)
+            node = self._child(node, child, chunk, child == index)
             if node is None:
                 return None
         return node
@@ -205,7 +211,9 @@ class VerifiedNodes:
                     stack.append(right)
         return chunk
 
-    def _child(self, parent: TreeNode, index: int, chunk: dict[int, TreeNode] | None) -> TreeNode | None:
+    def _child(
+        self, parent: TreeNode, index: int, chunk: dict[int, TreeNode] | None, final: bool = False
+    ) -> TreeNode | None:
         """The verified child ``index`` of verified ``parent`` (``None``: not stored / dropped)."""
         li, ri = flat.children(parent.index) or (index, index)
         ok = self._ok
@@ -224,6 +232,8 @@ class VerifiedNodes:
             return left if index == li else right
         if left is None and right is None:
             return None  # neither stored: a sparse part of the tree, not damage
+        if final and (left if index == li else right) is None:
+            return None  # the node asked for is not stored: absent, not damage
         damage = self._repair(parent, index, li, ri, left, right)
         if self.on_damage is not None:
             self.on_damage(damage)
