@@ -32,8 +32,8 @@ def frame(type_: int, value: object) -> bytes:
     return bytes([1, type_]) + encode(m.MESSAGES[type_], value)
 
 
-async def echo_once(relay: RelayServer, server_pk: bytes, size: int) -> float:
-    async with RelayedDHT(relay.url, custodial=True) as client:
+async def echo_once(relay: RelayServer, server_pk: bytes, size: int, *, custodial: bool = True) -> float:
+    async with RelayedDHT(relay.url, custodial=custodial) as client:
         start = time.perf_counter()
         stream = await client.connect(server_pk, timeout=60)
         sent, got, n = await send_and_check_echo(stream, size)
@@ -48,14 +48,16 @@ async def test_fifty_clients_each_echo_one_mib() -> None:
         server = srv_node.create_server(on_connection=echo)
         await server.listen(kp)
         start = time.perf_counter()
-        await asyncio.gather(*(echo_once(relay, kp.public_key, MIB) for _ in range(50)))
+        # half custodial (the relay runs their secret streams), half non-custodial (ciphertext only)
+        await asyncio.gather(*(echo_once(relay, kp.public_key, MIB, custodial=i % 2 == 0) for i in range(50)))
         elapsed = time.perf_counter() - start
-        print(f"50 relayed clients x 1 MiB echo: {elapsed:.2f} s")
+        print(f"50 relayed clients x 1 MiB echo (25 custodial, 25 not): {elapsed:.2f} s")
         await relay.wait_sessions(0)
         await server.aclose()
 
 
-async def test_client_killed_mid_stream_leaves_nothing_behind() -> None:
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+async def test_client_killed_mid_stream_leaves_nothing_behind(custodial: bool) -> None:
     async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
         kp = HyperDHT.key_pair()
         got_bytes = asyncio.Event()
@@ -83,7 +85,9 @@ async def test_client_killed_mid_stream_leaves_nothing_behind() -> None:
 
         server = srv_node.create_server(on_connection=on_connection)
         await server.listen(kp)
-        async with spawn_node("relay-client.js", json.dumps({"url": relay.url})) as js:
+        async with spawn_node(
+            "relay-client.js", json.dumps({"url": relay.url, "custodial": custodial})
+        ) as js:
             await js.expect("ready")
             await js.send({"cmd": "connect", "publicKey": kp.public_key.hex(), "bytes": 6 * MIB})
             await js.expect("open")
@@ -129,11 +133,18 @@ async def test_hostile_frames_close_only_that_client() -> None:
         frame(T.DENY, m.Deny(1)),
         frame(T.SIGNATURE, m.Signature(1, bytes(64))),
         frame(T.NOISE_REPLY, m.NoiseReply(False, False, 1, b"", bytes(32))),
+        frame(T.NOISE_REPLY, m.NoiseReply(True, True, 2, b"\x01\x02", None, bytes(32), bytes(32))),
+        frame(T.CONNECT, m.Connect(False, 8, kp.public_key, bytes(32))),
+        frame(T.LISTEN, m.Listen(False, 4, kp.public_key)),
+        frame(T.ANNOUNCE, m.Announce(False, 11, bytes(32), kp.public_key)),
         frame(T.PONG, None),
         bytes([0, 2, 1]),  # protomux close
         bytes([0, 0]),  # protomux batch
     ]
-    handshake = frame(T.HANDSHAKE, m.Handshake(True, kp.public_key, kp.secret_key))
+    handshakes = [
+        frame(T.HANDSHAKE, m.Handshake(True, kp.public_key, kp.secret_key)),
+        frame(T.HANDSHAKE, m.Handshake(False, kp.public_key)),
+    ]
     async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
         skp = HyperDHT.key_pair()
         server = srv_node.create_server(on_connection=echo)
@@ -148,7 +159,7 @@ async def test_hostile_frames_close_only_that_client() -> None:
                 connections += 1
                 async with ws_connect(relay.url, max_size=None) as ws:
                     await ws.send(OPEN_FRAME)
-                    await ws.send(handshake)
+                    await ws.send(handshakes[connections % 2])
                     try:
                         for _ in range(200):
                             await ws.send(mutations(rng, valid))

@@ -48,6 +48,7 @@ async def check_api(url: str, bootstrap: list[str], *, custodial: bool = True) -
         assert stream.remote_public_key == server_kp.public_key
         sent, got, n = await send_and_check_echo(stream, MIB)
         assert (sent, n) == (got, MIB)
+        await asyncio.wait_for(stream.aclose(), 30)  # both sides ended: closes at once
         await server.aclose()
         # unknown key
         with pytest.raises(RelayRemoteError) as info:
@@ -103,6 +104,7 @@ async def test_non_custodial_connect_through_js_relay() -> None:
             assert stream.remote_public_key == server_kp.public_key
             sent, got, n = await send_and_check_echo(stream, MIB)
             assert (sent, n) == (got, MIB)
+            await asyncio.wait_for(stream.aclose(), 30)
             assert await lookup_keys(client, TOPIC) == set()
         await server.aclose()
 
