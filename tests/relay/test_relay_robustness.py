@@ -242,3 +242,69 @@ async def test_keepalive_pings_and_closes_a_silent_client() -> None:
             assert ws.close_code == 1008
             assert "did not answer pings" in (ws.close_reason or "")
         await relay.wait_sessions(0)
+
+
+def peak_rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # Linux: reset VmHWM to the current RSS
+
+
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+async def test_relay_memory_stays_bounded_behind_a_stalled_reader(custodial: bool) -> None:
+    """A client pushes 48 MiB at a server that stops reading: the relay stops reading that client's
+    WebSocket instead of buffering, so this process's peak RSS (relay, DHT nodes and the server all
+    live here) grows by far less than what was pushed; then the server echoes everything."""
+    total = 48 * MIB
+    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
+        kp = HyperDHT.key_pair()
+        stalled_peak: list[int] = []
+        stall = asyncio.Event()  # off for the warm-up connection
+
+        async def on_connection(stream: SecretStream) -> None:
+            try:
+                first = await stream.read()
+                if stall.is_set():
+                    # the server reads nothing more until the relay has paused reading the client
+                    session = next(iter(relay.sessions))
+                    await asyncio.wait_for(session.stream.paused.wait(), 60)
+                    stalled_peak.append(peak_rss_kib())
+                if first is not None:
+                    stream.write(first)
+                async for message in stream:
+                    stream.write(message)
+                    await stream.drain()
+                stream.write_eof()
+            except Exception as err:
+                print("server side failed:", repr(err))
+                stream.abort()
+
+        server = srv_node.create_server(on_connection=on_connection)
+        await server.listen(kp)
+        await echo_once(relay, kp.public_key, MIB, custodial=custodial)  # warm up
+        await relay.wait_sessions(0)
+        stall.set()
+        reset_peak_rss()
+        before = peak_rss_kib()
+        opts = {"url": relay.url, "custodial": custodial}
+        async with spawn_node("relay-client.js", json.dumps(opts)) as js:
+            await js.expect("ready")
+            # paced: the JS client otherwise batches every pending write into one frame
+            cmd = {"cmd": "connect", "publicKey": kp.public_key.hex(), "bytes": total, "paced": True}
+            await js.send(cmd)
+            await js.expect("open")
+            done = await js.expect("echoed", 180)
+        assert done["bytes"] == total and done["sent"] == done["received"]
+        grown = (peak_rss_kib() - before) >> 10
+        stalled = (stalled_peak[0] - before) >> 10
+        print(f"peak RSS growth: {stalled} MiB while stalled, {grown} MiB for {total >> 20} MiB echoed")
+        assert stalled < 16
+        assert grown < 24
+        await server.aclose()
