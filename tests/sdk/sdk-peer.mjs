@@ -5,7 +5,7 @@
 // stdout: ready {publicKey}; peer-add / peer-remove {publicKey} (SDK-wide); core-peer-add /
 //   core-peer-remove {id, publicKey} (watched cores); one reply per command: {event: "ok", id, ...}.
 // stdin {"cmd": ..., "id": n}: get {x (string, or hex with "hex": true)} -> {key, url, length,
-//   writable}; append {x, texts} -> {length}; read {x, index} -> {text}; update {x} -> {length};
+//   writable}; append {x, texts} -> {length}; truncate {x, length} -> {length, fork}; read {x, index} -> {text}; update {x} -> {length};
 //   watch {x} (core peer events); joinCore {x}; join {topic}; joinPeer {publicKey}; bee-put {x, key,
 //   value}; bee-get {x, key} -> {value}; ext {x, name} (register a json extension, incoming
 //   messages -> ext-message {name, message}); ext-send {x, name, message} (broadcast); exit.
@@ -38,11 +38,8 @@ sdk.on('peer-remove', (info) => out({ event: 'peer-remove', publicKey: hex(info.
 sdk.swarm.on('connection', (conn) => conn.on('error', () => {}))
 
 const arg = (msg) => (msg.hex ? b4a.from(msg.x, 'hex') : msg.x)
-const bees = new Map()
-async function bee (msg) {
-  const b = await sdk.getBee(arg(msg), { keyEncoding: 'utf-8', valueEncoding: 'utf-8' })
-  return b
-}
+const extensions = new Map()
+const bee = (msg) => sdk.getBee(arg(msg), { keyEncoding: 'utf-8', valueEncoding: 'utf-8' })
 
 async function handle (msg) {
   switch (msg.cmd) {
@@ -54,6 +51,11 @@ async function handle (msg) {
       const core = await sdk.get(arg(msg))
       await core.append(msg.texts.map((t) => b4a.from(t)))
       return { length: core.length }
+    }
+    case 'truncate': {
+      const core = await sdk.get(arg(msg))
+      await core.truncate(msg.length)
+      return { length: core.length, fork: core.fork }
     }
     case 'read': {
       const core = await sdk.get(arg(msg))
@@ -104,11 +106,11 @@ async function handle (msg) {
         encoding: 'json',
         onmessage: (message, peer) => out({ event: 'ext-message', name: msg.name, message, publicKey: hex(peer.remotePublicKey) })
       })
-      bees.set('ext:' + msg.name, ext)
+      extensions.set(msg.name, ext)
       return {}
     }
     case 'ext-send': {
-      bees.get('ext:' + msg.name).broadcast(msg.message)
+      extensions.get(msg.name).broadcast(msg.message)
       return {}
     }
     case 'exit': {

@@ -11,17 +11,17 @@ const { default: b4a } = await mod('b4a/index.js')
 
 const input = JSON.parse(process.argv[2])
 const primaryKey = b4a.from(input.primaryKey, 'hex')
-const fakeSwarm = (keyPair) => ({
-  keyPair, connections: new Set(), peers: new Map(),
+// no network: a stand-in swarm (create() takes opts.swarm as it is)
+const fakeSwarm = () => ({
+  keyPair: null, connections: new Set(), peers: new Map(),
   on () {}, async listen () {}, async destroy () {}, async flush () {},
   join () { return { async flushed () {}, async destroy () {} } }, async leave () {}
 })
-const noise = null
 const sdk = await create({
   storage: false,
   autoJoin: false,
   corestoreOpts: { primaryKey },
-  swarm: fakeSwarm(noise)
+  swarm: fakeSwarm()
 })
 const hex = (b) => b4a.toString(b, 'hex')
 const out = { names: {}, topics: {}, forms: {}, namespaced: {}, signatures: {} }

@@ -132,3 +132,13 @@ async def js_sdk(bootstrap: list[str], *, auto_join: bool = True) -> AsyncIterat
         ready = await node.expect("ready")
         js.public_key = ready["publicKey"]
         yield js
+
+
+async def next_kind(events: Any, kind: str, timeout: float = 60) -> Any:
+    """The next :class:`PeerEvent` of ``kind`` from ``events`` (others, e.g. a duplicate
+    connection's, are skipped)."""
+    async with asyncio.timeout(timeout):
+        async for event in events:
+            if event.kind == kind:
+                return event
+    raise AssertionError(f"the events ended before a {kind}")

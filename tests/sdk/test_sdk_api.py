@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import HOST, local_dht
+from sdk_helpers import HOST, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, SDKClosedError, core_events, url
 from hyperpunch.sdk.sdk import storage_path
@@ -61,7 +61,8 @@ async def test_string_topics_join_and_leave() -> None:
 
 def test_storage_paths_follow_hyper_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert storage_path("hyper-sdk") == tmp_path / "hyper-sdk"  # an app name: per-user storage
+    # an app name: per-user storage (JS: <data>/hyper-sdk-nodejs)
+    assert storage_path("hyper-sdk") == tmp_path / "hyper-sdk-python"
     assert storage_path("./here") == "./here"
     assert storage_path(str(tmp_path / "abs")) == str(tmp_path / "abs")
     assert storage_path(None) is None
@@ -84,5 +85,13 @@ async def test_two_python_sdks_replicate_a_compat_core() -> None:
         assert reader.manifest is not None and reader.manifest.signers[0].public_key == writer.key
         async with core_events(reader) as events:
             await a.aclose()
-            gone = await asyncio.wait_for(anext(events), 60)
-            assert gone.kind == "peer-remove"
+            await next_kind(events, "peer-remove")
+
+
+async def test_concurrent_gets_share_one_session() -> None:
+    async with offline(auto_join=False) as sdk:
+        cores = await asyncio.gather(*(sdk.get("same") for _ in range(5)))
+        assert all(c is cores[0] for c in cores)
+        key = bytes(range(32))
+        readers = await asyncio.gather(*(sdk.get(key) for _ in range(3)), sdk.get(key.hex()))
+        assert all(r is readers[0] for r in readers)

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sdk_helpers import HOST, eventually, js_sdk, local_dht
+from sdk_helpers import HOST, eventually, js_sdk, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, PeerEvent, core_events, url
 
@@ -69,14 +69,14 @@ async def test_topic_rendezvous_peer_add_and_extension() -> None:
             await sdk.join_core(discovery)
             await js.call("watch", x=topic.hex(), hex=True)  # opens (and auto-joins) the topic core
             await js.call("ext", x=topic.hex(), hex=True, name="-db-sync")
-            first = await asyncio.wait_for(anext(events), 60)
-            assert isinstance(first, PeerEvent) and first.kind == "peer-add"
+            first = await next_kind(events, "peer-add")
+            assert isinstance(first, PeerEvent)
             assert first.peer.remote_public_key.hex() == js.public_key
-            added = await asyncio.wait_for(anext(swarm_events), 60)
-            assert added.kind == "peer-add" and added.peer.public_key.hex() == js.public_key
+            added = await next_kind(swarm_events, "peer-add")
+            assert added.peer.public_key.hex() == js.public_key
             await js.wait_event(lambda m: m["event"] == "core-peer-add", what="core peer-add")
             assert bytes.fromhex(js.public_key) in sdk.peers
-            assert len(sdk.connections) == 1
+            await eventually(lambda: len(sdk.connections) == 1, what="one connection (duplicates dropped)")
             ext.broadcast(["writer-a", "writer-b"])
             msg = await js.wait_event(lambda m: m["event"] == "ext-message", what="extension message")
             assert msg["message"] == ["writer-a", "writer-b"]
@@ -84,16 +84,35 @@ async def test_topic_rendezvous_peer_add_and_extension() -> None:
             await eventually(lambda: received == [{"from": "js"}], what="extension message from JS")
             # JS leaves: the core's peer goes away
             await js.node.send({"cmd": "exit", "id": 999})
-            gone = await asyncio.wait_for(anext(events), 60)
-            assert gone.kind == "peer-remove"
+            gone = await next_kind(events, "peer-remove")
+            assert gone.peer.remote_public_key.hex() == js.public_key
 
 
 async def test_join_peer_connects_without_a_topic() -> None:
     async with local_dht() as bootstrap, py_sdk(bootstrap) as sdk, js_sdk(bootstrap) as js:
         async with sdk.events() as events:
             sdk.join_peer(bytes.fromhex(js.public_key))
-            added = await asyncio.wait_for(anext(events), 60)
-        assert added.kind == "peer-add" and added.peer.public_key.hex() == js.public_key
+            added = await next_kind(events, "peer-add")
+        assert added.peer.public_key.hex() == js.public_key
         await js.wait_event(
             lambda m: m["event"] == "peer-add" and m["publicKey"] == sdk.public_key.hex(), what="peer-add"
         )
+
+
+async def test_reader_follows_a_hyper_sdk_truncation() -> None:
+    """A compat core truncated and re-appended by its JS writer: the Python reader moves to the
+    new fork (the reorg's signature verifies against the key alone)."""
+    async with local_dht() as bootstrap, py_sdk(bootstrap) as sdk, js_sdk(bootstrap) as js:
+        theirs = await js.call("get", x="forking")
+        await js.call("append", x="forking", texts=["a", "b", "c"])
+        core = await sdk.get(theirs["url"])
+        assert await core.get(2) == b"c"
+        truncated = asyncio.Event()
+        core.on("truncate", lambda *_: truncated.set())
+        cut = await js.call("truncate", x="forking", length=1)
+        assert cut == {**cut, "length": 1, "fork": 1}
+        await js.call("append", x="forking", texts=["B"])
+        await core.update()
+        await asyncio.wait_for(truncated.wait(), 60)
+        await eventually(lambda: core.fork == 1 and core.length == 2, what="the new fork")
+        assert await core.get(1) == b"B"

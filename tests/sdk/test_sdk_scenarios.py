@@ -5,14 +5,15 @@ Hyperdrive scenarios are not ported (hyperpunch has no Hyperdrive)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import HOST, js_sdk, local_dht
+from sdk_helpers import HOST, js_sdk, local_dht, next_kind
 
 from hyperpunch.sdk import SDK, DNSLinkError, StorageLockedError, TXTResolver, url
+
+pytestmark = pytest.mark.interop  # the JS side is live hyper-sdk
 
 NULL_KEY = "y" * 52
 NULL_BUFFER = bytes(32)
@@ -124,11 +125,11 @@ async def test_connect_directly_between_two_peers() -> None:
         # the JS peer joins Python
         async with SDK(None, bootstrap=bootstrap, host=HOST) as sdk2, sdk2.events() as events:
             await js.call("joinPeer", publicKey=sdk2.public_key.hex())
-            added_py = await asyncio.wait_for(anext(events), 60)
-            assert added_py.kind == "peer-add" and added_py.peer.public_key.hex() == js.public_key
+            added_py = await next_kind(events, "peer-add")
+            assert added_py.peer.public_key.hex() == js.public_key
             await js.node.send({"cmd": "exit", "id": 0})
-            removed = await asyncio.wait_for(anext(events), 60)
-            assert removed.kind == "peer-remove" and removed.peer.public_key.hex() == js.public_key
+            removed = await next_kind(events, "peer-remove")
+            assert removed.peer.public_key.hex() == js.public_key
 
 
 async def test_get_a_hyperbee_and_share_a_key_value_pair() -> None:

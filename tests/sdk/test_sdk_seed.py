@@ -12,9 +12,10 @@ import sys
 from collections.abc import AsyncIterator
 
 import pytest
-from sdk_helpers import HOST, ROOT, js_sdk, local_dht
+from sdk_helpers import HOST, ROOT, js_sdk, local_dht, next_kind
 
-from hyperpunch.sdk import SDK, core_events
+from hyperpunch.relay import RelayedDHT
+from hyperpunch.sdk import SDK, core_events, url
 
 pytestmark = pytest.mark.interop
 
@@ -54,8 +55,8 @@ async def test_seed_snippet_native_dht() -> None:
             async with core_events(discovery) as events:
                 assert sdk.swarm.status(discovery.discovery_key) is None  # no auto-join
                 await sdk.join_core(discovery)
-                event = await asyncio.wait_for(anext(events), 60)
-                assert event.kind == "peer-add" and event.peer.remote_public_key.hex() == js.public_key
+                event = await next_kind(events, "peer-add")
+                assert event.peer.remote_public_key.hex() == js.public_key
             core = await sdk.get(theirs["url"])
             assert sdk.swarm.status(core.discovery_key) is None
             await sdk.join_core(core)
@@ -90,3 +91,19 @@ async def test_seed_snippet_example_through_hyperpunch_relay() -> None:
             if proc.returncode is None:
                 proc.terminate()
                 await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_relayed_sdk_serves_a_core_to_a_js_peer() -> None:
+    """The relayed side as the writer: its core, announced through the relay, is read by JS."""
+    async with (
+        local_dht() as bootstrap,
+        relay_command(bootstrap) as relay_url,
+        RelayedDHT(relay_url, custodial=True) as dht,
+        SDK(None, dht=dht) as sdk,
+        js_sdk(bootstrap) as js,
+    ):
+        core = await sdk.get("written-behind-a-relay")
+        await core.append([b"one", b"two"])
+        got = await js.call("get", x=url(core))
+        assert got["length"] == 2
+        assert (await js.call("read", x=url(core), index=1))["text"] == "two"

@@ -8,11 +8,27 @@ from sdk_helpers import run_sdk_json
 
 from hyperpunch.sdk import SDK, InvalidKeyError, InvalidURLError, url, z32_decode, z32_encode
 
+pytestmark = pytest.mark.interop  # the JS side is live hyper-sdk
+
 PRIMARY = bytes([7]) * 32
 NAMES = ["example", "a", "todo", "ünïcode ✓", "x" * 52, "l" * 52, "y" * 64 + "z"]
 TOPICS = ["example", "Hello Todos", ""]
 NAMESPACED = [["todo", "x"], ["todo", "local"], ["other", "x"]]
 APPENDS = [["signed", ["hello", "world", "!"]]]
+NULL_Z32 = "y" * 52
+FORMS = [
+    NULL_Z32,
+    "00" * 32,
+    "AB" * 32,  # upper-case hex
+    f"hyper://{NULL_Z32}",
+    f"hyper://{NULL_Z32}/some/path?x=1#frag",
+    f"hyper://{'00' * 32}/",
+    f"hyper://{'Y' * 52}/",  # upper-case z32: not a key
+    "hyper://" + "l" * 52 + "/",  # 52 characters, not z32
+    "hyper://short/",
+    "l" * 52,  # a name
+    "Y" * 52,  # a name
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +39,7 @@ def js() -> dict:
             "primaryKey": PRIMARY.hex(),
             "names": NAMES,
             "topics": TOPICS,
-            "forms": [],
+            "forms": FORMS,
             "namespaced": NAMESPACED,
             "appends": APPENDS,
         },
@@ -106,3 +122,15 @@ async def test_bad_input_raises_typed_errors() -> None:
         for bad_url in ("hyper://not-a-key/", "hyper://" + "0" * 52 + "/", "hyper://"):
             with pytest.raises(InvalidURLError):
                 await sdk.get(bad_url)
+
+
+async def test_key_forms_resolve_or_fail_as_in_hyper_sdk(js: dict) -> None:
+    async with open_sdk() as sdk:
+        for form in FORMS:
+            want = js["forms"][form]
+            if "error" in want:
+                with pytest.raises((InvalidKeyError, InvalidURLError)):
+                    await sdk.get(form)
+            else:
+                core = await sdk.get(form)
+                assert core.key is not None and core.key.hex() == want["key"], form

@@ -123,8 +123,15 @@ def url(obj: Hypercore | Hyperbee) -> str:
 
 
 def _user_data_dir(app: str) -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / app
+    """Per-user data directory of ``app`` as env-paths (random-access-application) picks it, with
+    the suffix ``-python`` where JS adds ``-nodejs`` (the two store layouts differ)."""
+    name = f"{app}-python"
+    home = Path(os.path.expanduser("~"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / name
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / name / "Data"
+    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / name
 
 
 def storage_path(storage: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
@@ -202,6 +209,7 @@ class SDK:
         self._swarm: Hyperswarm | None = None
         self._cores: dict[str, Hypercore] = {}  # by name and by hex key
         self._bees: dict[str, Hyperbee] = {}  # by url
+        self._pending: dict[str, asyncio.Future[Hypercore]] = {}  # gets in progress, by name/key
         self._discovery: dict[bytes, PeerDiscoverySession] = {}  # core discovery key -> join
         self._subscribers: set[_Events] = set()
         self._tasks = TaskOwner("sdk")
@@ -363,13 +371,40 @@ class SDK:
         cached = self._cores.get(name) if name is not None else None
         if cached is None and key is not None:
             cached = self._cores.get(key.hex())
+        join = self.auto_join if auto_join is None else auto_join
         if cached is not None and not cached.closed:
             return cached
+        slot = f"name:{name}" if name is not None else f"key:{key.hex() if key else ''}"
+        pending = self._pending.get(slot)
+        if pending is not None:  # a get of the same core is opening it: share its session
+            core = await asyncio.shield(pending)
+            if join:
+                await self.join_core(core)
+            return core
+        fut: asyncio.Future[Hypercore] = asyncio.get_running_loop().create_future()
+        self._pending[slot] = fut
+        try:
+            core = await self._open_core(key, name, value_encoding)
+        except BaseException as err:
+            fut.set_exception(err)
+            fut.exception()  # retrieved: waiters get it from their own await
+            raise
+        else:
+            fut.set_result(core)
+        finally:
+            del self._pending[slot]
+        if join:
+            await self.join_core(core)
+        return core
+
+    async def _open_core(self, key: bytes | None, name: str | None, value_encoding: Any) -> Hypercore:
         if name is not None:
             core = await self.corestore.get(name=name, value_encoding=value_encoding)
         else:
             core = await self.corestore.get(key=key, value_encoding=value_encoding)
-        self._check_open()
+        if self.closed:
+            await core.aclose()
+            raise SDKClosedError("the SDK is closed")
         assert core.key is not None
         hex_key = core.key.hex()
         self._cores[hex_key] = core
@@ -382,8 +417,6 @@ class SDK:
                     del self._cores[k]
 
         core.once("close", forget)
-        if self.auto_join if auto_join is None else auto_join:
-            await self.join_core(core)
         return core
 
     async def get_bee(self, x: object, *, auto_join: bool | None = None, **bee_opts: Any) -> Hyperbee:
