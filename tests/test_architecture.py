@@ -23,6 +23,7 @@ CORES = (
     "hyperpunch.docdb.query",
     "hyperpunch.todo.ops",
     "hyperpunch.sansio",
+    "hyperpunch.sdk.keys",
     "hyperpunch.udx.congestion",
     "hyperpunch.udx.core",
     "hyperpunch.udx.mtu",
