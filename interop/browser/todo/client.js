@@ -27,6 +27,7 @@ export const PREFIX = b4a.from('todo\x00doc\x00')
 const PREFIX_END = b4a.from('todo\x00doc\x01')
 export const MAX_NODE_BYTES = 65536
 export const MAX_TEXT_BYTES = 4096
+const RELAY_QUERY_TIMEOUT = 8000
 
 export class TodoError extends Error {
   constructor (code, message) {
@@ -425,7 +426,16 @@ class TodoList extends Emitter {
     let round = 0
     while (!down && !this._closing) {
       try {
-        await this._lookupOnce(topic)
+        // a relay session that answers no lookup within RELAY_QUERY_TIMEOUT is dead: reconnect
+        let timer = null
+        const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(true), RELAY_QUERY_TIMEOUT) })
+        const done = await Promise.race([this._lookupOnce(topic).then(() => false), stalled, closed.then(() => false)])
+        clearTimeout(timer)
+        if (done === true) {
+          this._debug('relay lookup stalled: reconnecting')
+          if (this._socket) this._socket.close()
+          break
+        }
       } catch (err) {
         this._debug('relay lookup failed: ' + String((err && err.message) || err))
       }
