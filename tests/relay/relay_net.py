@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from hyperpunch.dht import HyperDHT
-from hyperpunch.relay import RelayLimits, RelayServer
+from hyperpunch.relay import RelayLimits, RelayServer, RelaySession
 from streamcheck import echo as echo
 from streamcheck import send_and_check_echo as check_echo
 
@@ -47,11 +47,17 @@ async def peer(bootstrap: list[str], **opts: Any) -> AsyncIterator[HyperDHT]:
 
 @contextlib.asynccontextmanager
 async def python_relay(
-    bootstrap: list[str], *, limits: RelayLimits | None = None, require_non_custodial: bool = False
+    bootstrap: list[str],
+    *,
+    limits: RelayLimits | None = None,
+    require_non_custodial: bool = False,
+    on_session: Callable[[RelaySession], None] | None = None,
 ) -> AsyncIterator[RelayServer]:
     """A HyperDHT node on ``bootstrap`` served as a relay on ws://127.0.0.1:<free port>."""
     async with peer(bootstrap) as node:
-        relay = RelayServer(node, HOST, 0, limits=limits, require_non_custodial=require_non_custodial)
+        relay = RelayServer(
+            node, HOST, 0, limits=limits, require_non_custodial=require_non_custodial, on_session=on_session
+        )
         async with relay:
             yield relay
 

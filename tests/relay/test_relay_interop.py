@@ -1,6 +1,7 @@
 """The pinned JS ``@hyperswarm/dht-relay`` 0.4.3 client (Node, over ``ws``) through our relay, on a
-loopback HyperDHT testnet, custodial mode: connect, listen (native JS and Python peers reach it),
-firewall, lookup, announce / unannounce, errors."""
+loopback HyperDHT testnet, custodial and non-custodial: connect, listen (native JS and Python peers
+reach it), firewall, lookup, announce / unannounce, errors. A non-custodial client talks to a relay
+that refuses secret keys (``require_non_custodial``), and the relay is checked to have seen none."""
 
 from __future__ import annotations
 
@@ -24,8 +25,21 @@ SEED_B = "bb" * 32
 TOPIC = "cc" * 32
 
 
+CUSTODY = pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+
+
 def args(**opts: object) -> str:
     return json.dumps(opts)
+
+
+def no_secret_keys(relay: RelayServer, custodial: bool) -> None:
+    """A non-custodial run: no session was refused, and the relay never received a secret key (a
+    custodial run shows the counter works: its keys were counted)."""
+    if custodial:
+        assert relay.secret_keys_seen > 0
+        return
+    assert all(s.error is None for s in relay.sessions)
+    assert relay.secret_keys_seen == 0
 
 
 @contextlib.asynccontextmanager
@@ -42,35 +56,43 @@ async def lookup_keys(node: HyperDHT, topic: bytes) -> set[str]:
     return found
 
 
-async def test_connect_to_python_server() -> None:
-    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
+@CUSTODY
+async def test_connect_to_python_server(custodial: bool) -> None:
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
+        peer(bootstrap) as srv_node,
+    ):
         server_kp = HyperDHT.key_pair(bytes.fromhex(SEED_A))
         server = srv_node.create_server(on_connection=echo)
         await server.listen(server_kp)
-        async with js_client(relay) as js:
+        async with js_client(relay, custodial=custodial) as js:
             await js.send({"cmd": "connect", "publicKey": server_kp.public_key.hex(), "bytes": MIB})
             opened = await js.expect("open")
             assert opened["remotePublicKey"] == server_kp.public_key.hex()
             done = await js.expect("echoed")
             assert done["bytes"] == MIB
             assert done["sent"] == done["received"]
+            no_secret_keys(relay, custodial)
         await server.aclose()
 
 
-async def test_connect_to_js_server() -> None:
+@CUSTODY
+async def test_connect_to_js_server(custodial: bool) -> None:
     async with (
         local_testnet() as bootstrap,
-        python_relay(bootstrap) as relay,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
         spawn_node("dht-conn-peer.js", args(bootstrap=bootstrap)) as native,
     ):
         await native.expect("ready")
         await native.send({"cmd": "listen", "seed": SEED_A})
         pk = (await native.expect("listening"))["publicKey"]
-        async with js_client(relay, seed=SEED_B) as js:
+        async with js_client(relay, seed=SEED_B, custodial=custodial) as js:
             await js.send({"cmd": "connect", "publicKey": pk, "bytes": MIB})
             assert (await js.expect("open"))["remotePublicKey"] == pk
             done = await js.expect("echoed")
             assert done["bytes"] == MIB and done["sent"] == done["received"]
+            no_secret_keys(relay, custodial)
         conn = await native.expect("connection")
         assert conn["remotePublicKey"] == HyperDHT.key_pair(bytes.fromhex(SEED_B)).public_key.hex()
 
@@ -84,8 +106,13 @@ async def test_connect_unknown_key_fails_with_peer_not_found() -> None:
         assert sum(s.open_resources for s in relay.sessions) == 0
 
 
-async def test_listen_reached_by_python_and_js_clients() -> None:
-    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, js_client(relay) as js:
+@CUSTODY
+async def test_listen_reached_by_python_and_js_clients(custodial: bool) -> None:
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
+        js_client(relay, custodial=custodial) as js,
+    ):
         await js.send({"cmd": "listen", "seed": SEED_A})
         listening = await js.expect("listening")
         pk = bytes.fromhex(listening["publicKey"])
@@ -111,14 +138,16 @@ async def test_listen_reached_by_python_and_js_clients() -> None:
         await js.expect("server-closed")
         await js.expect("unlistened")
         assert sum(len(s.dht.listening) for s in relay.sessions) == 0
+        no_secret_keys(relay, custodial)
 
 
-async def test_firewall_denies_a_peer() -> None:
+@CUSTODY
+async def test_firewall_denies_a_peer(custodial: bool) -> None:
     async with (
         local_testnet() as bootstrap,
-        python_relay(bootstrap) as relay,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
         peer(bootstrap) as client,
-        js_client(relay) as js,
+        js_client(relay, custodial=custodial) as js,
     ):
         denied = client.default_key_pair.public_key.hex()
         await js.send({"cmd": "listen", "seed": SEED_A, "reject": denied})
@@ -132,6 +161,7 @@ async def test_firewall_denies_a_peer() -> None:
             sent, got, n = await send_and_check_echo(stream, 1000)
             assert (sent, n) == (got, 1000)
             await stream.aclose()
+        no_secret_keys(relay, custodial)
 
 
 async def test_lookup_announce_unannounce() -> None:

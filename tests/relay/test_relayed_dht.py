@@ -38,8 +38,8 @@ async def lookup_keys(node: HyperDHT | RelayedDHT, topic: bytes) -> set[bytes]:
     return found
 
 
-async def check_custodial_api(url: str, bootstrap: list[str]) -> None:
-    async with peer(bootstrap) as native, RelayedDHT(url, custodial=True) as client:
+async def check_api(url: str, bootstrap: list[str], *, custodial: bool = True) -> None:
+    async with peer(bootstrap) as native, RelayedDHT(url, custodial=custodial) as client:
         # connect to a native server
         server_kp = HyperDHT.key_pair()
         server = native.create_server(on_connection=echo)
@@ -73,13 +73,23 @@ async def check_custodial_api(url: str, bootstrap: list[str]) -> None:
 
 async def test_custodial_through_python_relay() -> None:
     async with local_testnet() as bootstrap, python_relay(bootstrap) as relay:
-        await check_custodial_api(relay.url, bootstrap)
+        await check_api(relay.url, bootstrap)
+        assert sum(s.open_resources for s in relay.sessions) == 0
+
+
+async def test_non_custodial_through_python_relay() -> None:
+    """Every operation with the key kept here: connect, listen (announced with our signatures),
+    announce, unannounce, through a relay that refuses secret keys."""
+    async with local_testnet() as bootstrap, python_relay(bootstrap, require_non_custodial=True) as relay:
+        await check_api(relay.url, bootstrap, custodial=False)
+        assert all(s.error is None for s in relay.sessions)
+        assert relay.secret_keys_seen == 0
         assert sum(s.open_resources for s in relay.sessions) == 0
 
 
 async def test_custodial_through_js_relay() -> None:
     async with local_testnet() as bootstrap, js_relay(bootstrap) as url:
-        await check_custodial_api(url, bootstrap)
+        await check_api(url, bootstrap)
 
 
 async def test_non_custodial_connect_through_js_relay() -> None:
@@ -113,7 +123,9 @@ async def test_firewall_through_python_relay() -> None:
         await rserver.aclose()
 
 
-async def swarm_pair_exchange(url: str, bootstrap: list[str], *, relayed_is_server: bool) -> None:
+async def swarm_pair_exchange(
+    url: str, bootstrap: list[str], *, relayed_is_server: bool, custodial: bool = True
+) -> None:
     """A Hyperswarm over RelayedDHT and a native one find each other on a topic and talk."""
     got: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
 
@@ -126,7 +138,7 @@ async def swarm_pair_exchange(url: str, bootstrap: list[str], *, relayed_is_serv
         return handle
 
     topic = os.urandom(32)
-    async with RelayedDHT(url, custodial=True) as rdht, peer(bootstrap) as ndht:
+    async with RelayedDHT(url, custodial=custodial) as rdht, peer(bootstrap) as ndht:
         relayed = Hyperswarm(dht=rdht, on_connection=on_conn("relayed"))
         native = Hyperswarm(dht=ndht, on_connection=on_conn("native"))
         try:
@@ -140,10 +152,18 @@ async def swarm_pair_exchange(url: str, bootstrap: list[str], *, relayed_is_serv
             await native.aclose()
 
 
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
 @pytest.mark.parametrize("relayed_is_server", [True, False])
-async def test_hyperswarm_over_relayed_dht_through_python_relay(relayed_is_server: bool) -> None:
-    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay:
-        await swarm_pair_exchange(relay.url, bootstrap, relayed_is_server=relayed_is_server)
+async def test_hyperswarm_over_relayed_dht_through_python_relay(
+    relayed_is_server: bool, custodial: bool
+) -> None:
+    async with (
+        local_testnet() as bootstrap,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
+    ):
+        await swarm_pair_exchange(
+            relay.url, bootstrap, relayed_is_server=relayed_is_server, custodial=custodial
+        )
 
 
 @pytest.mark.parametrize("relayed_is_server", [True, False])

@@ -273,7 +273,12 @@ class Autobase:
         self.view = self._open(self._views)
         await self._views.ready()
         self._state = ApplyState(self._views.lengths)
+        if local.length:  # reopened from storage: the local writer's own blocks count again
+            self._replay.feed(local.key, [await local.get(i, raw=True) for i in range(local.length)])
+            self._fed[local.key] = local.length
         self.opened = True
+        if local.length:
+            await self._drain()
         if self.ack_interval > 0:
             self._tasks.spawn(self._ack_loop())
 

@@ -133,6 +133,7 @@ class Corestore:
         manifest_version: int = 1,
         writable: bool = True,
         durable: bool = False,
+        compat: bool = False,
         _root: _Root | None = None,
     ) -> None:
         if primary_key is not None and _root is None and not unsafe:
@@ -149,6 +150,8 @@ class Corestore:
         self._explicit_primary_key = None if primary_key is None else bytes(primary_key)
         self.ns = DEFAULT_NAMESPACE if namespace is None else bytes(namespace)
         self.manifest_version = manifest_version or 1
+        # compat (JS corestore 6's default): a core made from a key pair is keyed by its public key
+        self.compat = compat
         self.writable = writable
         self._sessions: set[Hypercore] = set()
         self.opened = False
@@ -258,6 +261,7 @@ class Corestore:
             namespace=self.ns,
             manifest_version=self.manifest_version if manifest_version is None else manifest_version,
             writable=self.writable if writable is None else writable,
+            compat=self.compat,
             _root=self._root,
         )
         view.opened = self._root.primary_key is not None
@@ -352,6 +356,8 @@ class Corestore:
             kp = key_pair
         core_key = None if key is None else _key_bytes(key, "key")
         dk = None if discovery_key is None else _key_bytes(discovery_key, "discovery key")
+        if self.compat and kp is not None and manifest is None and core_key is None and dk is None:
+            core_key = kp.public_key  # a compat core (hypercore 10 / corestore 6)
         if manifest is None and kp is not None and (dk is None or core_key is not None):
             manifest = default_manifest(kp.public_key, self.manifest_version)
         if core_key is None and manifest is not None:

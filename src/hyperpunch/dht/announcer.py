@@ -10,6 +10,8 @@ Invariants:
   at once when fewer than ``min(3, n)`` relays answer. Relays dropped between updates are
   unannounced; :meth:`stop` cancels the loop and unannounces everything.
 * ``record`` is the encoded peer record served by this node's router for FIND_PEER / LOOKUP.
+* With ``sign`` the records are signed by it (a non-custodial relay client) instead of with the
+  key pair's secret key.
 * The node is seen only through :class:`~hyperpunch.dht.context.NodeContext`; the background
   loop is a task the node owns (``spawn``).
 """
@@ -24,6 +26,7 @@ from typing import Any
 from hyperpunch.crypto import KeyPair
 from hyperpunch.dht.constants import MIN_ACTIVE_RELAYS, Command
 from hyperpunch.dht.context import NodeContext
+from hyperpunch.dht.handshake import AnnounceSigner
 from hyperpunch.dht.messages import Announce, Peer, RelayInfo, announce, peer
 from hyperpunch.dht.records import sign_announce, sign_unannounce
 from hyperpunch.dht_rpc import DHTRPCError, Response
@@ -38,7 +41,10 @@ PING_INTERVAL = 3.0
 
 
 class Announcer:
-    def __init__(self, dht: NodeContext, key_pair: KeyPair, target: bytes) -> None:
+    def __init__(
+        self, dht: NodeContext, key_pair: KeyPair, target: bytes, *, sign: AnnounceSigner | None = None
+    ) -> None:
+        self.sign = sign
         self.dht = dht
         self.key_pair = key_pair
         self.target = target
@@ -148,7 +154,10 @@ class Announcer:
         if msg.token is None or msg.from_.id is None:
             return
         ann = Announce(peer=Peer(self.key_pair.public_key, []))
-        sig = sign_announce(self.target, msg.token, msg.from_.id, ann, self.key_pair)
+        if self.sign is not None:
+            sig = await self.sign(False, self.target, msg.token, msg.from_.id)
+        else:
+            sig = sign_announce(self.target, msg.token, msg.from_.id, ann, self.key_pair)
         value = encode(announce, Announce(peer=ann.peer, signature=sig))
         res = await self.dht.request(
             msg.from_.address, Command.ANNOUNCE, target=self.target, value=value, token=msg.token
@@ -172,7 +181,10 @@ class Announcer:
         if res.token is None or res.from_.id is None or not res.value:
             return
         unann = Announce(peer=Peer(self.key_pair.public_key, []))
-        sig = sign_unannounce(self.target, res.token, res.from_.id, unann, self.key_pair)
+        if self.sign is not None:
+            sig = await self.sign(True, self.target, res.token, res.from_.id)
+        else:
+            sig = sign_unannounce(self.target, res.token, res.from_.id, unann, self.key_pair)
         await self.dht.request(
             to,
             Command.UNANNOUNCE,

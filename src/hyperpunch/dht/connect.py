@@ -56,6 +56,7 @@ from hyperpunch.dht.errors import (
     ServerErrorError,
     ServerIncompatibleError,
 )
+from hyperpunch.dht.handshake import CreateHandshake, CreateStream, Handshake, default_stream, local_handshake
 from hyperpunch.dht.holepuncher import (
     Holepuncher,
     is_bogon,
@@ -71,7 +72,7 @@ from hyperpunch.dht.messages import (
     SecretStreamInfo,
     UdxInfo,
 )
-from hyperpunch.dht.noise_wrap import NoiseWrap, NoiseWrapResult
+from hyperpunch.dht.noise_wrap import NoiseWrapResult
 from hyperpunch.dht.paths import HolepunchFn, close_relay_after, noop, path_info, udx_of
 from hyperpunch.dht.peer_rpc import HolepunchReply, peer_handshake, peer_holepunch
 from hyperpunch.dht.relay import relay_connection, relay_token
@@ -119,8 +120,11 @@ class _Connector:
         fast_open: bool,
         holepunch: HolepunchFn | None,
         relay_through: bytes | None = None,
+        create_handshake: CreateHandshake | None = None,
+        create_stream: CreateStream | None = None,
     ) -> None:
         self.dht = dht
+        self.create_stream = create_stream or default_stream
         self.relay_through = relay_through
         self.relay_token: bytes | None = relay_token() if relay_through is not None else None
         self.relay_pending = False
@@ -134,9 +138,9 @@ class _Connector:
         self.relay_addresses = relay_addresses or []
         self.remote_relay_addresses: list[Address] = []
         self.round = 0
-        self.handshake: NoiseWrap | None = NoiseWrap(key_pair, public_key)
-        self.request: bytes | None = None
-        self.requesting = False
+        self.handshake: Handshake | None = (create_handshake or local_handshake)(key_pair, public_key)
+        self.request: asyncio.Future[bytes] | None = None  # our first noise message, made once
+        self.receiving = False  # a reply is being read (an external handshake takes a round trip)
         self.lan = local_connection
         self.fast_open = fast_open
         self.holepunch_fn = holepunch
@@ -223,9 +227,7 @@ class _Connector:
         elif self.remote_relay_addresses:
             self.dht.relay_addresses_cache.set(self.public_key, self.remote_relay_addresses)
         raw.connect(sock, rid, port, host)
-        stream = SecretStream(
-            True, handshake=hs.preset_handshake(), keep_alive=self.dht.connection_keep_alive
-        )
+        stream = self.create_stream(True, hs, self.dht.connection_keep_alive)
         stream.user_data = {"dht": path_info(path, host, port, hs.remote_public_key)}
         attach_stream(raw, stream.protocol)
         self.stream = stream
@@ -339,9 +341,10 @@ class _Connector:
             raise PeerConnectionFailedError() if attempts else PeerNotFoundError()
 
     async def connect_through_node(self, address: Address, socket: DatagramSocket | None) -> None:
-        if self.handshake is None:
+        handshake = self.handshake
+        if handshake is None:
             return
-        if not self.requesting:
+        if self.request is None:
             addr = self.dht.remote_address()
             addresses4: list[Address] = []
             if addr is not None:
@@ -350,32 +353,38 @@ class _Connector:
             if self.lan and server_sock is not None:
                 addresses4.extend(local_addresses(server_sock))
             self.firewall = Firewall.OPEN if addr is not None else Firewall.UNKNOWN
-            self.requesting = True
             assert self.raw is not None
-            self.request = self.handshake.send(
-                NoisePayload(
-                    error=Error.NONE,
-                    firewall=self.firewall,
-                    addresses4=addresses4,
-                    udx=UdxInfo(self.raw.id, 0, False),
-                    secret_stream=SecretStreamInfo(),
-                    relay_through=(
-                        RelayThroughInfo(self.relay_through, self.relay_token)
-                        if self.relay_through is not None and self.relay_token is not None
-                        else None
-                    ),
+            self.request = self.spawn(
+                handshake.send(
+                    NoisePayload(
+                        error=Error.NONE,
+                        firewall=self.firewall,
+                        addresses4=addresses4,
+                        udx=UdxInfo(self.raw.id, 0, False),
+                        secret_stream=SecretStreamInfo(),
+                        relay_through=(
+                            RelayThroughInfo(self.relay_through, self.relay_token)
+                            if self.relay_through is not None and self.relay_token is not None
+                            else None
+                        ),
+                    )
                 )
             )
-        assert self.request is not None
+        request = await asyncio.shield(self.request)
         reply = await peer_handshake(
-            self.dht, self.target, self.request, address, socket=socket, session=self.session
+            self.dht, self.target, request, address, socket=socket, session=self.session
         )
-        if self.done or self.connect_info is not None or self.handshake is None:
+        if self.done or self.connect_info is not None or self.handshake is not handshake or self.receiving:
             return
+        self.receiving = True
         try:
-            payload = self.handshake.recv(reply.noise)
+            payload = await handshake.recv(reply.noise)
         except Exception as err:
             raise HandshakeInvalidError() from err
+        finally:
+            self.receiving = False
+        if self.done or self.connect_info is not None or self.handshake is not handshake:
+            return
         if payload.version != 1:
             self.fail(ServerIncompatibleError())
             return
@@ -385,10 +394,13 @@ class _Connector:
         if payload.udx is None:
             self.fail(ServerErrorError("Server did not send UDX data"))
             return
-        self.hs = self.handshake.final()
         self.handshake = None
+        try:
+            self.hs = handshake.final()
+        except Exception as err:  # an external handshake that did not complete
+            self.fail(HandshakeInvalidError(str(err)))
+            return
         self.request = None
-        self.requesting = False
         self.connect_info = _ConnectInfo(
             reply.relayed, _addr(address), _addr(reply.client_address), _addr(reply.server_address), payload
         )
@@ -763,8 +775,13 @@ async def connect(
     local_connection: bool = True,
     fast_open: bool = True,
     holepunch: HolepunchFn | None = None,
+    create_handshake: CreateHandshake | None = None,
+    create_stream: CreateStream | None = None,
 ) -> SecretStream:
-    """Connect to ``remote_public_key`` through ``dht``; see the module docstring."""
+    """Connect to ``remote_public_key`` through ``dht``; see the module docstring.
+
+    ``create_handshake`` / ``create_stream`` let someone else do the Noise steps and run the stream
+    (:mod:`~hyperpunch.dht.handshake`; a non-custodial relay)."""
     if dht.destroyed:
         raise NodeDestroyedError()
     await dht.bind()
@@ -777,6 +794,8 @@ async def connect(
         fast_open=fast_open,
         holepunch=holepunch,
         relay_through=relay_through,
+        create_handshake=create_handshake,
+        create_stream=create_stream,
     )
     try:
         stream = await c.run()

@@ -35,6 +35,7 @@ from hyperpunch.dht import queries
 from hyperpunch.dht.connect import connect
 from hyperpunch.dht.constants import BOOTSTRAP_NODES, RANDOM_PUNCH_INTERVAL, Command
 from hyperpunch.dht.context import Listener, RawFirewall
+from hyperpunch.dht.handshake import CreateHandshake, CreateStream
 from hyperpunch.dht.holepuncher import RandomPunchThrottle
 from hyperpunch.dht.nat import NatAnalysis
 from hyperpunch.dht.paths import FirewallFn, HolepunchFn, udx_of
@@ -210,6 +211,8 @@ class HyperDHT:
         share_local_address: bool = True,
         holepunch: HolepunchFn | bool | None = None,
         relay_through: bytes | Callable[[], bytes | None] | None = None,
+        create_handshake: CreateHandshake | None = None,
+        create_stream: CreateStream | None = None,
     ) -> Server:
         return Server(
             self,
@@ -218,6 +221,8 @@ class HyperDHT:
             share_local_address=share_local_address,
             holepunch=holepunch,
             relay_through=relay_through,
+            create_handshake=create_handshake,
+            create_stream=create_stream,
         )
 
     async def connect(
@@ -231,6 +236,8 @@ class HyperDHT:
         fast_open: bool = True,
         holepunch: HolepunchFn | None = None,
         timeout: float | None = None,
+        create_handshake: CreateHandshake | None = None,
+        create_stream: CreateStream | None = None,
     ) -> SecretStream:
         """Connect to the server listening on ``remote_public_key``; returns once the stream is open."""
         coro = connect(
@@ -242,6 +249,8 @@ class HyperDHT:
             local_connection=local_connection,
             fast_open=fast_open,
             holepunch=holepunch,
+            create_handshake=create_handshake,
+            create_stream=create_stream,
         )
         task: asyncio.Task[SecretStream] = self.spawn(coro)
         try:

@@ -48,6 +48,14 @@ from hyperpunch.dht.constants import (
 )
 from hyperpunch.dht.context import NodeContext
 from hyperpunch.dht.errors import AlreadyListeningError, KeypairAlreadyUsedError, NodeDestroyedError
+from hyperpunch.dht.handshake import (
+    AnnounceSigner,
+    CreateHandshake,
+    CreateStream,
+    Handshake,
+    default_stream,
+    local_handshake,
+)
 from hyperpunch.dht.holepuncher import (
     Holepuncher,
     is_private,
@@ -62,7 +70,7 @@ from hyperpunch.dht.messages import (
     SecretStreamInfo,
     UdxInfo,
 )
-from hyperpunch.dht.noise_wrap import NoiseWrap, NoiseWrapResult
+from hyperpunch.dht.noise_wrap import NoiseWrapResult
 from hyperpunch.dht.paths import FirewallFn, HolepunchFn, close_relay_after, noop, path_info, udx_of
 from hyperpunch.dht.relay import relay_connection, relay_token
 from hyperpunch.dht.router import ForwardEntry
@@ -116,9 +124,13 @@ class Server:
         share_local_address: bool = True,
         holepunch: HolepunchFn | bool | None = None,
         relay_through: bytes | Callable[[], bytes | None] | None = None,
+        create_handshake: CreateHandshake | None = None,
+        create_stream: CreateStream | None = None,
     ) -> None:
         self.dht = dht
         self.firewall = firewall
+        self.create_handshake = create_handshake or local_handshake
+        self.create_stream = create_stream or default_stream
         self.on_connection = on_connection
         self.relay_through = relay_through
         self.target: bytes | None = None
@@ -165,7 +177,9 @@ class Server:
             return None
         return {"public_key": self._key_pair.public_key, "host": self.dht.host, "port": self.dht.port}
 
-    async def listen(self, key_pair: KeyPair | None = None) -> None:
+    async def listen(self, key_pair: KeyPair | None = None, *, sign: AnnounceSigner | None = None) -> None:
+        """Listen on ``key_pair``; with ``sign``, announce records are signed by it (the secret key
+        may then be absent: a non-custodial relay client, with ``create_handshake``)."""
         if self._listening:
             raise AlreadyListeningError()
         if self.dht.destroyed:
@@ -180,7 +194,7 @@ class Server:
         self.dht.listening.add(self)
         self.target = _hash(key_pair.public_key)
         self._key_pair = key_pair
-        self._announcer = Announcer(self.dht, key_pair, self.target)
+        self._announcer = Announcer(self.dht, key_pair, self.target, sign=sign)
         self.dht.router.set(
             self.target, ForwardEntry(None, self._announcer.record, self, self.dht.loop_time())
         )
@@ -289,20 +303,22 @@ class Server:
         the path (direct, LAN, relay, holepunch). The steps are the methods below."""
         hs = self._claim_slot(k)
         assert self._key_pair is not None
-        wrap = NoiseWrap(self._key_pair)
         try:
-            remote = wrap.recv(noise)
-        except Exception:
+            wrap = self.create_handshake(self._key_pair, None)
+            remote = await wrap.recv(noise)
+        except Exception:  # bytes that fail Noise, or an external handshake that refused it
             self._clear_later(hs)
             return None
         remote_public_key = wrap.remote_public_key
-        assert remote_public_key is not None
+        if remote_public_key is None or self.closing:
+            self._clear_later(hs)
+            return None
         if await self._rejects(remote_public_key, remote, client_address) or self.closing:
             self._clear_later(hs)
             return None
         hs.remote_payload = remote
         hs.client_lan = [a for a in remote.addresses4 if is_private(a[0])]
-        replied = self._write_reply(hs, wrap, remote)
+        replied = await self._write_reply(hs, wrap, remote)
         if replied is None:
             return None
         error, our_remote, relay_through = replied
@@ -341,8 +357,8 @@ class Server:
             _log.debug("server firewall raised; dropping the handshake", exc_info=True)
             return True
 
-    def _write_reply(
-        self, hs: _Handshake, wrap: NoiseWrap, remote: NoisePayload
+    async def _write_reply(
+        self, hs: _Handshake, wrap: Handshake, remote: NoisePayload
     ) -> tuple[int, Address | None, bytes | None] | None:
         """Allocate the raw stream and write our noise reply into ``hs.reply``.
 
@@ -369,7 +385,7 @@ class Server:
         if relay_through is not None:
             hs.relay_token = relay_token()
         try:
-            hs.reply = wrap.send(
+            hs.reply = await wrap.send(
                 NoisePayload(
                     error=error,
                     firewall=Firewall.OPEN if our_remote is not None else Firewall.UNKNOWN,
@@ -488,9 +504,7 @@ class Server:
             hs.prepunching.cancel()
             hs.prepunching = None
         raw.connect(sock, udx.id if remote_id is None else remote_id, port, host)
-        stream = SecretStream(
-            False, handshake=hs.result.preset_handshake(), keep_alive=self.dht.connection_keep_alive
-        )
+        stream = self.create_stream(False, hs.result, self.dht.connection_keep_alive)
         if path is None:
             path = self._classify(hs, sock, port, host)
         stream.user_data = {"dht": path_info(path, host, port, hs.result.remote_public_key)}

@@ -37,7 +37,10 @@ from hyperpunch.hypercore.errors import (
     SessionNotWritableError,
     SnapshotNotAvailableError,
     StorageConflictError,
+    StorageCorruptError,
     StorageEmptyError,
+    StorageFullError,
+    WriteFailedError,
 )
 from hyperpunch.hypercore.manifest import Verifier, default_signer_manifest, manifest_hash
 from hyperpunch.hypercore.merkle import MerkleTree, MerkleTreeBatch, ReorgBatch
@@ -74,9 +77,12 @@ __all__ = [
     "SessionNotWritableError",
     "SnapshotNotAvailableError",
     "StorageConflictError",
+    "StorageCorruptError",
     "StorageEmptyError",
+    "StorageFullError",
     "Verifier",
     "WriteBatch",
+    "WriteFailedError",
     "bitfield",
     "caps",
     "default_signer_manifest",

@@ -42,8 +42,10 @@ from hyperpunch.hypercore.errors import (
     SessionNotWritableError,
     SnapshotNotAvailableError,
     StorageConflictError,
+    StorageCorruptError,
     StorageEmptyError,
 )
+from hyperpunch.hypercore.integrity import Damage, VerifiedNodes, open_verified_tree
 from hyperpunch.hypercore.merkle import (
     MerkleTree,
     MerkleTreeBatch,
@@ -66,7 +68,6 @@ from hyperpunch.hypercore.storage import (
     WriteBatch,
     append_blocks,
     load_bitfield,
-    open_tree,
 )
 
 __all__ = [
@@ -154,14 +155,23 @@ class Core:
         self.key = auth.key
         self.discovery_key = auth.discovery_key
         self.manifest: Manifest | None = auth.manifest
-        self.verifier = man.Verifier.from_manifest(auth.manifest) if auth.manifest else None
+        # Verifier(key, ...) rather than from_manifest: a compat core's key is its signer's key
+        self.verifier = man.Verifier(auth.key, auth.manifest) if auth.manifest else None
         self.key_pair: KeyPair | None = auth.key_pair
-        self.tree: MerkleTree = open_tree(storage)
+        _check_auth(auth)
+        self.replicator: Replicator | None = None
+        # damage found (and put right or dropped) by read-time verification, oldest first
+        self.damage: list[Damage] = []
+        self.nodes = VerifiedNodes(storage)
+        self.tree: MerkleTree
+        self.tree, opened = open_verified_tree(storage, self.nodes, self.verifier, self.key)
         self.bitfield: Bitfield = load_bitfield(storage)
         self.hints: CoreHints = storage.get_hints()
+        if opened is not None:
+            self.apply_damage(opened)
+        self.nodes.on_damage = self.apply_damage
         self.encryption: DefaultEncryption | None = None
         self.listeners: list[CoreListener] = []
-        self.replicator: Replicator | None = None
         self.closed = False
         self.directory: str | None = None
         self._waiters: dict[int, list[BlockWaiter]] = {}
@@ -299,6 +309,7 @@ class Core:
         if wb.hints is not None:
             self.hints = wb.hints
         self.tree.apply(batch)
+        self.nodes.reset()
 
     def clear(self, start: int, end: int) -> None:
         end = min(end, self.tree.length)
@@ -345,7 +356,7 @@ class Core:
         (remote errors) when the proof does not verify.
         """
         if manifest is not None and self.manifest is None:
-            if not man.is_valid_manifest(self.key, manifest):
+            if not _fits_key(self.key, manifest):
                 raise InvalidProofError("Manifest does not hash to the core key")
             self._set_manifest(manifest)
         tree = self.tree
@@ -358,8 +369,13 @@ class Core:
             batch.upgraded = False
         if upgraded:
             if self.verifier is None:
-                raise InvalidSignatureError("core has no manifest to verify an upgrade with")
-            if not self.verifier.verify(batch, batch.signature):
+                # a compat core (hypercore 10 / corestore 6): the peer sends no manifest, the key
+                # is the signer's (JS _verifyBatchUpgrade); kept once a signature verifies
+                compat = man.default_signer_manifest(self.key)
+                if not man.Verifier(self.key, compat).verify(batch, batch.signature):
+                    raise InvalidSignatureError("core has no manifest to verify an upgrade with")
+                self._set_manifest(compat)
+            elif not self.verifier.verify(batch, batch.signature):
                 raise InvalidSignatureError("Proof contains an invalid signature")
         block = proof.block
         wb = WriteBatch()
@@ -401,7 +417,7 @@ class Core:
         ``batch.finished``, then :meth:`apply_reorg` it.
         """
         if manifest is not None and self.manifest is None:
-            if not man.is_valid_manifest(self.key, manifest):
+            if not _fits_key(self.key, manifest):
                 raise InvalidProofError("Manifest does not hash to the core key")
             self._set_manifest(manifest)
         batch = self.tree.reorg(proof)
@@ -431,11 +447,65 @@ class Core:
         """The proof answering a peer's request, with the stored block value filled in."""
         p = self.tree.proof(block=block, hash=hash, seek=seek, upgrade=upgrade)
         if p.block is not None:
-            value = self.storage.get_block(p.block.index)
+            value = self.read_block(p.block.index)
             if value is None:
                 raise BlockNotAvailableError(f"block {p.block.index} is not stored")
             p = with_block_value(p, value)
         return p
+
+    # --- verified reads and damage ------------------------------------------------------------
+
+    def read_block(self, index: int) -> bytes | None:
+        """Stored block ``index`` once it hashes to its verified leaf; ``None`` when not stored.
+
+        A damaged block (or one whose tree path is damaged beyond local repair) is dropped from
+        storage and the bitfield, so a peer can send it again, and raises
+        :class:`StorageCorruptError` naming the core and the block.
+        """
+        value = self.storage.get_block(index)
+        if value is None:
+            return None
+        damage = self.nodes.check_block(index, value)
+        if damage is None:
+            return value
+        self.apply_damage(damage)
+        raise StorageCorruptError(
+            f"core {self.key.hex()}: block {index} is damaged in storage (dropped; a peer can send it again)",
+            key=self.key,
+            index=index,
+        )
+
+    def apply_damage(self, damage: Damage) -> None:
+        """Store what a verification put right and drop what it could not (one atomic write);
+        the dropped blocks become missing (the replicator is told, so they are fetched again)."""
+        self.damage.append(damage)
+        wb = WriteBatch()
+        if damage.nodes is not None:
+            lo, hi = damage.nodes
+            wb.delete_tree_node_range(lo, hi)
+            self.nodes.forget(lo, hi)
+            if damage.keep is not None:
+                wb.put_tree_node(damage.keep)
+        for n in damage.fixed.values():
+            wb.put_tree_node(n)
+        dropped: tuple[int, int] | None = None
+        if damage.blocks is not None:
+            start, end = damage.blocks[0], min(damage.blocks[1], self.tree.length)
+            if start < end:
+                dropped = (start, end)
+                wb.delete_block_range(start, end)
+                self._stage_bits(wb, start, end, False)
+                if start < self.hints.contiguous_length:
+                    wb.set_hints(CoreHints(start, self.hints.remote_contiguous_length))
+        try:
+            self.storage.write(wb)
+        except BaseException:
+            self.bitfield = load_bitfield(self.storage)
+            raise
+        if wb.hints is not None:
+            self.hints = wb.hints
+        if dropped is not None and self.replicator is not None:
+            self.replicator.on_clear(*dropped)
 
     def emit(self, event: str, *args: Any) -> None:
         """Deliver a session event to every session of this core."""
@@ -461,7 +531,7 @@ class Core:
 
     def _set_manifest(self, manifest: Manifest) -> None:
         self.manifest = manifest
-        self.verifier = man.Verifier.from_manifest(manifest)
+        self.verifier = man.Verifier(self.key, manifest)
         a = self.auth
         self.auth = CoreAuth(a.key, a.discovery_key, manifest, a.key_pair, a.encryption_key)
         wb = WriteBatch()
@@ -531,8 +601,32 @@ class Core:
             release_directory(self.directory)
 
 
+def _fits_key(key: bytes, manifest: Manifest) -> bool:
+    """``manifest`` hashes to ``key``, or is the compat manifest of ``key`` (JS 10 / corestore 6)."""
+    return man.is_valid_manifest(key, manifest) or man.is_compat(key, manifest)
+
+
+def _check_auth(auth: CoreAuth) -> None:
+    """A stored identity that does not hold together is damage (reported, never replaced)."""
+    where = f"core {auth.key.hex()}"
+    if len(auth.key) != 32 or crypto.discovery_key(auth.key) != auth.discovery_key:
+        raise StorageCorruptError(f"{where}: the stored key and discovery key do not match", key=auth.key)
+    if auth.manifest is not None and not _fits_key(auth.key, auth.manifest):
+        raise StorageCorruptError(f"{where}: the stored manifest does not hash to the key", key=auth.key)
+    kp = auth.key_pair
+    if kp is not None and kp.secret_key and not _key_pair_holds(kp):
+        raise StorageCorruptError(f"{where}: the stored key pair does not hold together", key=auth.key)
+
+
+def _key_pair_holds(kp: KeyPair) -> bool:
+    sk = kp.secret_key
+    return len(sk) == 64 and crypto.key_pair(sk[:32]) == kp
+
+
 def _new_auth(key: bytes | None, key_pair: KeyPair | None, manifest: Manifest | None) -> CoreAuth:
-    if manifest is not None:
+    if manifest is not None and key is not None and man.is_compat(key, manifest):
+        core_key = key  # a compat core: its key is its only signer's public key (hypercore 10)
+    elif manifest is not None:
         core_key = man.manifest_hash(manifest)
         if key is not None and key != core_key:
             raise BadArgumentError("manifest does not hash to the given key")

@@ -33,6 +33,7 @@ __all__ = [
     "StorageConflictError",
     "StorageCorruptError",
     "StorageEmptyError",
+    "StorageFullError",
     "WriteFailedError",
 ]
 
@@ -111,13 +112,39 @@ class StorageConflictError(HypercoreLocalError):
 
 
 class StorageCorruptError(HypercoreLocalError):
-    """The stored state is inconsistent (a tree node the head needs is missing, bad metadata)."""
+    """The stored state is inconsistent or damaged (a block or tree node that does not hash to
+    what the signed tree says, a missing node the head needs, metadata that does not decode).
+
+    ``key`` is the core's key and ``index`` the block (or ``node``: the tree node) that is
+    damaged, when known.
+    """
 
     code = "STORAGE_CORRUPT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: bytes | None = None,
+        index: int | None = None,
+        node: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.key = key
+        self.index = index
+        self.node = node
 
 
 class WriteFailedError(HypercoreLocalError):
     code = "WRITE_FAILED"
+
+
+class StorageFullError(WriteFailedError):
+    """A write hit a full disk (ENOSPC / SQLite ``SQLITE_FULL``): nothing of it was stored, the
+    core is as it was before the call, and the same write succeeds once space is freed."""
+
+    code = "STORAGE_FULL"
 
 
 class InvalidSignatureError(HypercoreRemoteError):

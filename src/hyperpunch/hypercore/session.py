@@ -47,6 +47,7 @@ from hyperpunch.hypercore.errors import (
     SessionClosedError,
     SessionNotWritableError,
     SnapshotNotAvailableError,
+    StorageCorruptError,
 )
 from hyperpunch.hypercore.extensions import Extension
 from hyperpunch.hypercore.messages import Manifest
@@ -501,14 +502,20 @@ class Hypercore:
         self, core: Core, index: int, wait: bool | None, timeout: float | None
     ) -> bytes | None:
         self._check_snapshot(index)
-        block = core.storage.get_block(index)
+        waiting = self.wait if wait is None else wait
+        try:
+            block = core.read_block(index)
+        except StorageCorruptError:
+            if not waiting or core.replicator is None:
+                raise
+            block = None  # dropped: wait for a peer to send it again
         if block is not None:
             return block
-        if not (self.wait if wait is None else wait):
+        if not waiting:
             return None
         await self.wait_block(core, index, self.timeout if timeout is None else timeout)
         self._check_snapshot(index)
-        return core.storage.get_block(index)
+        return core.read_block(index)
 
     async def wait_block(
         self,

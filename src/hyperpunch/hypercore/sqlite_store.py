@@ -383,6 +383,29 @@ class SQLiteCoreStorage:
             cache[key] = node
             return node
 
+    def get_tree_nodes(self, start: int, end: int) -> dict[int, TreeNode]:
+        """The stored tree nodes with index in ``[start, end)`` (one range read, not cached)."""
+        base = self._base
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT idx, size, hash FROM tree WHERE idx >= ? AND idx < ?",
+                (base + _clamp(start), base + _end(end)),
+            ).fetchall()
+        return {int(i) - base: TreeNode(int(i) - base, int(sz), bytes(h)) for i, sz, h in rows}
+
+    def get_tree_nodes_in(self, indices: list[int]) -> dict[int, TreeNode]:
+        """The stored tree nodes among ``indices`` (one read, not cached)."""
+        base = self._base
+        keys = [base + i for i in indices if 0 <= i < MAX_INDEX]
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT idx, size, hash FROM tree WHERE idx IN ({marks})", keys
+            ).fetchall()
+        return {int(i) - base: TreeNode(int(i) - base, int(sz), bytes(h)) for i, sz, h in rows}
+
     def has_tree_node(self, index: int) -> bool:
         if not 0 <= index < MAX_INDEX:
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hyperpunch.errors import HyperpunchError, LocalError, RemoteError
 
 __all__ = [
+    "HandshakeDeniedError",
     "LimitExceededError",
     "NonCustodialRequiredError",
     "RelayClosedError",
@@ -59,3 +60,12 @@ class NonCustodialRequiredError(RelayRemoteError):
         super().__init__(
             "this relay refuses custodial clients: it never takes a secret key (use custodial: false)"
         )
+
+
+class HandshakeDeniedError(RelayRemoteError):
+    """A non-custodial client's firewall refused an incoming peer (JS ``'Handshake denied'``)."""
+
+    code = "HANDSHAKE_DENIED"
+
+    def __init__(self) -> None:
+        super().__init__("Handshake denied")

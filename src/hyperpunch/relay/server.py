@@ -10,6 +10,9 @@ Invariants:
   ``limits.max_frame`` closes that client (code 1009). What one client can make the relay buffer
   is bounded: toward the client ``limits.high_water`` (then DHT reads pause), from the client two
   read-ahead frames plus the frame being written (then WebSocket reads pause).
+* ``on_session(session)`` runs for each new client before it is served: the place to add channels of
+  one's own to ``session.mux`` (the client's Protomux, shared with the relay channel). If it
+  raises, that client is closed; the server goes on.
 * With ``http_handler``, plain HTTP requests on the same port go to it (a page and its relay on one
   origin); WebSocket upgrades go to the relay only at ``ws_path`` (any path when ``ws_path`` is
   ``None``), others get a 404.
@@ -18,7 +21,9 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import Server as WSServer
@@ -33,6 +38,8 @@ from hyperpunch.relay.transport import WebSocketStream
 from hyperpunch.relay.web import HttpHandler, HttpReply, not_found
 
 __all__ = ["RelayServer"]
+
+log = logging.getLogger(__name__)
 
 
 class RelayServer:
@@ -50,6 +57,7 @@ class RelayServer:
         own_dht: bool = False,
         http_handler: HttpHandler | None = None,
         ws_path: str | None = None,
+        on_session: Callable[[RelaySession], None] | None = None,
     ) -> None:
         self.dht = dht
         self.host = host
@@ -60,11 +68,13 @@ class RelayServer:
         self._ssl = ssl_context
         self._http = http_handler
         self.ws_path = ws_path
+        self.on_session = on_session
         self._own_dht = own_dht
         self._ids = IdCounter()
         self._ws: WSServer | None = None
         self._close_once = CloseOnce(self._aclose)
         self._changed = asyncio.Event()  # set whenever a session ends
+        self._secret_keys_past = 0  # secret keys received by sessions that ended
 
     @property
     def url(self) -> str:
@@ -121,10 +131,23 @@ class RelayServer:
         )
         self.sessions.add(session)
         try:
+            if self.on_session is not None:
+                try:
+                    self.on_session(session)
+                except Exception as err:  # the operator's hook failed: this client only
+                    log.exception("relay on_session hook failed")
+                    session.fail(err)
             await session.run()
         finally:
             self.sessions.discard(session)
+            self._secret_keys_past += session.secret_keys_seen
             self._changed.set()
+
+    @property
+    def secret_keys_seen(self) -> int:
+        """How many messages carrying a secret key clients ever sent this relay (0 when every client
+        was non-custodial; with ``require_non_custodial`` each one was refused)."""
+        return self._secret_keys_past + sum(s.secret_keys_seen for s in self.sessions)
 
     async def wait_sessions(self, count: int = 0) -> None:
         """Wait until at most ``count`` client sessions are open (0: every client left and was freed)."""

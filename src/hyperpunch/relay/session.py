@@ -14,7 +14,11 @@ Invariants:
 * Backpressure: a DHT stream's data is read only while the WebSocket queue is under its high
   water mark; while a DHT stream we write to is paused, reading the WebSocket stops.
 * Custody: custodial requests (a secret key) run hyperdht with that key; with
-  ``require_non_custodial`` they are refused with ``NON_CUSTODIAL_REQUIRED``.
+  ``require_non_custodial`` they are refused with ``NON_CUSTODIAL_REQUIRED``. Non-custodial
+  connect and listen run hyperdht with the client doing each Noise step
+  (:class:`~hyperpunch.relay.noncustodial.ClientHandshake`), announce records signed by the client,
+  the firewall in the client, and stream bytes relayed as the client's ciphertext.
+  :attr:`RelaySession.secret_keys_seen` counts the secret keys a client ever sent.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from hyperpunch.relay.errors import (
     RelayProtocolError,
 )
 from hyperpunch.relay.messages import MessageType as T
+from hyperpunch.relay.noncustodial import ClientHandshake, handshake_id, raw_stream
 from hyperpunch.relay.signed import signed_announce, signed_unannounce
 from hyperpunch.relay.transport import WebSocketStream
 from hyperpunch.secretstream import SecretStream
@@ -136,6 +141,8 @@ class RelaySession:
         self._servers: dict[int, _Server] = {}  # client server alias -> server
         self._queries: dict[int, QueryStream] = {}
         self._signatures: dict[int, asyncio.Future[bytes]] = {}
+        self._handshakes: dict[int, ClientHandshake] = {}  # non-custodial Noise steps in flight
+        self.secret_keys_seen = 0
         self._pending = 0
         self._tokens = self.limits.message_burst
         self._last = self._loop.time()
@@ -158,6 +165,7 @@ class RelaySession:
             T.ANNOUNCE: self._on_announce,
             T.UNANNOUNCE: self._on_unannounce,
             T.SIGNATURE: self._on_signature,
+            T.NOISE_REPLY: self._on_noise_reply,
         }
         specs = [
             MessageSpec(codec, on_message=self._dispatcher(i), auto_batch=False)
@@ -192,6 +200,7 @@ class RelaySession:
             + len(self._incoming)
             + len(self._servers)
             + len(self._queries)
+            + len(self._handshakes)
             + self._pending
         )
 
@@ -231,6 +240,10 @@ class RelaySession:
                 sig.set_exception(RelayClosedError())
                 sig.exception()
         self._signatures.clear()
+        handshakes = list(self._handshakes.values())
+        self._handshakes.clear()
+        for hs in handshakes:
+            hs.close(RelayClosedError())
         for q in self._queries.values():
             q.destroy()
         self._queries.clear()
@@ -269,6 +282,8 @@ class RelaySession:
                 return
             if type_ != T.HANDSHAKE and self.handshake is None:
                 return  # JS builds its proxy on the handshake: earlier messages go nowhere
+            if getattr(value, "secret_key", None) is not None:
+                self.secret_keys_seen += 1
             handler = self._handlers.get(type_)
             if handler is None:
                 return  # relay-to-client types, or not for us: ignored as JS does
@@ -282,9 +297,51 @@ class RelaySession:
         return on_message
 
     def _send(self, type_: int, value: Any) -> None:
+        self.send_message(type_, value)
+
+    def send_message(self, type_: int, value: object) -> bool:
+        """Send one message to the client; False once the session is closing."""
         if self._done.is_set() or self.channel.closed:
-            return
+            return False
         self.channel.messages[type_].send(value)
+        return True
+
+    # -- non-custodial handshakes ----------------------------------------------------------------
+
+    def _client_handshake(
+        self,
+        public_key: bytes,
+        remote_public_key: bytes | None,
+        *,
+        remote_stream_alias: int | None = None,
+        server_alias: int | None = None,
+    ) -> ClientHandshake:
+        if len(self._handshakes) >= self.limits.max_pending:
+            raise LimitExceededError(
+                f"too many handshakes waiting for the client (limit {self.limits.max_pending})"
+            )
+        hs = ClientHandshake(
+            self,
+            self._ids(),
+            is_initiator=remote_stream_alias is not None,
+            public_key=public_key,
+            remote_public_key=remote_public_key,
+            remote_stream_alias=remote_stream_alias,
+            server_alias=server_alias,
+        )
+        if self._done.is_set():
+            hs.close(RelayClosedError())
+        else:
+            self._handshakes[hs.id] = hs
+        return hs
+
+    def forget_handshake(self, hid: int) -> None:
+        self._handshakes.pop(hid, None)
+
+    def _on_noise_reply(self, msg: m.NoiseReply) -> None:
+        hs = self._handshakes.get(msg.id)
+        if hs is not None:
+            hs.on_reply(msg)
 
     def _custody_ok(self, custodial: bool) -> bool:
         return not (custodial and self.require_non_custodial)
@@ -315,26 +372,33 @@ class RelaySession:
         error: HyperpunchError | None = None
         if not self._custody_ok(msg.custodial):
             error = NonCustodialRequiredError()
-        elif not msg.custodial or msg.secret_key is None:
-            error = RelayProtocolError(
-                "non-custodial connect is not supported by this relay yet", code="NON_CUSTODIAL_UNSUPPORTED"
-            )
         elif self._stream_count() >= self.limits.max_streams:
             error = LimitExceededError(f"too many streams (limit {self.limits.max_streams})")
         if error is not None:
             self._send(T.DESTROY, m.Destroy(False, msg.alias, str(error)))
             return
-        assert msg.secret_key is not None
         entry = _Stream(self._ids(), msg.alias)
         self._connecting[msg.alias] = entry
-        self._tasks.spawn(
-            self._connect(entry, msg.remote_public_key, KeyPair(msg.public_key, msg.secret_key))
-        )
+        self._tasks.spawn(self._connect(entry, msg))
 
-    async def _connect(self, entry: _Stream, remote_public_key: bytes, key_pair: KeyPair) -> None:
+    async def _connect(self, entry: _Stream, msg: m.Connect) -> None:
         assert entry.remote_alias is not None
         try:
-            stream = await self.dht.connect(remote_public_key, key_pair=key_pair)
+            if msg.secret_key is not None:
+                kp = KeyPair(msg.public_key, msg.secret_key)
+                stream = await self.dht.connect(msg.remote_public_key, key_pair=kp)
+            else:
+                alias = msg.alias
+
+                def handshake(key_pair: KeyPair, remote: bytes | None) -> ClientHandshake:
+                    return self._client_handshake(key_pair.public_key, remote, remote_stream_alias=alias)
+
+                stream = await self.dht.connect(
+                    msg.remote_public_key,
+                    key_pair=KeyPair(msg.public_key, b""),  # the secret key stays with the client
+                    create_handshake=handshake,
+                    create_stream=raw_stream,
+                )
         except Exception as err:  # a HyperDHT error, or keys the client made up
             if self._connecting.pop(entry.remote_alias, None) is entry and not entry.closed_by_client:
                 self._send(T.DESTROY, m.Destroy(False, entry.remote_alias, _message(err)))
@@ -344,8 +408,11 @@ class RelaySession:
             return
         entry.stream = stream
         self._connections[entry.remote_alias] = entry
-        hh = stream.handshake_hash
-        self._send(T.OPEN, m.Open(True, entry.alias, entry.remote_alias, hh, None))
+        hid = handshake_id(stream)
+        if hid is None:
+            self._send(T.OPEN, m.Open(True, entry.alias, entry.remote_alias, stream.handshake_hash, None))
+        else:
+            self._send(T.OPEN, m.Open(False, entry.alias, entry.remote_alias, None, hid))
         await self._pump(entry, stream)
 
     async def _pump(self, entry: _Stream, stream: SecretStream) -> None:
@@ -422,10 +489,6 @@ class RelaySession:
             raise RelayProtocolError(f"listen reuses alias {msg.alias}")
         if not self._custody_ok(msg.custodial):
             raise NonCustodialRequiredError()
-        if not msg.custodial or msg.secret_key is None:
-            raise RelayProtocolError(
-                "non-custodial listen is not supported by this relay yet", code="NON_CUSTODIAL_UNSUPPORTED"
-            )
         if len(self._servers) >= self.limits.max_servers:
             raise LimitExceededError(f"too many servers (limit {self.limits.max_servers})")
         alias = self._ids()
@@ -437,15 +500,27 @@ class RelaySession:
         def on_connection(stream: SecretStream) -> None:
             self._on_server_connection(holder[0], stream)
 
-        server = self.dht.create_server(firewall=firewall, on_connection=on_connection)
-        entry = _Server(alias, msg.alias, server, True)
+        def handshake(key_pair: KeyPair, _remote: bytes | None) -> ClientHandshake:
+            return self._client_handshake(key_pair.public_key, None, server_alias=alias)
+
+        custodial = msg.secret_key is not None
+        if custodial:
+            server = self.dht.create_server(firewall=firewall, on_connection=on_connection)
+        else:  # the client runs the firewall inside its handshake, and signs the announces
+            server = self.dht.create_server(
+                on_connection=on_connection, create_handshake=handshake, create_stream=raw_stream
+            )
+        entry = _Server(alias, msg.alias, server, custodial)
         holder.append(entry)
         self._servers[msg.alias] = entry
-        self._tasks.spawn(self._listen(entry, KeyPair(msg.public_key, msg.secret_key)))
+        self._tasks.spawn(self._listen(entry, KeyPair(msg.public_key, msg.secret_key or b"")))
 
     async def _listen(self, entry: _Server, key_pair: KeyPair) -> None:
+        async def sign(unannounce: bool, _target: bytes, token: bytes, node_id: bytes) -> bytes:
+            return await self.request_signature(entry.remote_alias, unannounce, token, node_id)
+
         try:
-            await entry.server.listen(key_pair)
+            await entry.server.listen(key_pair, sign=None if entry.custodial else sign)
         except Exception as err:  # a HyperDHT error, or keys the client made up
             # JS sends nothing for a failed listen; we close the server so the client is not left
             # with a half-open one, and log why
@@ -495,7 +570,13 @@ class RelaySession:
         entry = _Stream(self._ids(), None, stream)
         self._incoming[entry.alias] = entry
         rpk = stream.remote_public_key or _ZERO32
-        self._send(T.CONNECTION, m.Connection(True, entry.alias, srv.alias, rpk, stream.handshake_hash, None))
+        hid = handshake_id(stream)
+        if hid is None:
+            self._send(
+                T.CONNECTION, m.Connection(True, entry.alias, srv.alias, rpk, stream.handshake_hash, None)
+            )
+        else:
+            self._send(T.CONNECTION, m.Connection(False, entry.alias, srv.alias, rpk, None, hid))
         self._tasks.spawn(self._pump(entry, stream))
 
     def _on_connected(self, msg: m.Connected) -> None:

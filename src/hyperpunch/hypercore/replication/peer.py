@@ -29,6 +29,7 @@ from typing import Any
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore import messages as m
 from hyperpunch.hypercore.errors import HypercoreError, InvalidCapabilityError
+from hyperpunch.hypercore.manifest import is_compat
 from hyperpunch.hypercore.replication.protocol import (
     DEFAULT_INFLIGHT,
     INVALID_REQUEST,
@@ -235,7 +236,7 @@ class Peer:
                 can_upgrade=self.can_upgrade,
                 uploading=True,
                 downloading=True,
-                has_manifest=self.core.manifest is not None,
+                has_manifest=_shared_manifest(self.core) is not None,
                 allow_push=False,
             )
         )
@@ -342,8 +343,8 @@ class Peer:
         tree = core.tree
         block_req = msg.block
         if msg.fork != tree.fork or (block_req is not None and not core.bitfield.get(block_req.index)):
-            if msg.manifest and core.manifest is not None:
-                self._w_data.send(m.Data(msg.id, tree.fork, manifest=core.manifest))
+            if msg.manifest and (shared := _shared_manifest(core)) is not None:
+                self._w_data.send(m.Data(msg.id, tree.fork, manifest=shared))
                 return 64
             self.not_available_sent(msg.id)
             return 4
@@ -366,7 +367,7 @@ class Peer:
                 return 4
             block = m.DataBlock(block.index, value, block.nodes)
             size = len(value)
-        manifest = core.manifest if msg.manifest else None
+        manifest = _shared_manifest(core) if msg.manifest else None
         self._w_data.send(m.Data(msg.id, msg.fork, block, proof.hash, proof.seek, proof.upgrade, manifest))
         if block is not None:
             self.replicator.stats["uploaded"] += 1
@@ -559,3 +560,12 @@ class Peer:
         name = msg.name or self.last_extension_recv
         self.last_extension_recv = name
         self.core.on_extension(name, msg.message, self)
+
+
+def _shared_manifest(core: Any) -> Any:
+    """The manifest a peer may ask for: none for a compat core (hypercore 10 keeps it to itself,
+    JS ``hasManifest: !!manifest && !compat``; the key alone verifies it)."""
+    manifest = core.manifest
+    if manifest is None or is_compat(core.key, manifest):
+        return None
+    return manifest
