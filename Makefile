@@ -8,9 +8,9 @@ ONLY ?=
 REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps system-deps browser-bundle test lint typecheck unit unit-uvloop run bench bench-report vectors clean
+.PHONY: deps system-deps browser-bundle todo-bundle test lint typecheck unit unit-uvloop run bench bench-report vectors clean
 
-deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle
+deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle todo-bundle
 
 # Debian packages the NAT lab tests (tests/netlab; root) and the browser test of the relay
 # (tests/relay, headless Chromium) need. Installs only what is missing.
@@ -46,6 +46,14 @@ $(BUNDLE): $(STAMP_JS) interop/browser/relay-page.js interop/browser/sodium-shim
 	  --format=iife --alias:sodium-native=./browser/sodium-shim.js --outfile=browser/dist/relay-bundle.js \
 	  --log-level=warning
 	cp interop/browser/index.html interop/browser/dist/index.html
+
+# The todo app's page (issue 17): interop/browser/todo/build.sh bundles app.js + client.js with
+# esbuild from interop/node_modules (browser stand-ins for the native modules in runtime/) into
+# interop/browser/dist/todo/ (todo.js, index.html, style.css), which `hyperpunch todo serve` serves.
+TODO_BUNDLE := interop/browser/dist/todo/todo.js
+todo-bundle: $(TODO_BUNDLE)
+$(TODO_BUNDLE): $(STAMP_JS) $(wildcard interop/browser/todo/*.js interop/browser/todo/*.html interop/browser/todo/*.css interop/browser/todo/runtime/*) interop/browser/todo/build.sh
+	cd interop && sh browser/todo/build.sh
 
 lint: deps
 	$(VENV)/bin/ruff check $(LINT_PATHS)
