@@ -35,11 +35,13 @@ class App:
     b: WebDriver
     stack: ExitStack
 
-    def restart(self) -> None:
-        """Stop serve and start it again on the same storage."""
+    def stop(self) -> None:
         self.stack.close()
+
+    def start(self, port: int) -> None:
+        """Start serve again on the same storage (and ``port``: the pages' relay URL)."""
         self.stack = ExitStack()
-        self.served = self.stack.enter_context(todo_serve(self.storage, self.web))
+        self.served = self.stack.enter_context(todo_serve(self.storage, self.web, port))
 
     def cli(self, *args: str) -> str:
         return todo_cli(self.served, self.cli_storage, *args)
@@ -186,7 +188,12 @@ def test_screenshot_two_pages_side_by_side(app: App, tmp_path: Path) -> None:
     assert SCREENSHOT.stat().st_size > 10_000
 
 
-def test_reload_and_restarted_serve_keep_the_list(app: App) -> None:
+def connection(driver: WebDriver) -> str:
+    state: str = driver.execute_script("return document.getElementById('connection').dataset.state")
+    return state
+
+
+def test_reload_offline_and_restarted_serve_keep_the_list(app: App) -> None:
     a, b = app.a, app.b
     before = rows(a)
     assert before, "the earlier tests left todos"
@@ -194,9 +201,21 @@ def test_reload_and_restarted_serve_keep_the_list(app: App) -> None:
     join(a, app.served.url)
     wait_rows(a, before, "A's todos after a reload")
 
-    key = app.served.key
-    app.restart()  # a new port (bind 0), the same storage
-    assert app.served.key == key  # the same list
-    join(b, app.served.url)
-    wait_rows(b, before, "the todos after serve restarted")
-    wait_ls(app, before)
+    # serve stops: the pages say so and keep working locally
+    key, port = app.served.key, app.served.port
+    app.stop()
+    for d in (a, b):
+        wait(d, lambda d: connection(d) != "online", "the page to notice the relay is gone", SYNC)
+    add(b, "written while serve was down")
+    wait(b, lambda d: ("written while serve was down", False) in rows(d), "B's local write", SYNC)
+    assert ("written while serve was down", False) not in rows(a)
+
+    # serve comes back on the same port and storage: the same list, the pages reconnect and merge
+    app.start(port)
+    assert app.served.key == key
+    for d in (a, b):
+        wait(d, lambda d: connection(d) == "online", "the page to reconnect", SYNC)
+    wait(a, lambda d: ("written while serve was down", False) in rows(d), "B's offline write in A", SYNC)
+    now = synced(a, b, "A and B")
+    assert sorted(now) == sorted([*before, ("written while serve was down", False)])
+    wait_ls(app, now)

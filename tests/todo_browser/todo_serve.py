@@ -41,6 +41,10 @@ class Served:
     url: str
     stderr: list[str] = field(default_factory=list)
 
+    @property
+    def port(self) -> int:
+        return int(self.url.split("#")[0].rstrip("/").rsplit(":", 1)[1])
+
     def describe(self) -> str:
         return "serve stderr:\n" + "".join(self.stderr[-40:])
 
@@ -56,8 +60,19 @@ def _pump(stream: object, sink: queue.Queue[str | None] | list[str]) -> None:
 
 
 @contextmanager
-def todo_serve(storage: Path, web: Path) -> Iterator[Served]:
-    args = ["--local", "--host", "127.0.0.1", "--port", "0", "--storage", str(storage), "--web", str(web)]
+def todo_serve(storage: Path, web: Path, port: int = 0) -> Iterator[Served]:
+    """``todo serve --local`` on ``port`` (0: any free one) until the block ends (SIGINT)."""
+    args = [
+        "--local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage",
+        str(storage),
+        "--web",
+        str(web),
+    ]
     proc = subprocess.Popen(
         [*HP, "todo", "serve", *args],
         stdout=subprocess.PIPE,
