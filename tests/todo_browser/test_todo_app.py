@@ -197,8 +197,9 @@ def test_reload_offline_and_restarted_serve_keep_the_list(app: App) -> None:
     a, b = app.a, app.b
     before = rows(a)
     assert before, "the earlier tests left todos"
-    a.refresh()
-    join(a, app.served.url)
+    # a reload, from the bare address: the page asks serve for the list (GET /list)
+    join(a, app.served.url.split("#")[0])
+    assert a.current_url == app.served.url
     wait_rows(a, before, "A's todos after a reload")
 
     # serve stops: the pages say so and keep working locally
