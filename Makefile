@@ -8,9 +8,9 @@ ONLY ?=
 REPEAT ?=
 LINT_PATHS := src tests bench $(wildcard examples)
 
-.PHONY: deps system-deps browser-bundle test lint typecheck unit unit-uvloop run bench bench-report vectors clean
+.PHONY: deps system-deps browser-bundle todo-bundle test lint typecheck unit unit-uvloop run bench bench-report vectors clean
 
-deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle
+deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle todo-bundle
 
 # Debian packages the NAT lab tests (tests/netlab; root) and the browser test of the relay
 # (tests/relay, headless Chromium) need. Installs only what is missing.
@@ -47,6 +47,14 @@ $(BUNDLE): $(STAMP_JS) interop/browser/relay-page.js interop/browser/sodium-shim
 	  --log-level=warning
 	cp interop/browser/index.html interop/browser/dist/index.html
 
+# The todo app's page (issue 17): interop/browser/todo/build.sh bundles app.js + client.js with
+# esbuild from interop/node_modules (browser stand-ins for the native modules in runtime/) into
+# interop/browser/dist/todo/ (todo.js, index.html, style.css), which `hyperpunch todo serve` serves.
+TODO_BUNDLE := interop/browser/dist/todo/todo.js
+todo-bundle: $(TODO_BUNDLE)
+$(TODO_BUNDLE): $(STAMP_JS) $(wildcard interop/browser/todo/*.js interop/browser/todo/*.html interop/browser/todo/*.css interop/browser/todo/runtime/*) interop/browser/todo/build.sh
+	cd interop && sh browser/todo/build.sh
+
 lint: deps
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
@@ -65,7 +73,7 @@ unit-uvloop: deps
 test: deps lint typecheck unit
 
 run: deps
-	$(PY) -m hyperpunch demo
+	$(PY) -m hyperpunch todo serve --local
 
 bench: deps
 	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)

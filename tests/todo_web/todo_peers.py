@@ -189,10 +189,11 @@ async def todo_peer(name: str, **opts: Any) -> AsyncIterator[TodoPeer]:
         await peer.aclose()
 
 
-def build_bundle(out: Path) -> Path:
+def build_bundle(out: Path, entry: Path | None = None) -> Path:
     """Run build.sh into ``out`` (todo.js, index.html, style.css); returns ``out``."""
     esbuild = INTEROP / "node_modules" / ".bin" / "esbuild"
     if not esbuild.exists():
         raise RuntimeError("interop/node_modules/.bin/esbuild missing: run `make deps`")
-    subprocess.run(["sh", str(TODO_DIR / "build.sh"), str(out)], check=True, cwd=INTEROP)
+    args = [str(out)] + ([str(entry)] if entry is not None else [])
+    subprocess.run(["sh", str(TODO_DIR / "build.sh"), *args], check=True, cwd=INTEROP)
     return out

@@ -27,6 +27,7 @@ export const PREFIX = b4a.from('todo\x00doc\x00')
 const PREFIX_END = b4a.from('todo\x00doc\x01')
 export const MAX_NODE_BYTES = 65536
 export const MAX_TEXT_BYTES = 4096
+const RELAY_QUERY_TIMEOUT = 8000
 
 export class TodoError extends Error {
   constructor (code, message) {
@@ -67,7 +68,9 @@ function utf8Length (s) {
 
 function decodeBson (buf) {
   // valid BSON = one whole document: its length field is the value's length
-  if (buf.byteLength < 5 || buf.byteLength !== buf.readInt32LE(0)) return null
+  if (buf.byteLength < 5) return null
+  const size = buf[0] | (buf[1] << 8) | (buf[2] << 16) | (buf[3] << 24)
+  if (size !== buf.byteLength) return null
   try {
     return BSON.deserialize(buf, { promoteBuffers: false, promoteValues: true })
   } catch {
@@ -86,6 +89,14 @@ export function decodeTodo (value) {
 
 // The contract's apply input check: an op object, or null when the node is to be skipped.
 export function parseOp (value) {
+  try {
+    return checkOp(value)
+  } catch {
+    return null // whatever a hostile writer put there, apply never throws on it
+  }
+}
+
+function checkOp (value) {
   if (value === null || value === undefined) return null
   const buf = b4a.from(value)
   if (buf.byteLength > MAX_NODE_BYTES) return null
@@ -183,6 +194,7 @@ class TodoList extends Emitter {
     this._lastStatus = ''
     this._changeQueued = false
     this._loops = []
+    this._debug = typeof opts.debug === 'function' ? opts.debug : () => {}
     if (opts.onStatus) this.on('status', opts.onStatus)
   }
 
@@ -208,6 +220,7 @@ class TodoList extends Emitter {
   }
 
   _setConnection (state) {
+    if (state !== this._connection) this._debug('connection: ' + state)
     this._connection = state
     this._emitStatus()
   }
@@ -258,6 +271,7 @@ class TodoList extends Emitter {
     }
     this._conns.set(id, conn)
     conn.on('open', () => {
+      this._debug('open ' + id)
       this._open.add(conn)
       this._emitStatus()
     })
@@ -311,8 +325,12 @@ class TodoList extends Emitter {
     if (id === self) return
     const have = this._conns.get(id)
     if (have && !have.destroyed) return
+    this._debug('connect ' + id)
     const conn = this._dht.connect(publicKey, { keyPair: this._keyPair })
-    conn.on('error', (err) => this._onConnectError(err))
+    conn.on('error', (err) => {
+      this._debug('connection to ' + id + ' failed: ' + String((err && err.message) || err))
+      this._onConnectError(err)
+    })
     this._onConnection(conn, publicKey)
     return conn
   }
@@ -321,6 +339,7 @@ class TodoList extends Emitter {
     const found = []
     const q = this._dht.lookup(topic)
     for await (const data of q) {
+      this._debug('lookup reply: ' + (data.peers || []).length + ' peer(s)')
       for (const peer of data.peers || []) {
         found.push(peer.publicKey)
         this._connect(peer.publicKey)
@@ -375,8 +394,9 @@ class TodoList extends Emitter {
       if (opened && !this._closing) {
         failures = 0
         const wasCustodial = this._custodial
-        const keyPair = this._keyPair || undefined
-        const dht = new RelayDHT(new RelayStream(true, socket), { custodial: this._custodial, keyPair })
+        // a fresh DHT key pair per relay session (it is only the transport identity; the writer
+        // key never leaves the page): the relay still tears the last session down
+        const dht = new RelayDHT(new RelayStream(true, socket), { custodial: this._custodial })
         this._keyPair = dht.defaultKeyPair
         this._dht = dht
         this._setConnection('online')
@@ -406,8 +426,19 @@ class TodoList extends Emitter {
     let round = 0
     while (!down && !this._closing) {
       try {
-        await this._lookupOnce(topic)
-      } catch {}
+        // a relay session that answers no lookup within RELAY_QUERY_TIMEOUT is dead: reconnect
+        let timer = null
+        const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(true), RELAY_QUERY_TIMEOUT) })
+        const done = await Promise.race([this._lookupOnce(topic).then(() => false), stalled, closed.then(() => false)])
+        clearTimeout(timer)
+        if (done === true) {
+          this._debug('relay lookup stalled: reconnecting')
+          if (this._socket) this._socket.close()
+          break
+        }
+      } catch (err) {
+        this._debug('relay lookup failed: ' + String((err && err.message) || err))
+      }
       round++
       await Promise.race([sleep(Math.min(500 * round, 5000), this._wakers), closed])
     }

@@ -35,7 +35,8 @@ async function main () {
     listKey: opts.listKey || null,
     storage: opts.storage || null,
     custodial: opts.custodial === true,
-    announce: opts.announce !== false
+    announce: opts.announce !== false,
+    debug: (line) => process.stderr.write(new Date().toISOString().slice(14, 23) + ' ' + line + '\n')
   }
   if (opts.relayUrl) {
     listOpts.relayUrl = opts.relayUrl
