@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from faults_helpers import block
+from faults_helpers import block, linked
 
 from hyperpunch.corestore import Corestore
 from hyperpunch.hypercore import Hypercore, StorageFullError
@@ -145,3 +145,39 @@ async def test_cli_storage_this_user_may_not_write_is_one_line(tmp_path: Path) -
         assert "Traceback" not in text and len(text.strip().splitlines()) == 1, (args, text)
         assert text.startswith("hyperpunch: error: "), (args, text)
     assert list(root_only.iterdir()) == []
+
+
+async def test_download_on_a_full_disk_pauses_then_continues(tmp_path: Path) -> None:
+    """A reader whose disk fills while downloading: a typed ``storage-error`` event (not the
+    peer's fault: it stays connected), nothing half-stored; freeing space lets it finish."""
+    n = 200
+    writer = Hypercore(None)
+    await writer.ready()
+    await writer.append([block(i, 4000) for i in range(n)])
+    with small_disk(tmp_path / "disk") as disk:
+        filler = disk / "filler"
+        filler.write_bytes(bytes(900_000))
+        errors: list[BaseException] = []
+        hit = asyncio.Event()
+
+        def on_error(err: BaseException) -> None:
+            errors.append(err)
+            hit.set()
+
+        async with Hypercore(disk / "r", writer.key) as reader:
+            reader.on("storage-error", on_error)
+            async with linked(writer, reader):
+                download = reader.download(0, n)
+                await asyncio.wait_for(hit.wait(), 30)
+                assert all(isinstance(e, StorageFullError) for e in errors)
+                assert len(reader.peers) == 1  # the peer is not blamed
+                stored = [i for i in range(n) if reader.core.bitfield.get(i)]
+                assert len(stored) < n
+                for i in stored:
+                    assert await reader.get(i, wait=False) == block(i, 4000)
+                filler.unlink()
+                await asyncio.wait_for(download.done(), 60)
+            assert reader.core.check_stored() == []
+            for i in range(n):
+                assert await reader.get(i, wait=False) == block(i, 4000)
+    await writer.aclose()

@@ -74,6 +74,7 @@ EventName = Literal[
     "verification-error",
     "invalid-request",
     "storage-damage",
+    "storage-error",
     "ready",
     "close",
 ]
