@@ -461,6 +461,7 @@ class TodoList extends Emitter {
     await this.base.ready()
     const out = []
     for await (const { key, value } of this.base.view.createReadStream({ gte: PREFIX, lt: PREFIX_END })) {
+      if (key.byteLength !== PREFIX.byteLength + 12) continue // not an ObjectId key: not a todo
       const doc = decodeTodo(value)
       if (doc === null) continue
       out.push({ id: hex(key.subarray(PREFIX.byteLength)), text: doc.text, done: doc.done })
