@@ -75,7 +75,9 @@ async def serve(bootstrap: list[str], dist: Path) -> AsyncIterator[RelayServer]:
     node = HyperDHT(bootstrap=bootstrap, host=HOST)
     await node.ready()
     try:
-        async with RelayServer(node, HOST, 0, http_handler=static_handler(dist), ws_path="/relay") as server:
+        async with RelayServer(
+            node, HOST, 0, http_handler=static_handler(dist), ws_path="/relay", require_non_custodial=True
+        ) as server:
             yield server
     finally:
         await node.aclose()

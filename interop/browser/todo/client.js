@@ -335,9 +335,10 @@ class TodoList extends Emitter {
     return conn
   }
 
-  async _lookupOnce (topic) {
+  async _lookupOnce (topic, track = null) {
     const found = []
     const q = this._dht.lookup(topic)
+    if (track) track.push(q)
     for await (const data of q) {
       this._debug('lookup reply: ' + (data.peers || []).length + ' peer(s)')
       for (const peer of data.peers || []) {
@@ -399,6 +400,7 @@ class TodoList extends Emitter {
         const dht = new RelayDHT(new RelayStream(true, socket), { custodial: this._custodial })
         this._keyPair = dht.defaultKeyPair
         this._dht = dht
+        this._debug('relay session: ' + (this._custodial ? 'custodial' : 'non-custodial'))
         this._setConnection('online')
         const session = this._relaySession(dht, closed)
         await closed
@@ -429,12 +431,18 @@ class TodoList extends Emitter {
         // a relay session that answers no lookup within RELAY_QUERY_TIMEOUT is dead: reconnect
         let timer = null
         const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(true), RELAY_QUERY_TIMEOUT) })
-        const done = await Promise.race([this._lookupOnce(topic).then(() => false), stalled, closed.then(() => false)])
+        const queries = []
+        const done = await Promise.race([this._lookupOnce(topic, queries).then(() => false), stalled, closed.then(() => false)])
         clearTimeout(timer)
         if (done === true) {
-          this._debug('relay lookup stalled: reconnecting')
-          if (this._socket) this._socket.close()
-          break
+          for (const q of queries) q.destroy()
+          if (this._openPeers() > 0) {
+            this._debug('relay lookup stalled: dropped it, peers still connected')
+          } else {
+            this._debug('relay lookup stalled and no peer connected: reconnecting')
+            if (this._socket) this._socket.close()
+            break
+          }
         }
       } catch (err) {
         this._debug('relay lookup failed: ' + String((err && err.message) || err))
