@@ -73,7 +73,7 @@ unit-uvloop: deps
 test: deps lint typecheck unit
 
 run: deps
-	$(PY) -m hyperpunch demo
+	$(PY) -m hyperpunch todo serve --local
 
 bench: deps
 	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)

@@ -3,8 +3,9 @@
 //   opts: {url: "ws://host:port", custodial?: bool (default true), seed?: hex}
 // stdout: {"event":"ready"} once the WebSocket is open
 // stdin commands (each answered by the events listed):
-//   {"cmd":"connect","publicKey":hex,"bytes":n,"seed":hex?}
-//     -> {"event":"open","remotePublicKey":hex} then, after writing n random bytes and ending,
+//   {"cmd":"connect","publicKey":hex,"bytes":n,"seed":hex?,"paced":bool?}
+//     -> {"event":"open","remotePublicKey":hex} then, after writing n random bytes (all at once,
+//        or with paced: true one 64 KiB chunk at a time, waiting for 'drain') and ending,
 //        {"event":"echoed","sent":sha256,"received":sha256,"bytes":n}
 //     or {"event":"connect-error","message":"..."}
 //   {"cmd":"listen","seed":hex,"reject":hex?} -> {"event":"listening","publicKey":hex,"host","port"}
@@ -37,14 +38,17 @@ function echoTo (s, msg) {
     s.end()
   })
   let left = msg.bytes || 0
-  while (left > 0) {
-    const n = Math.min(left, 65536)
-    const chunk = crypto.randomBytes(n)
-    sent.update(chunk)
-    s.write(chunk)
-    left -= n
+  const writeSome = () => {
+    while (left > 0) {
+      const n = Math.min(left, 65536)
+      const chunk = crypto.randomBytes(n)
+      sent.update(chunk)
+      left -= n
+      if (!s.write(chunk) && msg.paced) return s.once('drain', writeSome)
+    }
+    s.end()
   }
-  s.end()
+  writeSome()
 }
 
 async function main () {

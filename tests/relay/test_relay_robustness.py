@@ -32,8 +32,8 @@ def frame(type_: int, value: object) -> bytes:
     return bytes([1, type_]) + encode(m.MESSAGES[type_], value)
 
 
-async def echo_once(relay: RelayServer, server_pk: bytes, size: int) -> float:
-    async with RelayedDHT(relay.url, custodial=True) as client:
+async def echo_once(relay: RelayServer, server_pk: bytes, size: int, *, custodial: bool = True) -> float:
+    async with RelayedDHT(relay.url, custodial=custodial) as client:
         start = time.perf_counter()
         stream = await client.connect(server_pk, timeout=60)
         sent, got, n = await send_and_check_echo(stream, size)
@@ -48,14 +48,16 @@ async def test_fifty_clients_each_echo_one_mib() -> None:
         server = srv_node.create_server(on_connection=echo)
         await server.listen(kp)
         start = time.perf_counter()
-        await asyncio.gather(*(echo_once(relay, kp.public_key, MIB) for _ in range(50)))
+        # half custodial (the relay runs their secret streams), half non-custodial (ciphertext only)
+        await asyncio.gather(*(echo_once(relay, kp.public_key, MIB, custodial=i % 2 == 0) for i in range(50)))
         elapsed = time.perf_counter() - start
-        print(f"50 relayed clients x 1 MiB echo: {elapsed:.2f} s")
+        print(f"50 relayed clients x 1 MiB echo (25 custodial, 25 not): {elapsed:.2f} s")
         await relay.wait_sessions(0)
         await server.aclose()
 
 
-async def test_client_killed_mid_stream_leaves_nothing_behind() -> None:
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+async def test_client_killed_mid_stream_leaves_nothing_behind(custodial: bool) -> None:
     async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
         kp = HyperDHT.key_pair()
         got_bytes = asyncio.Event()
@@ -83,7 +85,9 @@ async def test_client_killed_mid_stream_leaves_nothing_behind() -> None:
 
         server = srv_node.create_server(on_connection=on_connection)
         await server.listen(kp)
-        async with spawn_node("relay-client.js", json.dumps({"url": relay.url})) as js:
+        async with spawn_node(
+            "relay-client.js", json.dumps({"url": relay.url, "custodial": custodial})
+        ) as js:
             await js.expect("ready")
             await js.send({"cmd": "connect", "publicKey": kp.public_key.hex(), "bytes": 6 * MIB})
             await js.expect("open")
@@ -129,11 +133,18 @@ async def test_hostile_frames_close_only_that_client() -> None:
         frame(T.DENY, m.Deny(1)),
         frame(T.SIGNATURE, m.Signature(1, bytes(64))),
         frame(T.NOISE_REPLY, m.NoiseReply(False, False, 1, b"", bytes(32))),
+        frame(T.NOISE_REPLY, m.NoiseReply(True, True, 2, b"\x01\x02", None, bytes(32), bytes(32))),
+        frame(T.CONNECT, m.Connect(False, 8, kp.public_key, bytes(32))),
+        frame(T.LISTEN, m.Listen(False, 4, kp.public_key)),
+        frame(T.ANNOUNCE, m.Announce(False, 11, bytes(32), kp.public_key)),
         frame(T.PONG, None),
         bytes([0, 2, 1]),  # protomux close
         bytes([0, 0]),  # protomux batch
     ]
-    handshake = frame(T.HANDSHAKE, m.Handshake(True, kp.public_key, kp.secret_key))
+    handshakes = [
+        frame(T.HANDSHAKE, m.Handshake(True, kp.public_key, kp.secret_key)),
+        frame(T.HANDSHAKE, m.Handshake(False, kp.public_key)),
+    ]
     async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
         skp = HyperDHT.key_pair()
         server = srv_node.create_server(on_connection=echo)
@@ -148,7 +159,7 @@ async def test_hostile_frames_close_only_that_client() -> None:
                 connections += 1
                 async with ws_connect(relay.url, max_size=None) as ws:
                     await ws.send(OPEN_FRAME)
-                    await ws.send(handshake)
+                    await ws.send(handshakes[connections % 2])
                     try:
                         for _ in range(200):
                             await ws.send(mutations(rng, valid))
@@ -231,3 +242,69 @@ async def test_keepalive_pings_and_closes_a_silent_client() -> None:
             assert ws.close_code == 1008
             assert "did not answer pings" in (ws.close_reason or "")
         await relay.wait_sessions(0)
+
+
+def peak_rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # Linux: reset VmHWM to the current RSS
+
+
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+async def test_relay_memory_stays_bounded_behind_a_stalled_reader(custodial: bool) -> None:
+    """A client pushes 48 MiB at a server that stops reading: the relay stops reading that client's
+    WebSocket instead of buffering, so this process's peak RSS (relay, DHT nodes and the server all
+    live here) grows by far less than what was pushed; then the server echoes everything."""
+    total = 48 * MIB
+    async with local_testnet() as bootstrap, python_relay(bootstrap) as relay, peer(bootstrap) as srv_node:
+        kp = HyperDHT.key_pair()
+        stalled_peak: list[int] = []
+        stall = asyncio.Event()  # off for the warm-up connection
+
+        async def on_connection(stream: SecretStream) -> None:
+            try:
+                first = await stream.read()
+                if stall.is_set():
+                    # the server reads nothing more until the relay has paused reading the client
+                    session = next(iter(relay.sessions))
+                    await asyncio.wait_for(session.stream.paused.wait(), 60)
+                    stalled_peak.append(peak_rss_kib())
+                if first is not None:
+                    stream.write(first)
+                async for message in stream:
+                    stream.write(message)
+                    await stream.drain()
+                stream.write_eof()
+            except Exception as err:
+                print("server side failed:", repr(err))
+                stream.abort()
+
+        server = srv_node.create_server(on_connection=on_connection)
+        await server.listen(kp)
+        await echo_once(relay, kp.public_key, MIB, custodial=custodial)  # warm up
+        await relay.wait_sessions(0)
+        stall.set()
+        reset_peak_rss()
+        before = peak_rss_kib()
+        opts = {"url": relay.url, "custodial": custodial}
+        async with spawn_node("relay-client.js", json.dumps(opts)) as js:
+            await js.expect("ready")
+            # paced: the JS client otherwise batches every pending write into one frame
+            cmd = {"cmd": "connect", "publicKey": kp.public_key.hex(), "bytes": total, "paced": True}
+            await js.send(cmd)
+            await js.expect("open")
+            done = await js.expect("echoed", 180)
+        assert done["bytes"] == total and done["sent"] == done["received"]
+        grown = (peak_rss_kib() - before) >> 10
+        stalled = (stalled_peak[0] - before) >> 10
+        print(f"peak RSS growth: {stalled} MiB while stalled, {grown} MiB for {total >> 20} MiB echoed")
+        assert stalled < 16
+        assert grown < 24
+        await server.aclose()

@@ -48,6 +48,7 @@ async def check_api(url: str, bootstrap: list[str], *, custodial: bool = True) -
         assert stream.remote_public_key == server_kp.public_key
         sent, got, n = await send_and_check_echo(stream, MIB)
         assert (sent, n) == (got, MIB)
+        await asyncio.wait_for(stream.aclose(), 30)  # both sides ended: closes at once
         await server.aclose()
         # unknown key
         with pytest.raises(RelayRemoteError) as info:
@@ -103,23 +104,32 @@ async def test_non_custodial_connect_through_js_relay() -> None:
             assert stream.remote_public_key == server_kp.public_key
             sent, got, n = await send_and_check_echo(stream, MIB)
             assert (sent, n) == (got, MIB)
+            await asyncio.wait_for(stream.aclose(), 30)
             assert await lookup_keys(client, TOPIC) == set()
         await server.aclose()
 
 
-async def test_firewall_through_python_relay() -> None:
+@pytest.mark.parametrize("custodial", [True, False], ids=["custodial", "non-custodial"])
+async def test_firewall_through_python_relay(custodial: bool) -> None:
     async with (
         local_testnet() as bootstrap,
-        python_relay(bootstrap) as relay,
+        python_relay(bootstrap, require_non_custodial=not custodial) as relay,
         peer(bootstrap) as native,
-        RelayedDHT(relay.url, custodial=True) as client,
+        RelayedDHT(relay.url, custodial=custodial) as client,
     ):
         denied = native.default_key_pair.public_key
         rserver = client.create_server(firewall=lambda pk, _p, _a: pk == denied, on_connection=echo)
         kp = HyperDHT.key_pair()
         await rserver.listen(kp)
-        with pytest.raises(DHTError):
+        with pytest.raises(DHTError) as info:
             await native.connect(kp.public_key, timeout=40)
+        assert info.value.code == "PEER_CONNECTION_FAILED"
+        # another peer gets through the same server
+        async with peer(bootstrap) as other:
+            conn = await other.connect(kp.public_key, timeout=30)
+            sent, got, n = await send_and_check_echo(conn, 1000)
+            assert (sent, n) == (got, 1000)
+            await conn.aclose()
         await rserver.aclose()
 
 

@@ -200,6 +200,7 @@ class Core:
             wb.set_auth(auth)
             storage.write(wb)
         else:
+            _check_auth(auth, key)
             if key is not None and key != auth.key:
                 raise StorageConflictError("Another Hypercore is stored here")
             if manifest is not None and key is None and not man.is_valid_manifest(auth.key, manifest):
@@ -462,18 +463,41 @@ class Core:
         storage and the bitfield, so a peer can send it again, and raises
         :class:`StorageCorruptError` naming the core and the block.
         """
-        value = self.storage.get_block(index)
+        try:
+            value = self.storage.get_block(index)
+        except StorageCorruptError:
+            if not self.bitfield.get(index):
+                raise
+            value = b""  # an unreadable row: checked below, fails, dropped
         if value is None:
-            return None
-        damage = self.nodes.check_block(index, value)
-        if damage is None:
-            return value
+            if not self.bitfield.get(index):
+                return None
+            damage: Damage | None = Damage("block", index, blocks=(index, index + 1))  # lost
+        else:
+            damage = self.nodes.check_block(index, value)
+            if damage is None:
+                return value
+        assert damage is not None
         self.apply_damage(damage)
         raise StorageCorruptError(
             f"core {self.key.hex()}: block {index} is damaged in storage (dropped; a peer can send it again)",
             key=self.key,
             index=index,
         )
+
+    def check_stored(self) -> list[int]:
+        """Verify every block the bitfield says is stored (and the tree nodes above it); returns
+        the damaged blocks, which are dropped (missing again, for peers to send)."""
+        bad: list[int] = []
+        i = self.bitfield.first_set(0) if self.tree.length else -1
+        length = self.tree.length
+        while 0 <= i < length:
+            try:
+                self.read_block(i)
+            except StorageCorruptError:
+                bad.append(i)
+            i = self.bitfield.first_set(i + 1)
+        return bad
 
     def apply_damage(self, damage: Damage) -> None:
         """Store what a verification put right and drop what it could not (one atomic write);
@@ -606,16 +630,18 @@ def _fits_key(key: bytes, manifest: Manifest) -> bool:
     return man.is_valid_manifest(key, manifest) or man.is_compat(key, manifest)
 
 
-def _check_auth(auth: CoreAuth) -> None:
-    """A stored identity that does not hold together is damage (reported, never replaced)."""
-    where = f"core {auth.key.hex()}"
+def _check_auth(auth: CoreAuth, wanted: bytes | None = None) -> None:
+    """A stored identity that does not hold together is damage (reported, never replaced); the
+    error names the core asked for (``wanted``) when there is one, else the stored key."""
+    key = wanted if wanted is not None else auth.key
+    where = f"core {key.hex()}"
     if len(auth.key) != 32 or crypto.discovery_key(auth.key) != auth.discovery_key:
-        raise StorageCorruptError(f"{where}: the stored key and discovery key do not match", key=auth.key)
+        raise StorageCorruptError(f"{where}: the stored key and discovery key do not match", key=key)
     if auth.manifest is not None and not _fits_key(auth.key, auth.manifest):
-        raise StorageCorruptError(f"{where}: the stored manifest does not hash to the key", key=auth.key)
+        raise StorageCorruptError(f"{where}: the stored manifest does not hash to the key", key=key)
     kp = auth.key_pair
     if kp is not None and kp.secret_key and not _key_pair_holds(kp):
-        raise StorageCorruptError(f"{where}: the stored key pair does not hold together", key=auth.key)
+        raise StorageCorruptError(f"{where}: the stored key pair does not hold together", key=key)
 
 
 def _key_pair_holds(kp: KeyPair) -> bool:

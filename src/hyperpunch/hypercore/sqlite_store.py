@@ -34,6 +34,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -43,7 +44,7 @@ from typing import Any, TypeVar
 
 from hyperpunch.crypto import TreeNode
 from hyperpunch.encoding import Codec, DecodeError, decode, encode
-from hyperpunch.hypercore.errors import StorageCorruptError, WriteFailedError
+from hyperpunch.hypercore.errors import StorageCorruptError, StorageFullError, WriteFailedError
 from hyperpunch.hypercore.storage_records import (
     AUTH_CODEC,
     HEAD_CODEC,
@@ -64,6 +65,7 @@ __all__ = [
     "SQLiteCoreStorage",
     "SQLiteStorage",
     "StoreDatabase",
+    "storage_error",
 ]
 
 DB_NAME = "core.db"
@@ -76,6 +78,32 @@ CACHE_KIB = 32768  # SQLite's page cache per store (its default is 2 MiB)
 FALLBACK_CHECKPOINT_PAGES = 4096
 CHECKPOINT_BYTES = 1 << 20  # about this much written since the last one asks for a checkpoint
 _T = TypeVar("_T")
+_SQLITE_FULL = 13
+_SQLITE_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def storage_error(path: Path, err: BaseException, doing: str) -> WriteFailedError | StorageCorruptError:
+    """The typed error for an SQLite / OS failure while ``doing`` something to ``path``: a full
+    disk is :class:`StorageFullError`, a damaged file :class:`StorageCorruptError`, anything else
+    :class:`WriteFailedError`."""
+    code = getattr(err, "sqlite_errorcode", None)
+    base = None if code is None else code & 0xFF
+    if base == _SQLITE_FULL or (isinstance(err, OSError) and err.errno == errno.ENOSPC):
+        return StorageFullError(f"{doing} {path} failed: the disk is full")
+    if base in _SQLITE_CORRUPT:
+        return StorageCorruptError(f"{path} is damaged ({doing}): {err}")
+    return WriteFailedError(f"{doing} {path} failed: {err}")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Reads: a failing database file is damage (``StorageCorruptError``), never a traceback."""
+    try:
+        yield
+    except sqlite3.Error as err:
+        code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+        raise StorageCorruptError(f"{path} cannot be read (sqlite error {code}): {err}") from err
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cores (id INTEGER PRIMARY KEY, name BLOB NOT NULL UNIQUE);
@@ -128,14 +156,19 @@ class StoreDatabase:
         self.durable = durable
         self._background_checkpoints = background_checkpoints
         self._unchecked_bytes = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise StorageFullError(f"cannot create {self.path.parent}: the disk is full") from err
+            raise
         self.lock = threading.Lock()
         # tree nodes are read far more than written (every proof reads ~log2(length) of them)
         self.node_cache: dict[int, TreeNode] = {}
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as err:
-            raise StorageCorruptError(f"cannot open {self.path}: {err}") from err
+            raise storage_error(self.path, err, "opening") from err
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
@@ -152,6 +185,8 @@ class StoreDatabase:
                 conn.execute(f"PRAGMA journal_size_limit={FALLBACK_CHECKPOINT_PAGES * 4096}")
         except sqlite3.Error as err:
             conn.close()
+            if getattr(err, "sqlite_errorcode", 0) & 0xFF == _SQLITE_FULL:
+                raise storage_error(self.path, err, "opening") from err
             raise StorageCorruptError(f"cannot open {self.path}: {err}") from err
         except BaseException:
             conn.close()
@@ -170,7 +205,7 @@ class StoreDatabase:
 
     def core_id(self, name: bytes) -> int:
         """The id of core ``name``, 0 when it has none yet."""
-        with self.lock:
+        with self.lock, _reading(self.path):
             row = self.conn.execute("SELECT id FROM cores WHERE name = ?", (bytes(name),)).fetchone()
         return 0 if row is None else int(row[0])
 
@@ -179,7 +214,7 @@ class StoreDatabase:
 
     def names(self) -> list[bytes]:
         """Every stored core's name, sorted."""
-        with self.lock:
+        with self.lock, _reading(self.path):
             rows = self.conn.execute("SELECT name FROM cores ORDER BY name").fetchall()
         return [bytes(r[0]) for r in rows]
 
@@ -295,6 +330,13 @@ def _checkpoints() -> _CheckpointWorker:
         return _worker[0]
 
 
+def _node(index: int, size: object, hash_: object) -> TreeNode | None:
+    """A tree node from a stored row, ``None`` when the row is damaged (wrong types or length)."""
+    if not isinstance(size, int) or size < 0 or not isinstance(hash_, bytes) or len(hash_) != 32:
+        return None
+    return TreeNode(index, size, hash_)
+
+
 def _clamp(i: int) -> int:
     return 0 if i < 0 else min(i, MAX_INDEX)
 
@@ -337,7 +379,7 @@ class SQLiteCoreStorage:
         return self.db.conn
 
     def _one(self, sql: str, args: tuple[object, ...]) -> Any:
-        with self._lock:
+        with self._lock, _reading(self.db.path):
             return self.conn.execute(sql, args).fetchone()
 
     def _decode_meta(self, name: str, codec: Codec[_T]) -> _T | None:
@@ -345,7 +387,9 @@ class SQLiteCoreStorage:
         if row is None:
             return None
         try:
-            return decode(codec, bytes(row[0]), exact=True)
+            if not isinstance(row[0], bytes):
+                raise DecodeError(f"stored value is {type(row[0]).__name__}, not bytes")
+            return decode(codec, row[0], exact=True)
         except DecodeError as err:
             raise StorageCorruptError(f"stored {name} does not decode: {err}") from err
 
@@ -363,7 +407,11 @@ class SQLiteCoreStorage:
         if not 0 <= index < MAX_INDEX:
             return None
         row = self._one("SELECT data FROM blocks WHERE idx = ?", (self._base + index,))
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        if not isinstance(row[0], bytes):
+            raise StorageCorruptError(f"{self.path}: block {index} is not stored as bytes", index=index)
+        return row[0]
 
     def get_tree_node(self, index: int) -> TreeNode | None:
         if not 0 <= index < MAX_INDEX:
@@ -372,11 +420,16 @@ class SQLiteCoreStorage:
         node = self._cache.get(key)
         if node is not None:
             return node
-        with self._lock:  # read and cache under the lock, so a concurrent write cannot go stale
+        with (
+            self._lock,
+            _reading(self.db.path),
+        ):  # read and cache under the lock, so a concurrent write cannot go stale
             row = self.conn.execute("SELECT size, hash FROM tree WHERE idx = ?", (key,)).fetchone()
             if row is None:
                 return None
-            node = TreeNode(index, row[0], bytes(row[1]))
+            node = _node(index, row[0], row[1])
+            if node is None:  # a damaged row reads as absent; verification finds what is missing
+                return None
             cache = self._cache
             if len(cache) >= NODE_CACHE_MAX:
                 cache.clear()
@@ -386,12 +439,13 @@ class SQLiteCoreStorage:
     def get_tree_nodes(self, start: int, end: int) -> dict[int, TreeNode]:
         """The stored tree nodes with index in ``[start, end)`` (one range read, not cached)."""
         base = self._base
-        with self._lock:
+        with self._lock, _reading(self.db.path):
             rows = self.conn.execute(
                 "SELECT idx, size, hash FROM tree WHERE idx >= ? AND idx < ?",
                 (base + _clamp(start), base + _end(end)),
             ).fetchall()
-        return {int(i) - base: TreeNode(int(i) - base, int(sz), bytes(h)) for i, sz, h in rows}
+        found = (_node(int(i) - base, sz, h) for i, sz, h in rows)
+        return {n.index: n for n in found if n is not None}
 
     def get_tree_nodes_in(self, indices: list[int]) -> dict[int, TreeNode]:
         """The stored tree nodes among ``indices`` (one read, not cached)."""
@@ -400,11 +454,12 @@ class SQLiteCoreStorage:
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
-        with self._lock:
+        with self._lock, _reading(self.db.path):
             rows = self.conn.execute(
                 f"SELECT idx, size, hash FROM tree WHERE idx IN ({marks})", keys
             ).fetchall()
-        return {int(i) - base: TreeNode(int(i) - base, int(sz), bytes(h)) for i, sz, h in rows}
+        found = (_node(int(i) - base, sz, h) for i, sz, h in rows)
+        return {n.index: n for n in found if n is not None}
 
     def has_tree_node(self, index: int) -> bool:
         if not 0 <= index < MAX_INDEX:
@@ -415,27 +470,27 @@ class SQLiteCoreStorage:
         if not 0 <= index < MAX_INDEX:
             return None
         row = self._one("SELECT data FROM bitfield WHERE page = ?", (self._base + index,))
-        return None if row is None else bytes(row[0])
+        return None if row is None or not isinstance(row[0], bytes) else row[0]
 
     def bitfield_pages(self) -> Iterator[tuple[int, bytes]]:
         base = self._base
-        with self._lock:
+        with self._lock, _reading(self.db.path):
             rows = self.conn.execute(
                 "SELECT page, data FROM bitfield WHERE page >= ? AND page < ? ORDER BY page",
                 (base, base + MAX_INDEX),
             ).fetchall()
-        return iter([(int(p) - base, bytes(d)) for p, d in rows])
+        return iter([(int(p) - base, d) for p, d in rows if isinstance(d, bytes)])
 
     def get_user_data(self, key: str) -> bytes | None:
         row = self._one("SELECT value FROM user_data WHERE core = ? AND key = ?", (self._id, key))
-        return None if row is None else bytes(row[0])
+        return None if row is None or not isinstance(row[0], bytes) else row[0]
 
     def user_data(self) -> Iterator[tuple[str, bytes]]:
-        with self._lock:
+        with self._lock, _reading(self.db.path):
             rows = self.conn.execute(
                 "SELECT key, value FROM user_data WHERE core = ? ORDER BY key", (self._id,)
             ).fetchall()
-        return iter([(str(k), bytes(v)) for k, v in rows])
+        return iter([(str(k), v) for k, v in rows if isinstance(v, bytes)])
 
     def write(self, batch: WriteBatch) -> None:
         """Apply ``batch`` in one transaction (all or nothing)."""
@@ -453,11 +508,12 @@ class SQLiteCoreStorage:
                 c.execute("COMMIT")
                 self.db.committed(nbytes)
             except (sqlite3.Error, OverflowError) as err:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    if c.in_transaction:
+                        c.execute("ROLLBACK")
                 if allocated:
                     self._id, self._base = 0, 0
-                raise WriteFailedError(f"write to {self.path} failed: {err}") from err
+                raise storage_error(self.path, err, "writing to") from err
             finally:
                 # whatever happened, the cache may not hold anything the database does not
                 cache = self._cache

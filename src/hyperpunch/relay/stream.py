@@ -234,7 +234,7 @@ class RelayedStream:
         if self._paused:
             self._paused = False
             self.host.resume_reading()
-        if self.on_end is not None and not self._remote_ended:
+        if self.on_end is not None:  # the transport sees the close (after any earlier end)
             self.on_end()
         self.host.forget_stream(self)
 

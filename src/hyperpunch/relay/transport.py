@@ -59,6 +59,7 @@ class WebSocketStream:
         self.close_reason = ""
         self._closing = False
         self._closed = asyncio.Event()
+        self.paused = asyncio.Event()  # set while reading is paused (backpressure), for observers
         self._tasks = TaskOwner("relay websocket")
         self._writer = self._tasks.spawn(self._write_loop())
         self._tasks.spawn(self._watch())
@@ -130,11 +131,13 @@ class WebSocketStream:
     def pause_reading(self) -> None:
         self._pausers += 1
         self._readable.clear()
+        self.paused.set()
 
     def resume_reading(self) -> None:
         self._pausers = max(0, self._pausers - 1)
         if self._pausers == 0:
             self._readable.set()
+            self.paused.clear()
 
     @property
     def buffered(self) -> int:

@@ -93,6 +93,7 @@ class TodoList:
         self._asked: set[bytes] = set()  # writer keys we appended an addWriter for, or saw added
         self._pending: dict[bytes, None] = {}  # keys to add once we are writable
         self._muxes: set[Any] = set()
+        self._connected = asyncio.Event()
         self._signature: tuple[Any, ...] = ()
         self._discovery: Any = None
         self.opened = False
@@ -182,6 +183,7 @@ class TodoList:
             channel.open(self.local_key)
         if mux not in self._muxes:
             self._muxes.add(mux)
+            self._connected.set()
             self._tasks.spawn(self._watch_mux(mux))
         return mux
 
@@ -190,6 +192,8 @@ class TodoList:
             await mux.wait_closed()
         finally:
             self._muxes.discard(mux)
+            if not self._muxes:
+                self._connected.clear()
 
     def _on_writer_key(self, key: Any, _channel: Any) -> None:
         key = bytes(key)
@@ -207,6 +211,16 @@ class TodoList:
         if keys:
             self._asked.update(keys)
             await self.base.append([ops.writer_op(k) for k in keys])
+
+    async def wait_peer(self) -> None:
+        """Until the list replicates over at least one connection."""
+        await self._connected.wait()
+
+    async def sync(self) -> None:
+        """Ask the peers for the newest length of every writer core (waiting for a peer of each,
+        up to the autobase's peer timeout) and apply what they have."""
+        await self.base.update(wait=True)
+        await self._refresh()
 
     # --- the update loop
 

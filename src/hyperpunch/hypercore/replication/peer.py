@@ -28,7 +28,7 @@ from typing import Any
 
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore import messages as m
-from hyperpunch.hypercore.errors import HypercoreError, InvalidCapabilityError
+from hyperpunch.hypercore.errors import HypercoreError, InvalidCapabilityError, StorageCorruptError
 from hyperpunch.hypercore.manifest import is_compat
 from hyperpunch.hypercore.replication.protocol import (
     DEFAULT_INFLIGHT,
@@ -361,7 +361,10 @@ class Peer:
         block = proof.block
         size = 0
         if block is not None:
-            value = core.storage.get_block(block.index)
+            try:
+                value = core.read_block(block.index)
+            except StorageCorruptError:  # damaged here: dropped, the peer asks someone else
+                value = None
             if value is None:
                 self.not_available_sent(msg.id)
                 return 4

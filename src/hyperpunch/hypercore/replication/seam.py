@@ -60,6 +60,9 @@ class ReplicatedCore(Protocol):
     def waits_for(self, index: int) -> bool:
         """Whether a ``get`` still waits for block ``index``."""
 
+    def read_block(self, index: int) -> bytes | None:
+        """Stored block ``index``, verified against the tree (``StorageCorruptError`` if damaged)."""
+
     def verify_and_apply(
         self, proof: ProofLike, *, manifest: Manifest | None = None, peer: Any = None
     ) -> bool:
