@@ -1,4 +1,4 @@
-// The todo list client (issue 17; the contract is /work/wt/TODO-CONTRACT.md, copied in the README):
+// The todo list client (issue 17; the contract: the README's todo section and hyperpunch.todo.ops):
 // one list = one Autobase 7 base whose view is a Hyperbee `todo`; ops are hello-peers' BSON
 // "Autodeebee" ops; todos use the hyperbeedeebee layout (collection `todo`, key `todo\0doc\0` +
 // ObjectId). The same file runs in the browser bundle (relay DHT over a WebSocket, in-memory
@@ -11,6 +11,15 @@
 // (lookup + connect). Every connection replicates the whole store and carries one Protomux
 // channel 'hyperpunch/todo-writers' (id = discovery key, handshake = our local writer key): a
 // writable peer adds every key it receives that is not a writer yet (indexer: false).
+//
+// Relay: non-custodial (the relay never sees a secret key; the page runs its own Noise). Only a
+// relay that answers a connect with NON_CUSTODIAL_UNSUPPORTED makes it fall back to custodial,
+// and then with a throwaway DHT key pair: the writer key never leaves the page. The socket
+// dropping sets status.connection 'offline' (writes keep working locally); it reconnects with
+// backoff (0.5 s doubling to 8 s), looks the topic up again, replicates and merges. A relayed
+// lookup that gets no answer in 8 s is dropped (and the socket renewed when no peer is connected).
+// Storage in the browser is in memory (runtime/rocksdb-memory.cjs): a reloaded page is a new
+// writer that gets the list back from its peers.
 import Corestore from 'corestore'
 import Autobase from 'autobase'
 import Hyperbee from 'hyperbee'
