@@ -46,7 +46,9 @@ export class TodoError extends Error {
 }
 
 const hex = (b) => b4a.toString(b, 'hex')
-const isBinary = (v) => v instanceof BSON.Binary
+// binary = BSON binary subtype 0 (what every writer of the op format writes); other subtypes are
+// refused: bson 4 turns subtype 4 into a UUID (and throws on one that is not 16 bytes)
+const isBinary = (v) => v instanceof BSON.Binary && v.sub_type === 0
 
 function binaryBytes (v) {
   // bson 4 Binary: .buffer holds .position meaningful bytes
