@@ -329,8 +329,19 @@ def test_key_from_server_and_invite_link(driver: WebDriver, base_url: str) -> No
     assert driver.current_url.endswith("#" + SERVER_KEY)
     invite = driver.find_element(By.ID, "invite-link")
     assert invite.get_attribute("value") == f"{base_url}/#{SERVER_KEY}"
+    # with a clipboard API the link is written there
+    driver.execute_script(
+        "Object.defineProperty(navigator, 'clipboard', {configurable: true,"
+        " value: {writeText: async (t) => { window.copied = t }}})"
+    )
+    driver.find_element(By.ID, "copy-invite").click()
+    wait(driver, lambda d: text_of(d, "copy-note") == "Invite link copied.", "the copy note")
+    assert driver.execute_script("return window.copied") == f"{base_url}/#{SERVER_KEY}"
     # without a clipboard API the link is selected for the user to copy
-    driver.execute_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    driver.execute_script("document.getElementById('copy-note').textContent = ''")
+    driver.execute_script(
+        "Object.defineProperty(navigator, 'clipboard', {configurable: true, value: undefined})"
+    )
     driver.find_element(By.ID, "copy-invite").click()
     wait(driver, lambda d: text_of(d, "copy-note") != "", "the copy note")
     assert focused(driver) == "invite-link"

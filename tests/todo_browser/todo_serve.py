@@ -20,17 +20,17 @@ HP = [sys.executable, "-m", "hyperpunch"]
 START_WAIT = 120.0  # seconds for serve to print its link on a loaded machine
 
 
-def build_bundle() -> Path:
-    """Build the real page (build.sh: app.js + client.js → browser/dist/todo/) like `make deps`."""
+def build_bundle(out: Path) -> Path:
+    """Build the real page (build.sh: app.js + client.js) into ``out``, as `make deps` does into
+    browser/dist/todo, so the test serves the current sources without touching the tree."""
     script = INTEROP / "browser" / "todo" / "build.sh"
     if not script.exists():
-        raise RuntimeError("interop/browser/todo/build.sh missing (the web client is not merged)")
-    subprocess.run(["sh", str(script)], check=True, cwd=INTEROP, timeout=300)
-    dist = INTEROP / "browser" / "dist" / "todo"
+        raise RuntimeError("interop/browser/todo/build.sh missing")
+    subprocess.run(["sh", "browser/todo/build.sh", str(out)], check=True, cwd=INTEROP, timeout=300)
     for name in ("index.html", "todo.js", "style.css"):
-        if not (dist / name).is_file():
-            raise RuntimeError(f"build.sh did not produce {dist / name}")
-    return dist
+        if not (out / name).is_file():
+            raise RuntimeError(f"build.sh did not produce {out / name}")
+    return out
 
 
 @dataclass
@@ -40,6 +40,10 @@ class Served:
     key: str
     url: str
     stderr: list[str] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split("#")[0].rstrip("/").rsplit(":", 1)[1])
 
     def describe(self) -> str:
         return "serve stderr:\n" + "".join(self.stderr[-40:])
@@ -56,9 +60,21 @@ def _pump(stream: object, sink: queue.Queue[str | None] | list[str]) -> None:
 
 
 @contextmanager
-def todo_serve(storage: Path) -> Iterator[Served]:
+def todo_serve(storage: Path, web: Path, port: int = 0) -> Iterator[Served]:
+    """``todo serve --local`` on ``port`` (0: any free one) until the block ends (SIGINT)."""
+    args = [
+        "--local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage",
+        str(storage),
+        "--web",
+        str(web),
+    ]
     proc = subprocess.Popen(
-        [*HP, "todo", "serve", "--local", "--host", "127.0.0.1", "--port", "0", "--storage", str(storage)],
+        [*HP, "todo", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -104,13 +120,25 @@ def todo_serve(storage: Path) -> Iterator[Served]:
             t.join(10)
 
 
-def todo_cli(served: Served, *args: str, storage: Path | None = None) -> str:
-    """Run ``hyperpunch todo <args>`` as a native-DHT peer of the served list; return stdout."""
-    extra = ["--bootstrap", served.bootstrap]
-    if storage is not None:
-        extra += ["--storage", str(storage)]
+def todo_cli(served: Served, storage: Path, *args: str) -> str:
+    """Run ``hyperpunch todo <args>`` as a native-DHT peer of the served list (its writer key kept
+    in ``storage``); return stdout."""
+    extra = ["--bootstrap", served.bootstrap, "--host", "127.0.0.1", "--storage", str(storage)]
     proc = subprocess.run(
         [*HP, "todo", *args, *extra], capture_output=True, text=True, timeout=180, check=False
     )
     assert proc.returncode == 0, f"todo {args}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def parse_ls(out: str) -> list[tuple[str, bool]]:
+    """``todo ls`` lines ``<id> [ ]|[x] <text>`` (then ``(<n> todos)``) as (text, done), in order."""
+    result: list[tuple[str, bool]] = []
+    lines = out.splitlines()
+    assert lines and lines[-1].startswith("(") and lines[-1].endswith(" todos)"), out
+    for line in lines[:-1]:
+        todo_id, mark, text = line[:24], line[25:28], line[29:]
+        assert len(todo_id) == 24 and mark in ("[ ]", "[x]"), line
+        result.append((text, mark == "[x]"))
+    assert lines[-1] == f"({len(result)} todos)", out
+    return result
