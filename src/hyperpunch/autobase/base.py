@@ -567,6 +567,11 @@ class Autobase:
         assert self._sys is not None
         return ViewCoreInfo(self._sys.key, self._sys.length, await self._sys.tree_hash())
 
+    async def system_tree_hash(self, length: int) -> bytes:
+        """The tree hash of the system core's first ``length`` (indexed) blocks."""
+        assert self._sys is not None
+        return await self._sys.tree_hash(length)
+
     def _make_digest(self, length: int, key: bytes) -> Digest:
         if self._digest is not None and self._digest[0] == key:
             return Digest(length - self._digest[1], None)

@@ -67,6 +67,14 @@ class Signature:
     at: int
 
 
+@dataclasses.dataclass(slots=True)
+class _Entry:
+    """A mutable ``{key, length}`` (JS mutates indexer entries in place)."""
+
+    key: bytes
+    length: int
+
+
 class SystemState:
     """JS ``SystemView``'s in-memory state; the bee's member records are mirrored in
     :attr:`db_members` (what ``db.get`` would read)."""
@@ -75,15 +83,15 @@ class SystemState:
         self.version = DEFAULT_AUTOBASE_VERSION
         self.members = 0
         self.pending_indexers: list[bytes] = []
-        self.indexers: list[list[object]] = []  # [key, length], mutable as JS's objects
-        self.heads: list[list[object]] = []
+        self.indexers: list[_Entry] = []
+        self.heads: list[_Entry] = []
         self.views: list[Checkout] = []
         self.mapped: list[int] = []  # per user view: its index in ``views`` (-1: unmapped)
         self.indexer_update = False
         self.db_members: dict[bytes, Member] = {}
         self._changes: list[tuple[bytes, Member]] = []
         self._clock_updates: dict[bytes, int] = {}
-        self._indexer_map: dict[bytes, list[object]] = {}
+        self._indexer_map: dict[bytes, _Entry] = {}
 
     @property
     def bootstrapping(self) -> bool:
@@ -91,7 +99,7 @@ class SystemState:
 
     @property
     def indexer_keys(self) -> list[bytes]:
-        return [bytes(i[0]) for i in self.indexers]  # type: ignore[call-overload]
+        return [i.key for i in self.indexers]
 
     def _seen_length(self, key: bytes) -> int:
         return self._clock_updates.get(key, 0)
@@ -110,15 +118,15 @@ class SystemState:
         return length > (prev.length if prev is not None else 0)
 
     def add_head(self, node: SysNode) -> bool:
-        h: list[object] = [node.key, node.length]
+        h = _Entry(node.key, node.length)
         i = 0
         while i < len(self.heads):
             head = self.heads[i]
-            if (head[0], head[1]) not in node.heads:
-                if node.key != head[0]:
+            if (head.key, head.length) not in node.heads:
+                if node.key != head.key:
                     i += 1
                     continue
-                if head[1] > node.length:  # type: ignore[operator]
+                if head.length > node.length:
                     return False
             popped = self.heads.pop()
             if popped is not head:
@@ -133,7 +141,7 @@ class SystemState:
                 return True
         idx = self._indexer_map.get(node.key)
         if idx is not None:
-            idx[1] = node.length
+            idx.length = node.length
         return False
 
     def _update_indexer(self, key: bytes, length: int | None, is_indexer: bool, i: int) -> None:
@@ -144,6 +152,7 @@ class SystemState:
                 self.indexers.remove(existing)
                 del self._indexer_map[key]
             return
+        assert length is not None  # only a removal passes no length
         while i < len(self.pending_indexers):
             if self.pending_indexers[i] == key:
                 break
@@ -158,13 +167,13 @@ class SystemState:
                 self.pending_indexers[i] = top
         idx = self._indexer_map.get(key)
         if idx is None:
-            new: list[object] = [key, length]
+            new = _Entry(key, length)
             self._indexer_map[key] = new
             self.indexers.append(new)
             if not self.bootstrapping:  # the bootstrap is added "silently"
                 self.indexer_update = True
         else:
-            idx[1] = length
+            idx.length = length
 
     def ack(self, key: bytes) -> None:
         value = self._get(key)
@@ -218,8 +227,8 @@ class SystemState:
             self.version,
             self.members,
             list(self.pending_indexers),
-            [Checkout(bytes(i[0]), int(i[1])) for i in self.indexers],  # type: ignore[call-overload]
-            [Checkout(bytes(h[0]), int(h[1])) for h in self.heads],  # type: ignore[call-overload]
+            [Checkout(i.key, i.length) for i in self.indexers],
+            [Checkout(h.key, h.length) for h in self.heads],
             list(self.views),
             0,
             None,
@@ -258,7 +267,7 @@ class SystemState:
         # JS system.update(): the state is re-read from the info just written
         self._changes = []
         self.indexer_update = False
-        self.indexers = [[i[0], i[1]] for i in self.indexers]
-        self.heads = [[h[0], h[1]] for h in self.heads]
-        self._indexer_map = {bytes(i[0]): i for i in self.indexers}  # type: ignore[call-overload]
+        self.indexers = [_Entry(i.key, i.length) for i in self.indexers]
+        self.heads = [_Entry(h.key, h.length) for h in self.heads]
+        self._indexer_map = {i.key: i for i in self.indexers}
         return puts
