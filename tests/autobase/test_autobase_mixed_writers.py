@@ -63,6 +63,8 @@ async def check_signed(base: Autobase, state: dict[str, Any], *, exact: bool = T
     assert await same_system(base, state, exact=exact)
     assert state["viewSignedLength"] == state["viewLength"]
     assert 0 < state["systemSignedLength"] <= state["systemIndexedLength"]
+    # Python's own signed length (the indexers' checkpoints, verified against its system core)
+    assert base.signed_length == state["systemSignedLength"]
 
 
 async def until_length(core: Hypercore, length: int) -> None:

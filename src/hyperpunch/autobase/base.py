@@ -41,6 +41,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
@@ -58,8 +59,8 @@ from hyperpunch.autobase.replay import Rebooted, Replayer
 from hyperpunch.autobase.system_state import HostOp, Signature, SystemBatch
 from hyperpunch.autobase.system_view import SystemCore
 from hyperpunch.corestore import Corestore
-from hyperpunch.encoding import encode
-from hyperpunch.hypercore import Hypercore
+from hyperpunch.encoding import DecodeError, decode, encode
+from hyperpunch.hypercore import Hypercore, caps
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 from hyperpunch.hypercore.messages import Prologue
 
@@ -262,6 +263,7 @@ class Autobase:
         self._sig_encryption: Signature | None = None
         self._sig_user: list[Signature | None] = []
         self._digest: tuple[bytes, int] | None = None
+        self._signed_length = 0
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
@@ -415,6 +417,7 @@ class Autobase:
         blocks = await self._checkpoint_blocks(blocks)
         await self.local.append([encode(oplog_message, b) for b in blocks])
         self._fed[self.local.key] = self.local.length
+        await self._update_signed_length()
         return self.local.length
 
     async def ack(self) -> int:
@@ -544,6 +547,7 @@ class Autobase:
                 self._state.settle()
                 await self._write_system()
             if len(self._members) == members:
+                await self._update_signed_length()
                 return
 
     # --- the system view and checkpoints (JS lib/system.js, CheckpointCore, _appendLocalNodes)
@@ -566,6 +570,73 @@ class Autobase:
         """The system view core as JS has it: its key, indexed length and tree hash."""
         assert self._sys is not None
         return ViewCoreInfo(self._sys.key, self._sys.length, await self._sys.tree_hash())
+
+    @property
+    def signed_length(self) -> int:
+        """How much of the system core a quorum of the indexers signed (JS ``signedLength``):
+        read from each indexer's latest checkpoint, each signature verified against the
+        system core Python wrote."""
+        return self._signed_length
+
+    async def _indexer_checkpoint(self, key: bytes) -> tuple[bytes, IndexCheckpoint] | None:
+        """An indexer's latest (digest key, system signature), as JS ``CheckpointCore``."""
+        assert self.local is not None
+        core = self.local if key == self.local.key else self._cores.get(key)
+        if core is None:
+            return None
+        length = core.length if core is self.local else self._fed.get(key, 0)
+
+        async def block(i: int) -> OplogMessage | None:
+            if not 0 <= i < length:
+                return None
+            raw = await core.get(i, raw=True, wait=False)
+            if raw is None:
+                return None
+            try:
+                msg: OplogMessage = decode(oplog_message, raw)
+            except DecodeError:
+                return None
+            return msg
+
+        last = await block(length - 1)
+        if last is None or last.digest is None or last.checkpoint is None:
+            return None
+        dig: Digest | None = last.digest
+        if dig is not None and dig.key is None:
+            prev = await block(length - 1 - dig.pointer) if dig.pointer else None
+            dig = prev.digest if prev is not None else None
+        system = last.checkpoint.system
+        if dig is None or dig.key is None or system is None:
+            return None
+        sig = system.checkpoint
+        if sig is None and system.checkpointer:
+            prev = await block(length - 1 - system.checkpointer)
+            chk = prev.checkpoint if prev is not None else None
+            sig = chk.system.checkpoint if chk is not None and chk.system is not None else None
+        return None if sig is None else (dig.key, sig)
+
+    async def _update_signed_length(self) -> None:
+        """JS ``maybeSigned``: the quorum-th largest system signature of the indexers that agree
+        on the system core key (signatures past the indexed system or not verifying count 0)."""
+        assert self._sys is not None
+        indexers = self._sys.indexer_keys
+        if not indexers:
+            return
+        quorum = len(indexers) // 2 + 1
+        lengths: list[int] = []
+        for key in indexers:
+            got = await self._indexer_checkpoint(key)
+            n = 0
+            if got is not None and got[0] == self._sys.key and 0 < got[1].length <= self._sys.length:
+                signable = caps.tree_signable(
+                    self._sys.key, await self._sys.tree_hash(got[1].length), got[1].length, 0
+                )
+                if crypto.verify(signable, got[1].signature, self._signer_of(key)):
+                    n = got[1].length
+            lengths.append(n)
+        lengths.sort(reverse=True)
+        # a migrated core's prologue counts as signed (hypercore copyPrologue)
+        self._signed_length = max(self._signed_length, self._sys.prologue_length, lengths[quorum - 1])
 
     async def system_tree_hash(self, length: int) -> bytes:
         """The tree hash of the system core's first ``length`` (indexed) blocks."""

@@ -54,6 +54,7 @@ class SystemCore:
         self.encryption_key = keys.view_key(base_key, [], "_encryption")
         self.indexer_keys: list[bytes] = []  # who signs (the indexed indexer set)
         self.migrations = 0
+        self.prologue_length = 0  # the system core's prologue (its length at the last migration)
 
     async def ready(self, names: Sequence[str]) -> None:
         await self.bee.ready()
@@ -107,7 +108,7 @@ class SystemCore:
             await b.put(k, v)
         await b.flush()
         if migrated:  # JS _premigrate: the system core is prologued by its content so far
-            length = self.core.length
+            length = self.prologue_length = self.core.length
             self.key = keys.view_key(
                 self.base_key, signers, "_system", prologue=Prologue(await self.tree_hash(length), length)
             )
