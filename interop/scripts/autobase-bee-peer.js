@@ -10,7 +10,9 @@
 //   <- {cmd: "ack"}                       -> {event: "acked", length}
 //   <- {cmd: "state"}                     -> {event: "state", entries, viewKey, viewLength,
 //                                             viewSignedLength, viewTreeHash, indexers, writable,
-//                                             systemKey, systemLength, systemTreeHash}
+//                                             systemKey, systemLength, systemTreeHash,
+//                                             systemIndexedLength, systemIndexedTreeHash,
+//                                             systemSignedLength}
 //   <- {cmd: "exit"}                      -> {event: "closed"}
 'use strict'
 const net = require('net')
@@ -89,7 +91,17 @@ async function main () {
         writable: base.writable,
         systemKey: hex(base.core.key),
         systemLength: base.core.length,
-        systemTreeHash: hex(await base.core.treeHash(base.core.length))
+        systemTreeHash: hex(await base.core.treeHash(base.core.length)),
+        systemIndexedLength: base.indexedLength,
+        systemIndexedTreeHash: hex(await base.core.treeHash(base.indexedLength)),
+        systemSignedLength: base.signedLength,
+        debug: process.env.ABDBG ? {
+          linIndexers: base.linearizer.indexers.map((w) => [hex(w.core.key).slice(0, 6), w.length, w.isActiveIndexer, w.isRemoved]),
+          writers: [...base.activeWriters].map((w) => [hex(w.core.key).slice(0, 6), w.length, w.core.length, w.isIndexer, w.isRemoved]),
+          heads: base.system.heads.map((h) => [hex(h.key).slice(0, 6), h.length]),
+          tip: base.linearizer.tip.length,
+          indexed: (await base.system.getIndexedInfo(base.indexedLength)).heads.map((h) => [hex(h.key).slice(0, 6), h.length])
+        } : null
       })
     }
   }

@@ -65,6 +65,11 @@ async def apply(nodes: list[Any], view: Hyperbee, host: Host) -> None:
             await view.delete(op.key)
 
 
+def _has_all(peer: Any, length: int) -> bool:
+    contiguous = getattr(peer, "remote_contiguous_length", 0)
+    return isinstance(contiguous, int) and contiguous >= length
+
+
 class TodoList:
     """See the module docstring. ``key``: 32 bytes or 64 hex characters."""
 
@@ -341,8 +346,9 @@ class TodoList:
         await self._write([value])
 
     async def flushed(self) -> None:
-        """Until a connected peer has every block of our writer core (it uploaded the last one
-        from us, or says it has our length)."""
+        """Until a connected peer has every block of our writer core: it downloaded the last
+        one from us, or its bitfield says it has them all (a peer's *length* is not enough: it
+        grows with an upgrade proof, before any block)."""
         local = self.base.local
         assert local is not None
         target = local.length
@@ -351,7 +357,7 @@ class TodoList:
         done = asyncio.Event()
 
         def check(*_: Any) -> None:
-            if any(getattr(p, "remote_length", 0) >= target for p in local.peers):
+            if any(_has_all(p, target) for p in local.peers):
                 done.set()
 
         def on_upload(index: int, *_: Any) -> None:
