@@ -94,14 +94,7 @@ async function main () {
         systemTreeHash: hex(await base.core.treeHash(base.core.length)),
         systemIndexedLength: base.indexedLength,
         systemIndexedTreeHash: hex(await base.core.treeHash(base.indexedLength)),
-        systemSignedLength: base.signedLength,
-        debug: process.env.ABDBG ? {
-          linIndexers: base.linearizer.indexers.map((w) => [hex(w.core.key).slice(0, 6), w.length, w.isActiveIndexer, w.isRemoved]),
-          writers: [...base.activeWriters].map((w) => [hex(w.core.key).slice(0, 6), w.length, w.core.length, w.isIndexer, w.isRemoved]),
-          heads: base.system.heads.map((h) => [hex(h.key).slice(0, 6), h.length]),
-          tip: base.linearizer.tip.length,
-          indexed: (await base.system.getIndexedInfo(base.indexedLength)).heads.map((h) => [hex(h.key).slice(0, 6), h.length])
-        } : null
+        systemSignedLength: base.signedLength
       })
     }
   }

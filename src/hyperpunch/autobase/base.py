@@ -60,6 +60,7 @@ from hyperpunch.autobase.system_state import HostOp, Signature, SystemBatch
 from hyperpunch.autobase.system_view import SystemCore
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import DecodeError, decode, encode
+from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore, caps
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 from hyperpunch.hypercore.messages import Prologue
@@ -496,7 +497,8 @@ class Autobase:
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
-                self._fed[key] = core.length
+                # what was read: the core may have grown while its blocks were read
+                self._fed[key] = start + len(blocks)
                 fed_any = True
         return fed_any
 
@@ -565,6 +567,13 @@ class Autobase:
                 SystemBatch(b.key, b.length, b.skip_system, b.system_nodes, tuple(ops), r.view_lengths),
                 list(self._views.views),
             )
+
+    @property
+    def system_bee(self) -> Hyperbee:
+        """The ``_system`` Hyperbee as written so far (its indexed part; binary keys/values:
+        ``01 00 || writer key`` -> member records, ``00 00 'info'`` -> the info record)."""
+        assert self._sys is not None
+        return self._sys.bee
 
     async def system_core(self) -> ViewCoreInfo:
         """The system view core as JS has it: its key, indexed length and tree hash."""
