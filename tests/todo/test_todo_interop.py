@@ -74,7 +74,7 @@ async def test_python_and_node_skip_the_same_nodes(tmp_path: Path) -> None:
     hostile = [value for _why, value in bad_ops() if value is not None]
     async with local_dht() as boot, list_peer(boot, tmp_path / "py") as py:  # noqa: SIM117
         async with todo_peer("node", bootstrap=boot, listKey=py.key.hex()) as js:
-            await js.ready()
+            jready = await js.ready()
             await js.writable()
             await py.add("python's")
             for value in hostile:
@@ -83,10 +83,37 @@ async def test_python_and_node_skip_the_same_nodes(tmp_path: Path) -> None:
             final = await converged(js, what="both todos on the node peer")
             await js.wait_for(lambda: len(js.todos) == 2, "two todos")
 
-            async def same() -> bool:
-                return as_js(await py.todos()) == js.todos
+            seen: list[Any] = []
 
-            await until([py], same, WAIT)
+            async def same() -> bool:
+                jcore = await py.store.get(key=bytes.fromhex(jready["local"]))
+                seen[:] = [
+                    as_js(await py.todos()),
+                    js.todos,
+                    jcore.length,
+                    [
+                        (
+                            p.remote_length,
+                            p.remote_contiguous_length,
+                            p.length_acked,
+                            p.remote_can_upgrade,
+                            p.upgrade_refused,
+                            p.remote_fork,
+                            p.inflight,
+                        )
+                        for p in jcore.peers
+                    ],
+                    jcore.contiguous_length,
+                    py.base.frozen_writers,
+                ]
+                return seen[0] == seen[1]
+
+            try:
+                await until([py], same, WAIT)
+            except TimeoutError:
+                raise AssertionError(
+                    f"python and node differ (todos, js core length, its peers): {seen}"
+                ) from None
             assert sorted(t["text"] for t in js.todos) == ["node's", "python's"]
             assert len(final) >= 1
             # the lists keep working on both sides after the hostile nodes

@@ -43,6 +43,8 @@ __all__ = ["PROTOCOL", "TodoList", "open_view"]
 PROTOCOL = "hyperpunch/todo-writers"
 DEFAULT_ACK_INTERVAL = 2.0  # seconds: the indexer acks soon, so other writers' nodes get indexed
 
+LAG_RETRY = 1.0  # seconds between looks at a writer core a peer has more of than we do
+
 log = logging.getLogger(__name__)
 
 
@@ -99,6 +101,7 @@ class TodoList:
         self._pending: dict[bytes, None] = {}  # keys to add once we are writable
         self._muxes: set[Any] = set()
         self._connected = asyncio.Event()
+        self._asking: set[int] = set()  # cores we asked for an upgrade (ids)
         self._signature: tuple[Any, ...] = ()
         self._discovery: Any = None
         self.opened = False
@@ -236,7 +239,30 @@ class TodoList:
                 await self._refresh()
             except (HyperpunchError, TimeoutError) as err:  # a peer went away mid-download: next time
                 log.debug("todo update: %s", err)
-            await self._wake.wait()
+            # a peer may have more of a writer core than the upgrade we got, and no event says
+            # so (a sync message): look every LAG_RETRY seconds and ask for the upgrade
+            while not self._wake.is_set():
+                for core in self._lagging():
+                    if id(core) not in self._asking:
+                        self._asking.add(id(core))
+                        self._tasks.spawn(self._ask_upgrade(core))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LAG_RETRY)
+
+    def _lagging(self) -> list[Hypercore]:
+        return [
+            core
+            for core in self._watched.values()
+            if any(getattr(p, "remote_length", 0) > core.length for p in core.peers)
+        ]
+
+    async def _ask_upgrade(self, core: Hypercore) -> None:
+        try:
+            with contextlib.suppress(HyperpunchError, TimeoutError):
+                if await asyncio.wait_for(core.update(wait=True), LAG_RETRY * 10):
+                    self._wake.set()
+        finally:
+            self._asking.discard(id(core))
 
     def _poke(self, *_: Any) -> None:
         self._wake.set()
