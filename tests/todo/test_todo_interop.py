@@ -111,8 +111,9 @@ async def test_python_and_node_skip_the_same_nodes(tmp_path: Path) -> None:
             try:
                 await until([py], same, WAIT)
             except TimeoutError:
+                jpeers = await js.send({"peers": True})  # how the node peer sees us
                 raise AssertionError(
-                    f"python and node differ (todos, js core length, its peers): {seen}"
+                    f"python and node differ (todos, js core length, its peers): {seen}; node: {jpeers}"
                 ) from None
             assert sorted(t["text"] for t in js.todos) == ["node's", "python's"]
             assert len(final) >= 1

@@ -269,14 +269,19 @@ class TodoList:
 
     async def _refresh(self) -> None:
         await self.base.update()
+        await self._add_pending()
+        # after _add_pending: a writer it added is a member now, and its core must be watched
+        # from here on (else its first append, with nothing else changing, is never read)
+        await self._watch_members()
+        await self._notify()
+
+    async def _watch_members(self) -> None:
         for key in self.base.members:
             if key not in self._watched and key != self.local_key:
                 core = self._watched[key] = await self.store.get(key=key)
                 self._offs.append(core.on("append", self._poke))
                 if core.length:
                     self._wake.set()
-        await self._add_pending()
-        await self._notify()
 
     async def _notify(self) -> None:
         snapshot = await self.todos()
