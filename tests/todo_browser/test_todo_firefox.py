@@ -1,0 +1,145 @@
+"""Issue 17 in Firefox: ``hyperpunch todo serve --local`` (subprocess) serves the real page; two
+windows of Debian's headless ``firefox-esr``, driven over WebDriver BiDi (firefox_bidi.py: no
+geckodriver), open the printed link, get added as writers and stay in sync with each other and
+with a ``hyperpunch todo`` CLI peer. Typing and clicking are real input events
+(input.performActions). The screenshot goes to build/screenshots/todo-firefox.png.
+
+A missing firefox-esr fails the test (``make system-deps`` installs it)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from firefox_bidi import Firefox, Page, firefox
+from todo_serve import Served, build_bundle, parse_ls, todo_cli, todo_serve
+
+pytestmark = pytest.mark.interop
+
+SYNC = 90.0  # seconds; every wait ends when its condition holds
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "build" / "screenshots" / "todo-firefox.png"
+
+ROWS = (
+    "[...document.querySelectorAll('#todo-list li.todo')].map(li =>"
+    " [li.querySelector('.text').textContent, li.querySelector('.toggle').checked])"
+)
+WRITABLE = (
+    "document.body.dataset.ready === 'true'"
+    " && document.getElementById('readonly').hidden"
+    " && !document.getElementById('new-todo').disabled"
+)
+
+
+@dataclass
+class App:
+    served: Served
+    cli_storage: Path
+    browser: Firefox
+    a: Page
+    b: Page
+
+    def cli(self, *args: str) -> str:
+        return todo_cli(self.served, self.cli_storage, *args)
+
+    def why(self) -> str:
+        return "\n".join(["page console:", *self.browser.console()[-30:], self.served.describe()])
+
+
+def rows(page: Page) -> list[tuple[str, bool]]:
+    return [(text, done) for text, done in page.evaluate(ROWS)]
+
+
+def has_row(page: Page, text: str, done: bool, what: str) -> None:
+    want = f"([t, d]) => t === {json.dumps(text)} && d === {json.dumps(done)}"
+    page.wait_until(f"{ROWS}.some({want})", what, SYNC)
+
+
+def until(cond: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def toggle_of(text: str) -> str:
+    """JS for the done checkbox of the row showing ``text``."""
+    return (
+        "[...document.querySelectorAll('#todo-list li.todo')]"
+        f".find(li => li.querySelector('.text').textContent === {json.dumps(text)})?.querySelector('.toggle')"
+    )
+
+
+def join(page: Page, url: str) -> None:
+    page.navigate(url)
+    ready = page.wait_until("document.body.dataset.ready", "the page to load", SYNC)
+    assert ready == "true", page.evaluate("document.getElementById('fatal').textContent")
+    page.wait_until(WRITABLE, "the page to be added as a writer", SYNC)
+
+
+def add(page: Page, text: str) -> None:
+    page.click("document.getElementById('new-todo')")
+    page.type_text(text)
+    page.wait_until(f"document.getElementById('new-todo').value === {json.dumps(text)}", "the typed text")
+    page.click("document.getElementById('add')")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    web = build_bundle(tmp_path_factory.mktemp("todo-web"))
+    storage = tmp_path_factory.mktemp("todo-serve")
+    cli_storage = tmp_path_factory.mktemp("todo-cli")
+    with firefox() as browser, todo_serve(storage, web) as served:
+        browser.subscribe("log.entryAdded")
+        a, b = browser.new_page(), browser.new_page()
+        join(a, served.url)
+        join(b, served.url)
+        yield App(served, cli_storage, browser, a, b)
+
+
+def test_two_firefox_pages_and_the_cli_stay_in_sync(app: App) -> None:
+    a, b = app.a, app.b
+    try:
+        add(a, "from Firefox A")
+        has_row(b, "from Firefox A", False, "A's todo in B")
+        b.click(toggle_of("from Firefox A"))
+        has_row(a, "from Firefox A", True, "B's toggle in A")
+
+        app.cli("add", app.served.key, "from the command line")
+        for page in (a, b):
+            has_row(page, "from the command line", False, "the CLI todo")
+        until(lambda: rows(a) == rows(b), "A and B to show the same rows", SYNC)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{app.why()}") from None
+    want = rows(a)
+    assert sorted(want) == [("from Firefox A", True), ("from the command line", False)]
+    got: list[tuple[str, bool]] = []
+    for _ in range(10):  # each `todo ls` first catches up with a peer
+        got = parse_ls(app.cli("ls", app.served.key))
+        if got == want:
+            return
+    raise AssertionError(f"todo ls never showed {want}; last {got}")
+
+
+def test_screenshot_two_firefox_pages_side_by_side(app: App, tmp_path: Path) -> None:
+    shots = []
+    for name, page in (("a", app.a), ("b", app.b)):
+        shot = tmp_path / f"{name}.png"
+        page.screenshot(shot)
+        shots.append(shot)
+    side = tmp_path / "side.html"
+    side.write_text(
+        "<!doctype html><body style='margin:0;display:flex;background:#ccc;gap:4px'>"
+        + "".join(f"<img src='{s.as_uri()}' style='width:700px'>" for s in shots)
+        + "</body>"
+    )
+    viewer = app.browser.new_page(1404, 760)
+    viewer.navigate(side.as_uri())
+    viewer.wait_until("[...document.images].every(i => i.complete && i.naturalWidth > 0)", "the images")
+    viewer.screenshot(SCREENSHOT)
+    assert SCREENSHOT.stat().st_size > 10_000
