@@ -12,9 +12,10 @@ LINT_PATHS := src tests bench $(wildcard examples)
 
 deps: system-deps $(STAMP_PY) $(STAMP_JS) browser-bundle todo-bundle
 
-# Debian packages the NAT lab tests (tests/netlab; root) and the browser test of the relay
-# (tests/relay, headless Chromium) need. Installs only what is missing.
-SYSTEM_APT := iproute2 iptables conntrack chromium chromium-driver
+# Debian packages the NAT lab tests (tests/netlab; root) and the browser tests (tests/relay and
+# tests/todo_browser: headless Chromium; the todo app also in firefox-esr, driven over WebDriver
+# BiDi, no geckodriver) need. Installs only what is missing.
+SYSTEM_APT := iproute2 iptables conntrack chromium chromium-driver firefox-esr
 system-deps:
 	@missing=""; for pkg in $(SYSTEM_APT); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; \
