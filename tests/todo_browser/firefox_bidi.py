@@ -45,6 +45,7 @@ PREFS = {
     "dom.min_background_timeout_value": 4,
     "remote.active-protocols": 1,  # WebDriver BiDi only
 }
+ENTER, CONTROL = "\ue007", "\ue009"  # WebDriver key codes (type_text and press take them)
 LISTENING = re.compile(r"WebDriver BiDi listening on (ws://\S+)")
 
 
@@ -125,12 +126,13 @@ class Firefox:
     def subscribe(self, *events: str) -> None:
         self.command("session.subscribe", {"events": list(events)})
 
-    def console(self) -> list[str]:
-        """The log.entryAdded events seen so far as ``level: text`` (subscribe first)."""
+    def console(self, kind: str | None = None) -> list[str]:
+        """The log.entryAdded events seen so far (subscribe first) as ``kind level: text``; kind
+        ``console`` (console.*) or ``javascript`` (uncaught errors); None: both."""
         return [
-            f"{e['params'].get('level')}: {e['params'].get('text')}"
-            for e in self.events
-            if e.get("method") == "log.entryAdded"
+            f"{p.get('type')} {p.get('level')}: {p.get('text')}"
+            for p in (e["params"] for e in self.events if e.get("method") == "log.entryAdded")
+            if kind is None or p.get("type") == kind
         ]
 
     def new_page(self, width: int = 700, height: int = 760) -> Page:
@@ -187,15 +189,15 @@ class Page:
             return None
         return json.loads(value["value"])
 
-    def click(self, element: str) -> None:
-        """A real mouse click (input.performActions) at the middle of ``element``, a JS expression
-        for an Element (e.g. ``document.getElementById('add')``)."""
+    def click(self, element: str, count: int = 1) -> None:
+        """A real mouse click (input.performActions; ``count=2``: a double click) at the middle of
+        ``element``, a JS expression for an Element (e.g. ``document.getElementById('add')``)."""
         node = self._node(element)
-        pointer = [
-            {"type": "pointerMove", "x": 0, "y": 0, "origin": {"type": "element", "element": node}},
-            {"type": "pointerDown", "button": 0},
-            {"type": "pointerUp", "button": 0},
+        pointer: list[dict[str, Any]] = [
+            {"type": "pointerMove", "x": 0, "y": 0, "origin": {"type": "element", "element": node}}
         ]
+        for _ in range(count):
+            pointer += [{"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}]
         self._perform(
             {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": pointer}
         )
@@ -206,6 +208,12 @@ class Page:
         for ch in text:
             keys += [{"type": "keyDown", "value": ch}, {"type": "keyUp", "value": ch}]
         self._perform({"type": "key", "id": "keyboard", "actions": keys})
+
+    def press(self, *keys: str) -> None:
+        """A chord: press ``keys`` in order, release them in reverse (e.g. CONTROL, "a")."""
+        down = [{"type": "keyDown", "value": k} for k in keys]
+        up = [{"type": "keyUp", "value": k} for k in reversed(keys)]
+        self._perform({"type": "key", "id": "keyboard", "actions": down + up})
 
     def _node(self, element: str) -> dict[str, str]:
         result = self.browser.command(

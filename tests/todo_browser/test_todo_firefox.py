@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from firefox_bidi import Firefox, Page, firefox
+from firefox_bidi import CONTROL, ENTER, Firefox, Page, firefox
 from todo_serve import Served, build_bundle, parse_ls, todo_cli, todo_serve
 
 pytestmark = pytest.mark.interop
@@ -67,12 +67,31 @@ def until(cond: Callable[[], bool], what: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def toggle_of(text: str) -> str:
-    """JS for the done checkbox of the row showing ``text``."""
+def row_of(text: str) -> str:
+    """JS for the row (li) showing ``text``."""
     return (
         "[...document.querySelectorAll('#todo-list li.todo')]"
-        f".find(li => li.querySelector('.text').textContent === {json.dumps(text)})?.querySelector('.toggle')"
+        f".find(li => li.querySelector('.text').textContent === {json.dumps(text)})"
     )
+
+
+def toggle_of(text: str) -> str:
+    """JS for the done checkbox of the row showing ``text``."""
+    return f"{row_of(text)}?.querySelector('.toggle')"
+
+
+def gone(page: Page, text: str, what: str) -> None:
+    page.wait_until(f"!{ROWS}.some(([t]) => t === {json.dumps(text)})", what, SYNC)
+
+
+def wait_ls(app: App, want: list[tuple[str, bool]]) -> None:
+    """Run ``todo ls`` until it prints ``want`` (each run first catches up with a peer)."""
+    got: list[tuple[str, bool]] = []
+    for _ in range(10):
+        got = parse_ls(app.cli("ls", app.served.key))
+        if got == want:
+            return
+    raise AssertionError(f"todo ls never showed {want}; last {got}")
 
 
 def join(page: Page, url: str) -> None:
@@ -118,12 +137,54 @@ def test_two_firefox_pages_and_the_cli_stay_in_sync(app: App) -> None:
         raise AssertionError(f"{err}\n{app.why()}") from None
     want = rows(a)
     assert sorted(want) == [("from Firefox A", True), ("from the command line", False)]
-    got: list[tuple[str, bool]] = []
-    for _ in range(10):  # each `todo ls` first catches up with a peer
-        got = parse_ls(app.cli("ls", app.served.key))
-        if got == want:
-            return
-    raise AssertionError(f"todo ls never showed {want}; last {got}")
+    wait_ls(app, want)
+    assert not app.browser.console("javascript"), app.why()  # no uncaught error in either page
+
+
+def test_edit_delete_and_clear_completed_in_firefox(app: App) -> None:
+    a, b = app.a, app.b
+    try:
+        # edit in B: double-click the text, select all, type, Enter; the focus goes back to Edit
+        add(a, "to edit")
+        has_row(b, "to edit", False, "A's todo in B")
+        b.click(f"{row_of('to edit')}?.querySelector('.text')", count=2)
+        b.wait_until(
+            "document.activeElement?.classList.contains('edit-input')", "B's editor to have the focus"
+        )
+        b.press(CONTROL, "a")
+        b.type_text("edited in Firefox B" + ENTER)
+        has_row(a, "edited in Firefox B", False, "B's edit in A")
+        gone(a, "to edit", "the old text in A")
+        b.wait_until(
+            "document.activeElement?.classList.contains('edit')", "the focus back on B's Edit button"
+        )
+
+        # delete in B
+        add(a, "to delete")
+        has_row(b, "to delete", False, "A's second todo in B")
+        b.click(f"{row_of('to delete')}?.querySelector('button.delete')")
+        gone(a, "to delete", "B's delete in A")
+
+        # done and clear completed in A
+        add(a, "fix the bike light")
+        has_row(a, "fix the bike light", False, "the new todo in A")
+        a.click(toggle_of("fix the bike light"))
+        has_row(b, "fix the bike light", True, "A's toggle in B")
+        a.click("document.getElementById('clear-completed')")
+        gone(b, "fix the bike light", "A's clear completed in B")
+        until(lambda: rows(a) == rows(b), "A and B to show the same rows", SYNC)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{app.why()}") from None
+    now = rows(a)
+    assert ("edited in Firefox B", False) in now and not any(done for _, done in now), now
+    wait_ls(app, now)
+
+    # something done for the screenshot
+    add(b, "buy oat milk")
+    has_row(a, "buy oat milk", False, "B's todo in A")
+    a.click(toggle_of("buy oat milk"))
+    has_row(b, "buy oat milk", True, "A's toggle in B")
+    assert not app.browser.console("javascript"), app.why()
 
 
 def test_screenshot_two_firefox_pages_side_by_side(app: App, tmp_path: Path) -> None:
