@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +39,31 @@ WRITABLE = (
 @dataclass
 class App:
     served: Served
+    storage: Path
+    web: Path
     cli_storage: Path
     browser: Firefox
     a: Page
     b: Page
+    stack: ExitStack
+
+    def stop(self) -> None:
+        self.stack.close()
+
+    def start(self, port: int) -> None:
+        """Start serve again on the same storage (and ``port``: the pages' relay URL)."""
+        self.stack = ExitStack()
+        self.served = self.stack.enter_context(todo_serve(self.storage, self.web, port))
 
     def cli(self, *args: str) -> str:
         return todo_cli(self.served, self.cli_storage, *args)
 
     def why(self) -> str:
         return "\n".join(["page console:", *self.browser.console()[-30:], self.served.describe()])
+
+    def js_errors(self) -> list[str]:
+        """Uncaught errors in the pages, but for the relay being unreachable (serve stopped)."""
+        return [e for e in self.browser.console("javascript") if "establish a connection" not in e]
 
 
 def rows(page: Page) -> list[tuple[str, bool]]:
@@ -113,12 +129,18 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     web = build_bundle(tmp_path_factory.mktemp("todo-web"))
     storage = tmp_path_factory.mktemp("todo-serve")
     cli_storage = tmp_path_factory.mktemp("todo-cli")
-    with firefox() as browser, todo_serve(storage, web) as served:
+    with firefox() as browser:
         browser.subscribe("log.entryAdded")
+        stack = ExitStack()
+        served = stack.enter_context(todo_serve(storage, web))
         a, b = browser.new_page(), browser.new_page()
-        join(a, served.url)
-        join(b, served.url)
-        yield App(served, cli_storage, browser, a, b)
+        state = App(served, storage, web, cli_storage, browser, a, b, stack)
+        try:
+            join(a, served.url)
+            join(b, served.url)
+            yield state
+        finally:
+            state.stack.close()
 
 
 def test_two_firefox_pages_and_the_cli_stay_in_sync(app: App) -> None:
@@ -138,7 +160,7 @@ def test_two_firefox_pages_and_the_cli_stay_in_sync(app: App) -> None:
     want = rows(a)
     assert sorted(want) == [("from Firefox A", True), ("from the command line", False)]
     wait_ls(app, want)
-    assert not app.browser.console("javascript"), app.why()  # no uncaught error in either page
+    assert not app.js_errors(), app.why()  # no uncaught error in either page
 
 
 def test_edit_delete_and_clear_completed_in_firefox(app: App) -> None:
@@ -184,7 +206,7 @@ def test_edit_delete_and_clear_completed_in_firefox(app: App) -> None:
     has_row(a, "buy oat milk", False, "B's todo in A")
     a.click(toggle_of("buy oat milk"))
     has_row(b, "buy oat milk", True, "A's toggle in B")
-    assert not app.browser.console("javascript"), app.why()
+    assert not app.js_errors(), app.why()
 
 
 def test_screenshot_two_firefox_pages_side_by_side(app: App, tmp_path: Path) -> None:
@@ -204,3 +226,37 @@ def test_screenshot_two_firefox_pages_side_by_side(app: App, tmp_path: Path) -> 
     viewer.wait_until("[...document.images].every(i => i.complete && i.naturalWidth > 0)", "the images")
     viewer.screenshot(SCREENSHOT)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+CONNECTION = "document.getElementById('connection').dataset.state"
+
+
+def test_reload_offline_and_restarted_serve_in_firefox(app: App) -> None:
+    a, b = app.a, app.b
+    before = rows(a)
+    assert before, "the earlier tests left todos"
+    try:
+        # a reload from the bare address: the page asks serve for the list (GET /list)
+        join(a, app.served.url.split("#")[0])
+        assert a.evaluate("location.href") == app.served.url
+        until(lambda: rows(a) == before, "A's todos after a reload", SYNC)
+
+        # serve stops: the pages say so and keep working locally
+        port = app.served.port
+        app.stop()
+        for page in (a, b):
+            page.wait_until(f"{CONNECTION} !== 'online'", "the page to notice the relay is gone", SYNC)
+        add(b, "written while serve was down")
+        has_row(b, "written while serve was down", False, "B's local write")
+
+        # serve comes back on the same port and storage: the pages reconnect and merge
+        app.start(port)
+        for page in (a, b):
+            page.wait_until(f"{CONNECTION} === 'online'", "the page to reconnect", SYNC)
+        has_row(a, "written while serve was down", False, "B's offline write in A")
+        until(lambda: rows(a) == rows(b), "A and B to show the same rows", SYNC)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{app.why()}") from None
+    assert sorted(rows(a)) == sorted([*before, ("written while serve was down", False)])
+    wait_ls(app, rows(a))
+    assert not app.js_errors(), app.why()
