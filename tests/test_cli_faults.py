@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ NETWORK_COMMANDS = [
     ["bee", "write"],
     ["bee", "read", KEY],
     ["relay"],
+    ["fsck", "."],
 ]
 
 
@@ -86,6 +88,12 @@ def _cases(tmp: Path) -> list[Case]:
         Case(("store", "read", KEY, "--storage", str(a_file), *NETWORK), 1, "not a directory"),
         Case(("bee", "write", "--storage", no_parent, *NETWORK), 1, "storage"),
         Case(("bee", "read", KEY, "--storage", str(a_file), *NETWORK), 1, "not a directory"),
+        # fsck never creates storage
+        Case(("fsck",), 2, "required"),
+        Case(("fsck", no_parent), 2, "is not a directory"),
+        Case(("fsck", str(a_file)), 2, "is not a directory"),
+        Case(("fsck", str(tmp)), 2, "holds no hyperpunch storage"),
+        Case(("fsck", str(tmp), "--timeout", "0"), 2, "--timeout"),
     ]
     # every malformed form on one command, and one form (in turn) on every network command
     for bad in BAD_BOOTSTRAPS:
@@ -151,3 +159,87 @@ async def test_storage_that_is_a_file_is_left_untouched(tmp_path: Path, command:
     )
     assert code == 1, err
     assert a_file.read_bytes() == b"precious"
+
+
+# --- signals and stdin ---------------------------------------------------------------------------
+
+
+async def _start(argv: list[str], cwd: Path, **kwargs: object) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("HYPERPUNCH_BOOTSTRAP", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hyperpunch",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def _read_core(storage: Path) -> list[bytes]:
+    from hyperpunch.hypercore import Hypercore
+
+    async with Hypercore(storage) as core:
+        assert core.core.check_stored() == []
+        return [await core.get(i, wait=False) for i in range(core.length)]
+
+
+async def test_sigterm_mid_write_keeps_every_acknowledged_line(tmp_path: Path) -> None:
+    """``core write`` killed with SIGTERM while lines still pour in: exit 0, no traceback, and the
+    core holds a prefix of the lines, in order, every block verified."""
+    storage = tmp_path / "w"
+    proc = await _start(
+        ["core", "write", "--storage", str(storage), *NETWORK], tmp_path, stdin=asyncio.subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    key_line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    assert key_line.startswith(b"hypercore key: ")
+    lines = [b"line-%d" % i for i in range(20000)]
+    proc.stdin.write(b"".join(x + b"\n" for x in lines[:5000]))
+    await proc.stdin.drain()
+    written = 5000
+    # keep writing while the signal lands
+    proc.send_signal(signal.SIGTERM)
+    try:
+        while written < len(lines):
+            proc.stdin.write(b"".join(x + b"\n" for x in lines[written : written + 500]))
+            await proc.stdin.drain()
+            written += 500
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err and b"Traceback" not in out, err
+    stored = await _read_core(storage)
+    assert stored == lines[: len(stored)]
+
+
+async def test_closed_stdin_writer_keeps_serving_until_sigterm(tmp_path: Path) -> None:
+    """stdin closed (fd 0 not open at all): the writer prints its key, keeps serving, stops on
+    SIGTERM with exit 0; ``store write`` alike."""
+
+    async def one(argv: list[str]) -> None:
+        storage = tmp_path / argv[0]
+        proc = await _start(
+            [*argv, "--storage", str(storage), *NETWORK],
+            tmp_path,
+            stdin=asyncio.subprocess.DEVNULL,
+            preexec_fn=lambda: os.close(0),
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        first_line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert first_line.strip(), argv
+        # the network status comes ~10 s later: by then stdin's end was long seen, and it still runs
+        status = await asyncio.wait_for(proc.stderr.readline(), 60)
+        assert b"no DHT bootstrap node answered yet" in status, (argv, status)
+        assert proc.returncode is None, argv
+        proc.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, (argv, err)
+        assert b"Traceback" not in err, err
+
+    await asyncio.gather(one(["core", "write"]), one(["store", "write"]))

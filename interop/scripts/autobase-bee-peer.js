@@ -10,7 +10,9 @@
 //   <- {cmd: "ack"}                       -> {event: "acked", length}
 //   <- {cmd: "state"}                     -> {event: "state", entries, viewKey, viewLength,
 //                                             viewSignedLength, viewTreeHash, indexers, writable,
-//                                             systemKey, systemLength, systemTreeHash}
+//                                             systemKey, systemLength, systemTreeHash,
+//                                             systemIndexedLength, systemIndexedTreeHash,
+//                                             systemSignedLength}
 //   <- {cmd: "exit"}                      -> {event: "closed"}
 'use strict'
 const net = require('net')
@@ -89,7 +91,10 @@ async function main () {
         writable: base.writable,
         systemKey: hex(base.core.key),
         systemLength: base.core.length,
-        systemTreeHash: hex(await base.core.treeHash(base.core.length))
+        systemTreeHash: hex(await base.core.treeHash(base.core.length)),
+        systemIndexedLength: base.indexedLength,
+        systemIndexedTreeHash: hex(await base.core.treeHash(base.indexedLength)),
+        systemSignedLength: base.signedLength
       })
     }
   }

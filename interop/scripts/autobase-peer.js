@@ -9,9 +9,10 @@
 // With "bee": true the view is a Hyperbee (utf-8 keys, json values; {put, value} puts, {del}
 // deletes); `view` is then its [key, value] entries and `expect` the view core's length.
 //
-// Prints one JSON line: {view, viewLength, signedLength, systemLength, indexedLength, indexers,
-// writable, viewKey, viewTreeHash} once the view has `expect` values and JS's own linearization made everything final
-// (or after a deadline, with what it has).
+// Prints one JSON line: {view, viewLength, signedLength, baseSignedLength, systemLength, systemKey,
+// systemTreeHash, indexedLength, indexers, writable, viewKey, viewTreeHash} once the view has
+// `expect` values and JS's own linearization made everything final (with "signed": true, also
+// once the system and view cores are signed that far), or after a deadline, with what it has.
 'use strict'
 const net = require('net')
 const os = require('os')
@@ -62,7 +63,8 @@ async function main () {
   while (Date.now() < deadline) {
     await base.update()
     const core = opts.bee ? base.view.core : base.view
-    if (core.length >= opts.expect && base.indexedLength === base.length) break
+    const signed = !opts.signed || (base.signedLength === base.indexedLength && core.signedLength === core.length)
+    if (core.length >= opts.expect && base.indexedLength === base.length && signed) break
     // or (with opts.viewKey) once the view core is that core at that length: the last acks of
     // two indexers stay unindexed until someone acks again
     if (opts.viewKey && core.length >= opts.expect && hex(core.key) === opts.viewKey) break
@@ -78,8 +80,11 @@ async function main () {
   const out = {
     view,
     viewLength: viewCore.length,
-    signedLength: viewCore.signedLength, // 0: Python's blocks carry no indexer checkpoints yet
+    signedLength: viewCore.signedLength, // signed by the indexers' checkpoints
+    baseSignedLength: base.signedLength, // the system core's signed length
     systemLength: base.length,
+    systemKey: hex(base.core.key),
+    systemTreeHash: hex(await base.core.treeHash(base.core.length)),
     indexedLength: base.indexedLength, // how much of the system view JS itself holds as final
     indexers: base.system.indexers.map((i) => hex(i.key)),
     writable: base.writable,

@@ -1,8 +1,9 @@
 """Python -> JS: a base written by hyperpunch (the creator, the only indexer, adds a second
 Python writer; both append; the creator acks) is joined by a real JS Autobase 7.28.1 over a
 secret stream: JS replicates the Python writer cores, linearizes them itself and builds the
-same view, all of it indexed by its own linearizer. (Its view's *signed* length stays 0: the
-Python indexer does not yet write the checkpoints that carry view signatures.)"""
+same view, all of it indexed by its own linearizer, and takes the Python indexer's checkpoints:
+its system core (key, length, tree hash) is the one Python wrote, and the system and view cores'
+signed lengths cover everything (signed by the Python indexer alone)."""
 
 from __future__ import annotations
 
@@ -51,14 +52,22 @@ async def test_js_autobase_reads_a_python_base(tmp_path: Path) -> None:
 
             server = await serve(handler, "127.0.0.1", 0)
             async with server:
-                arg = {"key": a.key.hex(), "port": server.port, "expect": len(py_view)}
+                arg = {"key": a.key.hex(), "port": server.port, "expect": len(py_view), "signed": True}
                 async with spawn_node("autobase-peer.js", json.dumps(arg)) as js:
                     got = await js.recv(timeout=60)
                     assert await js.wait() == 0
             assert got["view"] == py_view
             assert got["viewLength"] == len(py_view)
             assert got["indexedLength"] == got["systemLength"] > 0  # JS holds all of it as final
-            assert got["signedLength"] == 0  # no indexer checkpoints in Python's blocks (yet)
+            # the Python indexer's checkpoints: JS verified and committed its signatures
+            assert got["signedLength"] == got["viewLength"]
+            assert got["baseSignedLength"] == got["systemLength"]
+            sys_info = await a.system_core()
+            assert (sys_info.key.hex(), sys_info.length, sys_info.tree_hash.hex()) == (
+                got["systemKey"],
+                got["systemLength"],
+                got["systemTreeHash"],
+            )
             assert got["indexers"] == [a.key.hex()]
             # the view core Python derives is JS's: same key, length and Merkle tree hash
             info = await a.view_core("view")

@@ -2,10 +2,10 @@
 over a direct secret stream): a JS peer creates the base and adds the Python peer as an indexer
 through an app message; both put and delete concurrently; after acks both bees hold the same
 entries and the view core Python derives (key, indexed length, Merkle tree hash) is the one JS
-has. The mirror case too: Python creates the base and adds the JS peer. What is not compared:
-the system cores (Python writes no system Hyperbee) and the signed lengths of a base with a
-Python indexer (Python writes no checkpoints, so JS's signed length there rests on JS's
-signatures and prologues only)."""
+has; so is the indexed system core (key, length, tree hash: Python writes JS's ``_system``
+Hyperbee), and JS's signed lengths of the system and view cores (a quorum of both indexers'
+checkpoints, so the Python indexer's signatures among them) cover the whole view. The mirror
+case too: Python creates the base and adds the JS peer."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_autobase_js_reader import bee_apply, open_bee
 
 from hyperpunch.autobase import Autobase
@@ -33,14 +34,38 @@ async def entries(bee: Hyperbee) -> list[list[Any]]:
 ROUNDS = 30  # ack rounds at most before the views must agree
 
 
+async def same_system(base: Autobase, state: dict[str, Any]) -> bool:
+    """Whether the system core Python wrote is JS's: same key, indexed length and tree hash."""
+    sys_info = await base.system_core()
+    n = state["systemIndexedLength"]
+    return (sys_info.key.hex(), sys_info.length, sys_info.tree_hash.hex()) == (
+        state["systemKey"],
+        n,
+        state["systemIndexedTreeHash"],
+    )
+
+
 async def same_view(base: Autobase, state: dict[str, Any]) -> bool:
-    """Whether the Python base shows the JS peer's entries and view core (key, length, tree hash)."""
+    """Whether the Python base shows the JS peer's entries, view core (key, length, tree hash)
+    and system core, and JS's signed lengths cover the view."""
     info = await base.view_core("view")
-    return await entries(base.view) == state["entries"] and (
-        info.key.hex(),
-        info.length,
-        info.tree_hash.hex(),
-    ) == (state["viewKey"], state["viewLength"], state["viewTreeHash"])
+    return (
+        await entries(base.view) == state["entries"]
+        and (info.key.hex(), info.length, info.tree_hash.hex())
+        == (state["viewKey"], state["viewLength"], state["viewTreeHash"])
+        and await same_system(base, state)
+        and state["viewSignedLength"] == state["viewLength"]
+        and state["systemSignedLength"] > 0
+    )
+
+
+async def check_signed(base: Autobase, state: dict[str, Any]) -> None:
+    """The system core Python wrote is JS's, and JS committed the indexers' signatures."""
+    assert await same_system(base, state)
+    assert state["viewSignedLength"] == state["viewLength"]
+    assert 0 < state["systemSignedLength"] <= state["systemIndexedLength"]
+    # Python's own signed length (the indexers' checkpoints, verified against its system core)
+    assert base.signed_length == state["systemSignedLength"]
 
 
 async def until_length(core: Hypercore, length: int) -> None:
@@ -120,6 +145,7 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
                     state["viewLength"],
                     state["viewTreeHash"],
                 )
+                await check_signed(base, state)
             finally:
                 await js_core.aclose()
                 await base.aclose()
@@ -129,10 +155,13 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
         assert await js.wait() == 0
 
 
-async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> None:
-    """The mirror case: Python creates the base and adds the JS peer as an indexer; both put and
+@pytest.mark.parametrize("js_indexer", [True, False], ids=["js-indexer", "js-writer"])
+async def test_python_creates_js_writes_concurrently(tmp_path: Path, js_indexer: bool) -> None:
+    """The mirror case: Python creates the base and adds the JS peer (as an indexer, or as a
+    plain writer so the Python peer is the only indexer, as in the todo app); both put and
     delete concurrently, then ack: same entries and the same view core (key, length, tree hash)
-    in both."""
+    in both, the system core Python wrote is JS's and JS's signed lengths cover the view (with
+    Python as the only indexer, by Python's signatures alone)."""
     async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
         base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json", ack_interval=0)
         await base.ready()
@@ -148,7 +177,9 @@ async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> 
             mux = root.replicate(stream)
             js_core = await root.get(key=bytes.fromhex(ready["local"]))
             try:
-                await base.append([{"add": ready["local"], "indexer": True}, {"put": "k0", "value": "py"}])
+                await base.append(
+                    [{"add": ready["local"], "indexer": js_indexer}, {"put": "k0", "value": "py"}]
+                )
                 for _ in range(20):  # until JS has the add (its update rounds pace it)
                     await js_do({"cmd": "update", "rounds": 1}, "updated")
                     if (await js_do({"cmd": "state"}, "state"))["writable"]:
@@ -173,9 +204,8 @@ async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> 
                     if await same_view(base, state):
                         break
                 assert state["writable"]
-                assert (
-                    [k.hex() for k in base.indexers] == state["indexers"] == [base.key.hex(), ready["local"]]
-                )
+                indexers = [base.key.hex(), ready["local"]] if js_indexer else [base.key.hex()]
+                assert [k.hex() for k in base.indexers] == state["indexers"] == indexers
                 assert await entries(base.view) == state["entries"]
                 info = await base.view_core("view")
                 assert (info.key.hex(), info.length, info.tree_hash.hex()) == (
@@ -183,6 +213,7 @@ async def test_python_creates_js_indexer_writes_concurrently(tmp_path: Path) -> 
                     state["viewLength"],
                     state["viewTreeHash"],
                 )
+                await check_signed(base, state)
             finally:
                 await js_core.aclose()
                 await base.aclose()

@@ -60,8 +60,10 @@ async def until(
     tasks = [asyncio.ensure_future(follow(t)) for t in lists]
     try:
         async with asyncio.timeout(timeout):
-            while not await cond():
-                wake.clear()
+            while True:
+                wake.clear()  # before looking: a change while cond() runs is not lost
+                if await cond():
+                    return
                 await wake.wait()
     finally:
         for t in tasks:

@@ -17,7 +17,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from todo_peers import HOST, TODO_DIR, build_bundle, converged, local_testnet, todo_peer
+from todo_peers import HOST, TODO_DIR, build_bundle, local_testnet, todo_peer
 
 from hyperpunch.dht import HyperDHT
 from hyperpunch.relay import RelayServer
@@ -75,7 +75,9 @@ async def serve(bootstrap: list[str], dist: Path) -> AsyncIterator[RelayServer]:
     node = HyperDHT(bootstrap=bootstrap, host=HOST)
     await node.ready()
     try:
-        async with RelayServer(node, HOST, 0, http_handler=static_handler(dist), ws_path="/relay") as server:
+        async with RelayServer(
+            node, HOST, 0, http_handler=static_handler(dist), ws_path="/relay", require_non_custodial=True
+        ) as server:
             yield server
     finally:
         await node.aclose()
@@ -122,5 +124,5 @@ async def test_page_and_node_peer_share_a_list(tmp_path: Path) -> None:
         await a.texts(["from node", "from the browser", "written offline"], timeout=90)
         await a.send({"add": "node, meanwhile"})
         page_todos = await browser
-        final = await converged(a)
+        final = await a.texts(["from node", "from the browser", "written offline", "node, meanwhile"])
         assert page_todos == final

@@ -1,6 +1,7 @@
 """The todo client through the Python dht-relay (the browser's path) run under Node: a peer on
 the relay joins a list whose creator is on the native DHT, is added, writes; its relay socket
-drops, it keeps working locally (status offline), reconnects and merges both sides' writes."""
+drops, it keeps working locally (status offline), reconnects and merges both sides' writes. The
+relay refuses custodial clients (the client is non-custodial: no secret key goes to the relay)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ async def relay(bootstrap: list[str]) -> AsyncIterator[RelayServer]:
     node = HyperDHT(bootstrap=bootstrap, host=HOST)
     await node.ready()
     try:
-        async with RelayServer(node, HOST, 0, ws_path="/relay") as server:
+        async with RelayServer(node, HOST, 0, ws_path="/relay", require_non_custodial=True) as server:
             yield server
     finally:
         await node.aclose()

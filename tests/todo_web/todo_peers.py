@@ -148,16 +148,19 @@ class TodoPeer:
 
 
 async def converged(
-    *peers: TodoPeer, what: str = "the same todos on every peer", timeout: float = 60
+    *peers: TodoPeer,
+    what: str = "the same todos on every peer",
+    timeout: float = 60,
+    also: Callable[[Todos], bool] = lambda _: True,
 ) -> Todos:
-    """Wait until every peer shows the same non-empty list; returns it."""
+    """Wait until every peer shows the same non-empty list (for which ``also`` holds); returns it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         for p in peers:
             p._changed.clear()
         first = peers[0].todos
-        if first and all(p.todos == first for p in peers):
+        if first and all(p.todos == first for p in peers) and also(first):
             return first
         left = deadline - loop.time()
         if left <= 0 or any(p._tasks[0].done() for p in peers):

@@ -1,4 +1,4 @@
-// The todo list client (issue 17; the contract is /work/wt/TODO-CONTRACT.md, copied in the README):
+// The todo list client (issue 17; the contract: the README's todo section and hyperpunch.todo.ops):
 // one list = one Autobase 7 base whose view is a Hyperbee `todo`; ops are hello-peers' BSON
 // "Autodeebee" ops; todos use the hyperbeedeebee layout (collection `todo`, key `todo\0doc\0` +
 // ObjectId). The same file runs in the browser bundle (relay DHT over a WebSocket, in-memory
@@ -11,6 +11,15 @@
 // (lookup + connect). Every connection replicates the whole store and carries one Protomux
 // channel 'hyperpunch/todo-writers' (id = discovery key, handshake = our local writer key): a
 // writable peer adds every key it receives that is not a writer yet (indexer: false).
+//
+// Relay: non-custodial (the relay never sees a secret key; the page runs its own Noise). Only a
+// relay that answers a connect with NON_CUSTODIAL_UNSUPPORTED makes it fall back to custodial,
+// and then with a throwaway DHT key pair: the writer key never leaves the page. The socket
+// dropping sets status.connection 'offline' (writes keep working locally); it reconnects with
+// backoff (0.5 s doubling to 8 s), looks the topic up again, replicates and merges. A relayed
+// lookup that gets no answer in 8 s is dropped (and the socket renewed when no peer is connected).
+// Storage in the browser is in memory (runtime/rocksdb-memory.cjs): a reloaded page is a new
+// writer that gets the list back from its peers.
 import Corestore from 'corestore'
 import Autobase from 'autobase'
 import Hyperbee from 'hyperbee'
@@ -37,7 +46,9 @@ export class TodoError extends Error {
 }
 
 const hex = (b) => b4a.toString(b, 'hex')
-const isBinary = (v) => v instanceof BSON.Binary
+// binary = BSON binary subtype 0 (what every writer of the op format writes); other subtypes are
+// refused: bson 4 turns subtype 4 into a UUID (and throws on one that is not 16 bytes)
+const isBinary = (v) => v instanceof BSON.Binary && v.sub_type === 0
 
 function binaryBytes (v) {
   // bson 4 Binary: .buffer holds .position meaningful bytes
@@ -335,9 +346,10 @@ class TodoList extends Emitter {
     return conn
   }
 
-  async _lookupOnce (topic) {
+  async _lookupOnce (topic, track = null) {
     const found = []
     const q = this._dht.lookup(topic)
+    if (track) track.push(q)
     for await (const data of q) {
       this._debug('lookup reply: ' + (data.peers || []).length + ' peer(s)')
       for (const peer of data.peers || []) {
@@ -399,6 +411,7 @@ class TodoList extends Emitter {
         const dht = new RelayDHT(new RelayStream(true, socket), { custodial: this._custodial })
         this._keyPair = dht.defaultKeyPair
         this._dht = dht
+        this._debug('relay session: ' + (this._custodial ? 'custodial' : 'non-custodial'))
         this._setConnection('online')
         const session = this._relaySession(dht, closed)
         await closed
@@ -429,12 +442,18 @@ class TodoList extends Emitter {
         // a relay session that answers no lookup within RELAY_QUERY_TIMEOUT is dead: reconnect
         let timer = null
         const stalled = new Promise((resolve) => { timer = setTimeout(() => resolve(true), RELAY_QUERY_TIMEOUT) })
-        const done = await Promise.race([this._lookupOnce(topic).then(() => false), stalled, closed.then(() => false)])
+        const queries = []
+        const done = await Promise.race([this._lookupOnce(topic, queries).then(() => false), stalled, closed.then(() => false)])
         clearTimeout(timer)
         if (done === true) {
-          this._debug('relay lookup stalled: reconnecting')
-          if (this._socket) this._socket.close()
-          break
+          for (const q of queries) q.destroy()
+          if (this._openPeers() > 0) {
+            this._debug('relay lookup stalled: dropped it, peers still connected')
+          } else {
+            this._debug('relay lookup stalled and no peer connected: reconnecting')
+            if (this._socket) this._socket.close()
+            break
+          }
         }
       } catch (err) {
         this._debug('relay lookup failed: ' + String((err && err.message) || err))
@@ -461,6 +480,7 @@ class TodoList extends Emitter {
     await this.base.ready()
     const out = []
     for await (const { key, value } of this.base.view.createReadStream({ gte: PREFIX, lt: PREFIX_END })) {
+      if (key.byteLength !== PREFIX.byteLength + 12) continue // not an ObjectId key: not a todo
       const doc = decodeTodo(value)
       if (doc === null) continue
       out.push({ id: hex(key.subarray(PREFIX.byteLength)), text: doc.text, done: doc.done })

@@ -75,6 +75,7 @@ async function main () {
       else if (name === 'clear') out({ ok: 'clear', removed: await list.clearCompleted() })
       else if (name === 'todos') await printTodos(true)
       else if (name === 'raw') { await list.base.append(b4a.from(cmd.raw, 'hex')); out({ ok: 'raw' }) }
+      else if (name === 'peers') out({ ok: 'peers', peers: corePeers(list.base.local) })
       else if (name === 'drop') { list.dropConnection(); out({ ok: 'drop' }) }
       else out({ error: 'BAD_COMMAND', message: 'unknown command ' + name, command: name })
     } catch (err) {
@@ -86,6 +87,24 @@ async function main () {
   if (dht) await dht.destroy()
   out({ closed: true })
   process.exit(0)
+}
+
+// diagnostics: how the local writer core's replicator sees each peer
+function corePeers (core) {
+  return core.core.replicator.peers.map((p) => ({
+    paused: p.paused,
+    removed: p.removed,
+    remoteLength: p.remoteLength,
+    remoteFork: p.remoteFork,
+    inflight: p.inflight,
+    remoteRequests: p.remoteRequests.size,
+    receiverQueue: p.receiverQueue.length,
+    receiverBusy: p.receiverBusy,
+    drained: p.protomux.drained,
+    pushedLength: p.pushedLength,
+    remoteAllowPush: p.remoteAllowPush,
+    stats: { backoffs: p.stats.backoffs, notAvailable: p.stats.notAvailableBackoffs }
+  }))
 }
 
 main().catch((err) => {

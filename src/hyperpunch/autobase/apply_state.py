@@ -23,9 +23,10 @@ from typing import Any
 
 from hyperpunch.autobase.messages import Checkout
 from hyperpunch.autobase.node import DagNode
+from hyperpunch.autobase.system_state import SysNode
 from hyperpunch.autobase.topolist import TopoUpdate
 
-__all__ = ["ApplyBatch", "ApplyNode", "ApplyPlan", "ApplyState"]
+__all__ = ["ApplyBatch", "ApplyNode", "ApplyPlan", "ApplyState", "Settled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,10 @@ class ApplyBatch:
     size: int  # how many DAG nodes it covers
     indexed: bool
     nodes: list[ApplyNode]
+    # the system's view of it (see :mod:`~hyperpunch.autobase.system_view`): per DAG node its
+    # causal dependencies (the node first), and whether the writer is removed (no system flush)
+    system_nodes: tuple[tuple[SysNode, ...], ...] = ()
+    skip_system: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +67,25 @@ class ApplyPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class _Record:
+class Settled:
+    """A batch that became final (indexed) and the views' lengths after it."""
+
     batch: ApplyBatch
     view_lengths: tuple[int, ...]
 
 
+_Record = Settled
+
+
 class ApplyState:
-    __slots__ = ("_final_lengths", "_indexed_pending", "_tip", "indexed_batches")
+    __slots__ = ("_final_lengths", "_indexed_pending", "_settled", "_tip", "indexed_batches")
 
     def __init__(self, view_lengths: Sequence[int] = ()) -> None:
         self._final_lengths = tuple(view_lengths)  # the views' lengths after the last indexed batch
         self._tip: list[_Record] = []  # applied, not yet indexed
         self._indexed_pending = 0  # nodes of the current plan that are indexed
         self.indexed_batches = 0
+        self._settled: list[Settled] = []
 
     @property
     def final_lengths(self) -> tuple[int, ...]:
@@ -95,6 +106,7 @@ class ApplyState:
             truncate_to = self._tip[-1].view_lengths if self._tip else self._final_lengths
         batches: list[ApplyBatch] = []
         pending: list[ApplyNode] = []
+        sys_nodes: list[tuple[SysNode, ...]] = []
         size = 0
         for i in range(u.shared, u.length):
             indexed = i < len(u.indexed)
@@ -106,10 +118,14 @@ class ApplyState:
                         indexed, False, node.writer.key, node.length, node.value, list(node.actual_heads)
                     )
                 )
+            sys_nodes.append(_causal_dependencies(node))
             if node.batch > 1:
                 continue
-            batches.append(ApplyBatch(node.writer.key, node.length, size, indexed, pending))
-            pending, size = [], 0
+            skip = node.writer.is_removed and not node.writer.is_active_indexer
+            batches.append(
+                ApplyBatch(node.writer.key, node.length, size, indexed, pending, tuple(sys_nodes), skip)
+            )
+            pending, size, sys_nodes = [], 0, []
         self._indexed_pending = len(u.indexed)
         return ApplyPlan(truncate_to, batches)
 
@@ -134,4 +150,33 @@ class ApplyState:
             n -= r.batch.size
             self._final_lengths = r.view_lengths
             self.indexed_batches += 1
+            self._settled.append(r)
         self._indexed_pending = 0
+
+    def take_settled(self) -> list[Settled]:
+        """The batches that became final since the last call, in order."""
+        out, self._settled = self._settled, []
+        return out
+
+
+def _sys_node(node: DagNode) -> SysNode:
+    return SysNode(node.writer.key, node.length, tuple((h.key, h.length) for h in node.actual_heads))
+
+
+def _causal_dependencies(node: DagNode) -> tuple[SysNode, ...]:
+    """JS ``Node.causalDependencies()``: the node, then the dependencies reached through
+    removed (non-indexer) writers' nodes, depth first."""
+    order = [node]
+    stack = [node]
+    visited: set[int] = set()
+    while stack:
+        n = stack.pop()
+        for dep in n.dependencies:
+            if not dep.writer.is_removed or dep.writer.is_active_indexer:
+                continue
+            if id(dep) in visited:
+                continue
+            visited.add(id(dep))
+            stack.append(dep)
+            order.append(dep)
+    return tuple(_sys_node(n) for n in order)

@@ -41,16 +41,27 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
-from hyperpunch.autobase.messages import oplog_message
+from hyperpunch.autobase.messages import (
+    Checkpoint,
+    Checkpointer,
+    Digest,
+    IndexCheckpoint,
+    OplogMessage,
+    oplog_message,
+)
 from hyperpunch.autobase.node import DagNode
 from hyperpunch.autobase.replay import Rebooted, Replayer
+from hyperpunch.autobase.system_state import HostOp, Signature, SystemBatch
+from hyperpunch.autobase.system_view import SystemCore
 from hyperpunch.corestore import Corestore
-from hyperpunch.encoding import encode
-from hyperpunch.hypercore import Hypercore
+from hyperpunch.encoding import DecodeError, decode, encode
+from hyperpunch.hyperbee import Hyperbee
+from hyperpunch.hypercore import Hypercore, caps
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
 from hyperpunch.hypercore.messages import Prologue
 
@@ -181,15 +192,17 @@ class Host:
         self._base = base
         self.calls: list[tuple[bytes, bool]] = []  # add_writer calls of the batch being applied
         self.removes: list[bytes] = []  # remove_writer calls of the batch being applied
+        self.ops: list[HostOp] = []  # every host call of the batch being applied, in order
 
     async def add_writer(self, key: bytes, *, indexer: bool = True) -> None:
         """Add a writer (an indexer by default, as in JS): it becomes one once its first node is
         indexed, and the linearizer then reboots with the new indexer set."""
         self.calls.append((bytes(key), indexer))
+        self.ops.append(HostOp("add", bytes(key), indexer))
         self._base.note_member(bytes(key))
 
     async def ack_writer(self, key: bytes) -> None:
-        return None
+        self.ops.append(HostOp("ack", bytes(key)))
 
     async def remove_writer(self, key: bytes) -> None:
         """Remove a writer (JS ``host.removeWriter``): once the removal is indexed the writer is
@@ -200,6 +213,7 @@ class Host:
         if self._base.indexers == [key]:
             raise AutobaseLocalError("Not allowed to remove the last indexer")
         self.removes.append(key)
+        self.ops.append(HostOp("remove", key))
 
 
 OpenFn = Callable[[ViewStore], Any]
@@ -243,6 +257,14 @@ class Autobase:
         self._replay: Replayer | None = None
         self._host_calls: dict[tuple[bytes, int], list[tuple[bytes, bool]]] = {}
         self._host_removes: dict[tuple[bytes, int], list[bytes]] = {}
+        self._host_ops: dict[tuple[bytes, int], list[HostOp]] = {}
+        self._sys: SystemCore | None = None  # the _system view, as JS writes it (indexed part)
+        # the local writer's checkpoint state (JS CheckpointCore of the local core)
+        self._sig_system: Signature | None = None
+        self._sig_encryption: Signature | None = None
+        self._sig_user: list[Signature | None] = []
+        self._digest: tuple[bytes, int] | None = None
+        self._signed_length = 0
         self._state = ApplyState([])
         self._close = CloseOnce(self._aclose)
         self.opened = False
@@ -272,6 +294,8 @@ class Autobase:
         )
         self.view = self._open(self._views)
         await self._views.ready()
+        self._sys = SystemCore(self.key, self._signer_of, self._user_tree_hash)
+        await self._sys.ready(list(self._views.views))
         self._state = ApplyState(self._views.lengths)
         if local.length:  # reopened from storage: the local writer's own blocks count again
             self._replay.feed(local.key, [await local.get(i, raw=True) for i in range(local.length)])
@@ -288,6 +312,8 @@ class Autobase:
     async def _aclose(self) -> None:
         await self._tasks.aclose()
         await self._views.aclose()
+        if self._sys is not None:
+            await self._sys.aclose()
         seen: set[int] = set()
         for core in [*self._cores.values(), *([self.local] if self.local else [])]:
             if id(core) not in seen:
@@ -388,9 +414,11 @@ class Autobase:
         values: list[Any] = list(value) if isinstance(value, list) else [value]
         raw = [None if v is None else self._encoding.encode(v) for v in values]
         blocks = self._replay.append_local(self.local.key, raw)
+        await self._drain()  # JS applies, then writes the local nodes with their checkpoints
+        blocks = await self._checkpoint_blocks(blocks)
         await self.local.append([encode(oplog_message, b) for b in blocks])
         self._fed[self.local.key] = self.local.length
-        await self._drain()
+        await self._update_signed_length()
         return self.local.length
 
     async def ack(self) -> int:
@@ -469,7 +497,8 @@ class Autobase:
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
-                self._fed[key] = core.length
+                # what was read: the core may have grown while its blocks were read
+                self._fed[key] = start + len(blocks)
                 fed_any = True
         return fed_any
 
@@ -490,6 +519,7 @@ class Autobase:
             for step in self._replay.steps():
                 if isinstance(step, Rebooted):  # the indexer set changed: roll back, re-apply
                     lengths = self._state.rebase(step.kept)
+                    await self._write_system()
                     assert self._replay.system is not None
                     await self._migrate(self._replay.system.indexer_keys, lengths)
                     await self._views.truncate(lengths)
@@ -497,6 +527,7 @@ class Autobase:
                     continue
                 if unsettled:
                     self._state.settle()
+                    await self._write_system()
                 plan = self._state.plan(step)
                 if plan.truncate_to is not None:
                     await self._views.truncate(plan.truncate_to)
@@ -506,13 +537,171 @@ class Autobase:
                     ]
                     self._host.calls = []
                     self._host.removes = []
+                    self._host.ops = []
                     if nodes:
                         await self._apply(nodes, self.view, self._host)
                     self._host_calls[(batch.key, batch.length)] = self._host.calls
                     self._host_removes[(batch.key, batch.length)] = self._host.removes
+                    self._host_ops[(batch.key, batch.length)] = self._host.ops
                     self._state.applied(batch, self._views.lengths)
                 unsettled = True
             if unsettled:
                 self._state.settle()
+                await self._write_system()
             if len(self._members) == members:
+                await self._update_signed_length()
                 return
+
+    # --- the system view and checkpoints (JS lib/system.js, CheckpointCore, _appendLocalNodes)
+
+    async def _user_tree_hash(self, index: int, length: int) -> bytes:
+        return await self._views.tree_hash(list(self._views.views)[index], length)
+
+    async def _write_system(self) -> None:
+        """Write the system flushes of the batches that became final (indexed)."""
+        assert self._sys is not None
+        for r in self._state.take_settled():
+            b = r.batch
+            ops = self._host_ops.get((b.key, b.length), [])
+            await self._sys.apply(
+                SystemBatch(b.key, b.length, b.skip_system, b.system_nodes, tuple(ops), r.view_lengths),
+                list(self._views.views),
+            )
+
+    @property
+    def system_bee(self) -> Hyperbee:
+        """The ``_system`` Hyperbee as written so far (its indexed part; binary keys/values:
+        ``01 00 || writer key`` -> member records, ``00 00 'info'`` -> the info record)."""
+        assert self._sys is not None
+        return self._sys.bee
+
+    async def system_core(self) -> ViewCoreInfo:
+        """The system view core as JS has it: its key, indexed length and tree hash."""
+        assert self._sys is not None
+        return ViewCoreInfo(self._sys.key, self._sys.length, await self._sys.tree_hash())
+
+    @property
+    def signed_length(self) -> int:
+        """How much of the system core a quorum of the indexers signed (JS ``signedLength``):
+        read from each indexer's latest checkpoint, each signature verified against the
+        system core Python wrote."""
+        return self._signed_length
+
+    async def _indexer_checkpoint(self, key: bytes) -> tuple[bytes, IndexCheckpoint] | None:
+        """An indexer's latest (digest key, system signature), as JS ``CheckpointCore``."""
+        assert self.local is not None
+        core = self.local if key == self.local.key else self._cores.get(key)
+        if core is None:
+            return None
+        length = core.length if core is self.local else self._fed.get(key, 0)
+
+        async def block(i: int) -> OplogMessage | None:
+            if not 0 <= i < length:
+                return None
+            raw = await core.get(i, raw=True, wait=False)
+            if raw is None:
+                return None
+            try:
+                msg: OplogMessage = decode(oplog_message, raw)
+            except DecodeError:
+                return None
+            return msg
+
+        last = await block(length - 1)
+        if last is None or last.digest is None or last.checkpoint is None:
+            return None
+        dig: Digest | None = last.digest
+        if dig is not None and dig.key is None:
+            prev = await block(length - 1 - dig.pointer) if dig.pointer else None
+            dig = prev.digest if prev is not None else None
+        system = last.checkpoint.system
+        if dig is None or dig.key is None or system is None:
+            return None
+        sig = system.checkpoint
+        if sig is None and system.checkpointer:
+            prev = await block(length - 1 - system.checkpointer)
+            chk = prev.checkpoint if prev is not None else None
+            sig = chk.system.checkpoint if chk is not None and chk.system is not None else None
+        return None if sig is None else (dig.key, sig)
+
+    async def _update_signed_length(self) -> None:
+        """JS ``maybeSigned``: the quorum-th largest system signature of the indexers that agree
+        on the system core key (signatures past the indexed system or not verifying count 0)."""
+        assert self._sys is not None
+        indexers = self._sys.indexer_keys
+        if not indexers:
+            return
+        quorum = len(indexers) // 2 + 1
+        lengths: list[int] = []
+        for key in indexers:
+            got = await self._indexer_checkpoint(key)
+            n = 0
+            if got is not None and got[0] == self._sys.key and 0 < got[1].length <= self._sys.length:
+                signable = caps.tree_signable(
+                    self._sys.key, await self._sys.tree_hash(got[1].length), got[1].length, 0
+                )
+                if crypto.verify(signable, got[1].signature, self._signer_of(key)):
+                    n = got[1].length
+            lengths.append(n)
+        lengths.sort(reverse=True)
+        # a migrated core's prologue counts as signed (hypercore copyPrologue)
+        self._signed_length = max(self._signed_length, self._sys.prologue_length, lengths[quorum - 1])
+
+    async def system_tree_hash(self, length: int) -> bytes:
+        """The tree hash of the system core's first ``length`` (indexed) blocks."""
+        assert self._sys is not None
+        return await self._sys.tree_hash(length)
+
+    def _make_digest(self, length: int, key: bytes) -> Digest:
+        if self._digest is not None and self._digest[0] == key:
+            return Digest(length - self._digest[1], None)
+        self._digest = (key, length)
+        return Digest(0, key)
+
+    async def _checkpoint_blocks(self, blocks: list[OplogMessage]) -> list[OplogMessage]:
+        """Add JS's checkpoint (an indexer's signatures of the indexed system, encryption and
+        user view cores) and digest (the system core key) to the local writer's new blocks."""
+        assert self._sys is not None and self.local is not None and self.local.key is not None
+        start = self.local.length
+        key = self._sys.key
+        out: list[OplogMessage] = []
+        if self.local.key not in self._sys.indexer_keys:
+            for i, b in enumerate(blocks):
+                out.append(dataclasses.replace(b, digest=self._make_digest(start + i + 1, key)))
+            return out
+        signed = self._sig_system.length if self._sig_system is not None else 0
+        signed_at = 0
+        sigs = None
+        if self._sys.length > signed:
+            kp = self.local.key_pair
+            assert kp is not None
+            sigs = await self._sys.sign(kp.secret_key)
+            signed_at = start + len(blocks)
+        for i, b in enumerate(blocks):
+            length = start + i + 1
+            if length == signed_at and sigs is not None:
+                (ss, sl), (es, el), user = sigs
+                self._sig_system = Signature(ss, sl, length)
+                self._sig_encryption = Signature(es, el, length)
+                prev = self._sig_user
+                self._sig_user = [
+                    Signature(u[0], u[1], length) if u is not None else (prev[j] if j < len(prev) else None)
+                    for j, u in enumerate(user)
+                ]
+            chk = Checkpoint(
+                _checkpointer(length, self._sig_system),
+                _checkpointer(length, self._sig_encryption),
+                [c for c in (_checkpointer(length, u) for u in self._sig_user) if c is not None]
+                if self._sig_user
+                else None,
+            )
+            out.append(dataclasses.replace(b, checkpoint=chk, digest=self._make_digest(length, key)))
+        return out
+
+
+def _checkpointer(length: int, sig: Signature | None) -> Checkpointer | None:
+    """JS ``makeCheckpoint``: the signature here, or how many blocks back it is."""
+    if sig is None:
+        return None
+    back = length - sig.at
+    return Checkpointer(back, IndexCheckpoint(sig.signature, sig.length) if back == 0 else None)

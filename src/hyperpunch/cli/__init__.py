@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from hyperpunch import __version__, crypto
-from hyperpunch.cli import bee, core, dht, relay, store, swarm, todo
+from hyperpunch.cli import bee, core, dht, fsck, relay, store, swarm, todo
 from hyperpunch.cli.demo import run_demo
 from hyperpunch.cli.options import (
     CliError,
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.register(sub)
     bee.register(sub)
     relay.register(sub)
+    fsck.register(sub)
     todo.register(sub)
     return parser
 

@@ -41,6 +41,7 @@ from hyperpunch.cli.options import (
     stdin_lines,
     storage_dir,
     until_signalled,
+    warn,
 )
 from hyperpunch.hypercore import Hypercore
 from hyperpunch.swarm import Hyperswarm
@@ -205,6 +206,11 @@ class _Prefetch:
             h.destroy()
 
 
+def _damaged(start: int, end: int, *_: Any) -> None:
+    which = f"block {start} was" if end == start + 1 else f"blocks {start}-{end - 1} were"
+    warn(f"hyperpunch: {which} damaged on disk; fetching again from peers")
+
+
 async def read(
     key: bytes,
     storage: str,
@@ -219,6 +225,7 @@ async def read(
     stop = stop if stop is not None else asyncio.Event()
     async with Hypercore(storage, key) as core:
         assert core.discovery_key is not None
+        core.on("storage-damage", _damaged)
         swarm = open_swarm(bootstrap, host)
         swarm.on_connection = lambda conn, info: core.replicate(conn)
         async with swarm, reporting_dht_status(swarm.dht, bootstrap):

@@ -15,12 +15,14 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from hashlib import blake2b
 from pathlib import Path
 
 from hyperpunch import crypto
 from hyperpunch.corestore.errors import PrimaryKeyCorruptError
+from hyperpunch.hypercore.errors import StorageFullError
 
 __all__ = ["FILE_NAME", "decode_primary_key", "encode_primary_key", "load_or_create_primary_key"]
 
@@ -62,8 +64,16 @@ def _fsync_dir(directory: Path) -> None:
 
 def load_or_create_primary_key(directory: str | os.PathLike[str], fresh: bytes | None = None) -> bytes:
     """The primary key stored in ``directory``; if there is none, store ``fresh`` (default: 32
-    random bytes) and return it."""
-    d = Path(directory)
+    random bytes) and return it. A full disk is :class:`StorageFullError` (nothing is left behind)."""
+    try:
+        return _load_or_create(Path(directory), fresh)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise StorageFullError(f"cannot store the primary key in {directory}: the disk is full") from err
+        raise
+
+
+def _load_or_create(d: Path, fresh: bytes | None) -> bytes:
     d.mkdir(parents=True, exist_ok=True)
     path = d / FILE_NAME
     try:

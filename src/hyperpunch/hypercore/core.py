@@ -22,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -45,7 +46,7 @@ from hyperpunch.hypercore.errors import (
     StorageCorruptError,
     StorageEmptyError,
 )
-from hyperpunch.hypercore.integrity import Damage, VerifiedNodes, open_verified_tree
+from hyperpunch.hypercore.integrity import Damage, HeadCorruptError, VerifiedNodes, open_verified_tree
 from hyperpunch.hypercore.merkle import (
     MerkleTree,
     MerkleTreeBatch,
@@ -82,6 +83,8 @@ __all__ = [
     "SessionNotWritableError",
     "SnapshotNotAvailableError",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_SUGGESTED_BLOCK_SIZE = 15 * 1024 * 1024
 
@@ -162,9 +165,21 @@ class Core:
         self.replicator: Replicator | None = None
         # damage found (and put right or dropped) by read-time verification, oldest first
         self.damage: list[Damage] = []
+        # True: damage is only recorded (a read-only check), storage and bitfield stay as they are
+        self.check_only = False
         self.nodes = VerifiedNodes(storage)
         self.tree: MerkleTree
-        self.tree, opened = open_verified_tree(storage, self.nodes, self.verifier, self.key)
+        try:
+            self.tree, opened = open_verified_tree(storage, self.nodes, self.verifier, self.key)
+        except HeadCorruptError as err:
+            if auth.key_pair is not None and auth.key_pair.secret_key:
+                raise  # a writer's head is its own record: reported, never replaced
+            # a reader's head is a writer's signed head: start over, peers send it again
+            head = storage.get_head()
+            _forget_everything(storage)
+            self.damage.append(Damage("head", 0, blocks=(0, head.length if head is not None else 0)))
+            log.warning("%s; the stored copy is dropped, peers send it again", err)
+            self.tree, opened = open_verified_tree(storage, self.nodes, self.verifier, self.key)
         self.bitfield: Bitfield = load_bitfield(storage)
         self.hints: CoreHints = storage.get_hints()
         if opened is not None:
@@ -503,6 +518,8 @@ class Core:
         """Store what a verification put right and drop what it could not (one atomic write);
         the dropped blocks become missing (the replicator is told, so they are fetched again)."""
         self.damage.append(damage)
+        if self.check_only:
+            return
         wb = WriteBatch()
         if damage.nodes is not None:
             lo, hi = damage.nodes
@@ -530,6 +547,8 @@ class Core:
             self.hints = wb.hints
         if dropped is not None and self.replicator is not None:
             self.replicator.on_clear(*dropped)
+        if dropped is not None:
+            self.emit("storage-damage", dropped[0], dropped[1])
 
     def emit(self, event: str, *args: Any) -> None:
         """Deliver a session event to every session of this core."""
@@ -623,6 +642,17 @@ class Core:
             self.storage.close()
         if self.directory is not None:
             release_directory(self.directory)
+
+
+def _forget_everything(storage: CoreStorage) -> None:
+    """Drop a reader's head, tree, blocks and bitfield (one write), keeping its identity."""
+    wb = WriteBatch()
+    wb.delete_head()
+    wb.delete_tree_node_range(0, -1)
+    wb.delete_block_range(0, -1)
+    wb.delete_bitfield_page_range(0, -1)
+    wb.set_hints(CoreHints(0, 0))
+    storage.write(wb)
 
 
 def _fits_key(key: bytes, manifest: Manifest) -> bool:

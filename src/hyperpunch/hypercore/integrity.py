@@ -33,7 +33,14 @@ from hyperpunch.hypercore.manifest import SignableBatch
 from hyperpunch.hypercore.merkle import MerkleTree, block_node
 from hyperpunch.hypercore.storage_records import CoreStorage
 
-__all__ = ["VERIFIED_CACHE_MAX", "Damage", "VerifiedNodes", "node_fits", "open_verified_tree"]
+__all__ = [
+    "VERIFIED_CACHE_MAX",
+    "Damage",
+    "HeadCorruptError",
+    "VerifiedNodes",
+    "node_fits",
+    "open_verified_tree",
+]
 
 VERIFIED_CACHE_MAX = 16384  # verified nodes kept per core (the roots are always trusted)
 CHUNK_DEPTH = 4  # a subtree of 2**4 blocks is read (and verified) at once
@@ -78,14 +85,6 @@ def node_fits(parent: TreeNode, left: TreeNode | None, right: TreeNode | None) -
     return crypto.parent(left, right) == parent.hash
 
 
-def _root_over(roots: list[TreeNode], index: int) -> TreeNode | None:
-    for r in roots:
-        lo, hi = flat.spans(r.index)
-        if lo <= index <= hi:
-            return r
-    return None
-
-
 class VerifiedNodes:
     """A :class:`..merkle.NodeReader` over ``storage`` that verifies what it returns (see the module
     docstring). ``tree`` is set once the trusted tree is open; ``on_damage`` applies a
@@ -98,6 +97,8 @@ class VerifiedNodes:
         self._ok: dict[int, TreeNode] = {}
         self._last = -(1 << 62)  # the last node verified through a path (spots sequential reads)
         self._ranged: RangeReader | None = storage if isinstance(storage, RangeReader) else None
+        self._spans_of: list[TreeNode] | None = None
+        self._spans: list[tuple[int, int, TreeNode]] = []
 
     def reset(self) -> None:
         """Forget every verified node (the tree moved to another fork)."""
@@ -117,16 +118,28 @@ class VerifiedNodes:
         node = self._ok.get(index)
         if node is not None:
             return node
-        raw = self.storage.get_tree_node(index)
         tree = self.tree
-        if raw is None or tree is None:
-            return raw
-        root = _root_over(tree.roots, index)
+        if tree is None:
+            return self.storage.get_tree_node(index)
+        root = self._root_over(tree, index)
         if root is None:
-            return raw
+            return self.storage.get_tree_node(index)
         if root.index == index:
             return root
+        if self._ranged is None and self.storage.get_tree_node(index) is None:
+            return None  # (the ranged stores read the node with its path, in one query)
         return self._verify_path(index, root)
+
+    def _root_over(self, tree: MerkleTree, index: int) -> TreeNode | None:
+        """The current root whose subtree holds node ``index`` (``None``: outside the tree)."""
+        roots = tree.roots
+        if self._spans_of is not roots:
+            self._spans_of = roots
+            self._spans = [(*flat.spans(r.index), r) for r in roots]
+        for lo, hi, r in self._spans:
+            if lo <= index <= hi:
+                return r
+        return None
 
     def _verify_path(self, index: int, root: TreeNode) -> TreeNode | None:
         path = [index]
@@ -171,7 +184,7 @@ class VerifiedNodes:
             chunk = storage.get_tree_nodes_in(want)
         for child in reversed(path):
             assert node is not None
-            node = self._child(node, child, chunk)
+            node = self._child(node, child, chunk, child == index)
             if node is None:
                 return None
         return node
@@ -198,7 +211,9 @@ class VerifiedNodes:
                     stack.append(right)
         return chunk
 
-    def _child(self, parent: TreeNode, index: int, chunk: dict[int, TreeNode] | None) -> TreeNode | None:
+    def _child(
+        self, parent: TreeNode, index: int, chunk: dict[int, TreeNode] | None, final: bool = False
+    ) -> TreeNode | None:
         """The verified child ``index`` of verified ``parent`` (``None``: not stored / dropped)."""
         li, ri = flat.children(parent.index) or (index, index)
         ok = self._ok
@@ -217,6 +232,8 @@ class VerifiedNodes:
             return left if index == li else right
         if left is None and right is None:
             return None  # neither stored: a sparse part of the tree, not damage
+        if final and (left if index == li else right) is None:
+            return None  # the node asked for is not stored: absent, not damage
         damage = self._repair(parent, index, li, ri, left, right)
         if self.on_damage is not None:
             self.on_damage(damage)
@@ -290,6 +307,10 @@ class VerifiedNodes:
 # --- opening -------------------------------------------------------------------------------------
 
 
+class HeadCorruptError(StorageCorruptError):
+    """The stored signed head cannot be trusted (its roots or its signature)."""
+
+
 class _Signed(Protocol):
     def verify(self, batch: SignableBatch, signature: bytes | None, /) -> bool: ...
 
@@ -333,7 +354,7 @@ def open_verified_tree(
                 damage = Damage("node", i, fixed={i: candidate})
                 break
     if roots is None:
-        raise StorageCorruptError(
+        raise HeadCorruptError(
             f"core {key.hex()}: the stored tree roots do not match the signed head (length {head.length})",
             key=key,
         )
@@ -345,7 +366,7 @@ def open_verified_tree(
         and signed is not None
         and not verifier.verify(tree.batch(), signed)
     ):
-        raise StorageCorruptError(
+        raise HeadCorruptError(
             f"core {key.hex()}: the stored head's signature does not verify (length {head.length})",
             key=key,
         )

@@ -11,6 +11,10 @@ Invariants:
   ``SESSION_NOT_WRITABLE`` on append/truncate; ``get(wait=False)`` of a missing block returns
   ``None``; ``get(wait=True)`` waits (asking the replicator) until the block is stored, the
   ``timeout`` (seconds) passes (``REQUEST_TIMEOUT``) or the session closes (``SESSION_CLOSED``).
+* Every block read is verified against the signed tree (:mod:`.integrity`): a damaged block is
+  dropped (a ``storage-damage(start, end)`` event), ``get(wait=False)`` raises ``STORAGE_CORRUPT``
+  naming the core and index, ``get(wait=True)`` waits for a peer to send it again, as for a
+  missing block. A wrong block is never returned.
 * A snapshot is frozen at the length it was made at; blocks it can no longer see because the core
   was truncated below them raise ``SNAPSHOT_NOT_AVAILABLE``.
 * ``byte_length`` excludes encryption padding (as JS's getter); ``append`` returns JS's
@@ -69,6 +73,8 @@ EventName = Literal[
     "manifest",
     "verification-error",
     "invalid-request",
+    "storage-damage",
+    "storage-error",
     "ready",
     "close",
 ]
@@ -506,9 +512,9 @@ class Hypercore:
         try:
             block = core.read_block(index)
         except StorageCorruptError:
-            if not waiting or core.replicator is None:
+            if not waiting:
                 raise
-            block = None  # dropped: wait for a peer to send it again
+            block = None  # dropped (a "storage-damage" event): wait for a peer to send it again
         if block is not None:
             return block
         if not waiting:

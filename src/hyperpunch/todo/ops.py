@@ -124,8 +124,9 @@ def _bson(data: bytes) -> dict[str, Any] | None:
 
 
 def _binary(v: Any) -> bytes | None:
-    # subtype 0 decodes as bytes, other subtypes as bson.Binary (a bytes subclass): both are a JS Binary
-    return bytes(v) if isinstance(v, bytes) else None
+    # subtype 0 decodes as bytes, other subtypes as bson.Binary (a bytes subclass). Only subtype 0 counts:
+    # js-bson 4 turns subtype 4 into a UUID (and throws unless 16 bytes), so JS peers skip the others
+    return bytes(v) if type(v) is bytes else None
 
 
 def decode_todo(value: bytes) -> dict[str, Any] | None:

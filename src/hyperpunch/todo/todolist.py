@@ -43,6 +43,8 @@ __all__ = ["PROTOCOL", "TodoList", "open_view"]
 PROTOCOL = "hyperpunch/todo-writers"
 DEFAULT_ACK_INTERVAL = 2.0  # seconds: the indexer acks soon, so other writers' nodes get indexed
 
+LAG_RETRY = 1.0  # seconds between looks at a writer core a peer has more of than we do
+
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +65,11 @@ async def apply(nodes: list[Any], view: Hyperbee, host: Host) -> None:
             await view.put(op.key, op.value)
         else:
             await view.delete(op.key)
+
+
+def _has_all(peer: Any, length: int) -> bool:
+    contiguous = getattr(peer, "remote_contiguous_length", 0)
+    return isinstance(contiguous, int) and contiguous >= length
 
 
 class TodoList:
@@ -94,6 +101,7 @@ class TodoList:
         self._pending: dict[bytes, None] = {}  # keys to add once we are writable
         self._muxes: set[Any] = set()
         self._connected = asyncio.Event()
+        self._asking: set[int] = set()  # cores we asked for an upgrade (ids)
         self._signature: tuple[Any, ...] = ()
         self._discovery: Any = None
         self.opened = False
@@ -231,21 +239,49 @@ class TodoList:
                 await self._refresh()
             except (HyperpunchError, TimeoutError) as err:  # a peer went away mid-download: next time
                 log.debug("todo update: %s", err)
-            await self._wake.wait()
+            # a peer may have more of a writer core than the upgrade we got, and no event says
+            # so (a sync message): look every LAG_RETRY seconds and ask for the upgrade
+            while not self._wake.is_set():
+                for core in self._lagging():
+                    if id(core) not in self._asking:
+                        self._asking.add(id(core))
+                        self._tasks.spawn(self._ask_upgrade(core))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LAG_RETRY)
+
+    def _lagging(self) -> list[Hypercore]:
+        return [
+            core
+            for core in self._watched.values()
+            if any(getattr(p, "remote_length", 0) > core.length for p in core.peers)
+        ]
+
+    async def _ask_upgrade(self, core: Hypercore) -> None:
+        try:
+            with contextlib.suppress(HyperpunchError, TimeoutError):
+                if await asyncio.wait_for(core.update(wait=True), LAG_RETRY * 10):
+                    self._wake.set()
+        finally:
+            self._asking.discard(id(core))
 
     def _poke(self, *_: Any) -> None:
         self._wake.set()
 
     async def _refresh(self) -> None:
         await self.base.update()
+        await self._add_pending()
+        # after _add_pending: a writer it added is a member now, and its core must be watched
+        # from here on (else its first append, with nothing else changing, is never read)
+        await self._watch_members()
+        await self._notify()
+
+    async def _watch_members(self) -> None:
         for key in self.base.members:
             if key not in self._watched and key != self.local_key:
                 core = self._watched[key] = await self.store.get(key=key)
                 self._offs.append(core.on("append", self._poke))
                 if core.length:
                     self._wake.set()
-        await self._add_pending()
-        await self._notify()
 
     async def _notify(self) -> None:
         snapshot = await self.todos()
@@ -341,8 +377,9 @@ class TodoList:
         await self._write([value])
 
     async def flushed(self) -> None:
-        """Until a connected peer has every block of our writer core (it uploaded the last one
-        from us, or says it has our length)."""
+        """Until a connected peer has every block of our writer core: it downloaded the last
+        one from us, or its bitfield says it has them all (a peer's *length* is not enough: it
+        grows with an upgrade proof, before any block)."""
         local = self.base.local
         assert local is not None
         target = local.length
@@ -351,7 +388,7 @@ class TodoList:
         done = asyncio.Event()
 
         def check(*_: Any) -> None:
-            if any(getattr(p, "remote_length", 0) >= target for p in local.peers):
+            if any(_has_all(p, target) for p in local.peers):
                 done.set()
 
         def on_upload(index: int, *_: Any) -> None:

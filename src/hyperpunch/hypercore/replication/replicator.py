@@ -41,6 +41,7 @@ from typing import Any
 
 from hyperpunch.hypercore import flat_tree as flat
 from hyperpunch.hypercore import messages as m
+from hyperpunch.hypercore.errors import HypercoreLocalError
 from hyperpunch.hypercore.replication.apply import apply_block_proofs
 from hyperpunch.hypercore.replication.peer import Peer, Req
 from hyperpunch.hypercore.replication.protocol import PROTOCOL, PROTOCOL_ALIASES, local_capability
@@ -52,6 +53,7 @@ __all__ = ["RangeWant", "Replicator"]
 log = logging.getLogger(__name__)
 
 MAX_PEERS_UPGRADE = 3
+STORAGE_RETRY = 1.0  # seconds requests pause after storing data failed here (a full disk)
 
 
 @dataclass(slots=True, eq=False)
@@ -103,6 +105,7 @@ class Replicator:
         self._pending_data: list[tuple[Peer, Req, m.Data]] = []
         self._node_memo: dict[int, bool] = {}  # tree node present? (valid during one update run)
         self._update_scheduled = False
+        self._storage_failed = False  # storing failed here: requests pause (see _on_storage_failure)
         self.closed = False
         self.peer_factory: type[Peer] = Peer
         self.stats = {"invalid_data": 0, "invalid_requests": 0, "downloaded": 0, "uploaded": 0}
@@ -246,7 +249,7 @@ class Replicator:
 
     def _run_update(self) -> None:
         self._update_scheduled = False
-        if self.closed:
+        if self.closed or self._storage_failed:
             return
         self._flush_data()
         self._node_memo.clear()
@@ -598,6 +601,9 @@ class Replicator:
         old_length, old_fork = tree.length, tree.fork
         try:
             ok = core.verify_and_apply(data, manifest=data.manifest, peer=peer)
+        except HypercoreLocalError as err:  # our disk (full, failing), not the peer
+            self._on_storage_failure(err, [req])
+            return
         except Exception as err:  # a remote fault: bad proof / signature / manifest / encoding
             self._on_bad_proof(peer, req, err)
             return
@@ -621,7 +627,11 @@ class Replicator:
         self._pending_data = []
         core = self.core
         while True:
-            results = apply_block_proofs(core, [(data, peer) for peer, _, data in items])
+            try:
+                results = apply_block_proofs(core, [(data, peer) for peer, _, data in items])
+            except HypercoreLocalError as err:  # our disk (full, failing), not the peer
+                self._on_storage_failure(err, [req for _, req, _ in items])
+                return
             retry: list[tuple[Peer, Req, m.Data]] = []
             progress = False
             for item, res in zip(items, results, strict=True):
@@ -644,6 +654,25 @@ class Replicator:
             elif req.index >= 0:
                 self._rewind(req.index)
                 self._schedule_update()
+
+    def _on_storage_failure(self, err: HypercoreLocalError, reqs: list[Req]) -> None:
+        """Storing verified data failed here (a full disk): nothing was stored; the blocks are
+        wanted again, and requests pause for ``STORAGE_RETRY`` seconds (then try again, so a
+        download continues once space is freed). Sessions get a ``storage-error`` event."""
+        log.warning("storing replicated data failed: %s", err)
+        for req in reqs:
+            if req.index >= 0:
+                self._rewind(req.index)
+        self.core.emit("storage-error", err)
+        if self.scheduler is None or self._storage_failed:
+            return
+        self._storage_failed = True
+
+        def resume() -> None:
+            self._storage_failed = False
+            self._schedule_update()
+
+        self.scheduler.call_later(STORAGE_RETRY, resume)
 
     def _on_bad_proof(self, peer: Peer, req: Req, err: BaseException) -> None:
         if getattr(err, "code", None) == "INVALID_OPERATION":
