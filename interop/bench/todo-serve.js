@@ -7,6 +7,7 @@
 // usage: node todo-serve.js '{"web": "<built page dir>"}'
 // stdout: {"event":"ready","url":"http://127.0.0.1:<port>/#<key>","key":…,"pid":…}
 // stdin: a line or EOF -> shuts down, {"event":"closed"}
+// TODO_SERVE_DEBUG=1: the always-on peer's debug lines (and every writer key it gets) on stderr
 'use strict'
 const http = require('http')
 const fs = require('fs')
@@ -31,7 +32,12 @@ async function main () {
   const relayDht = new HyperDHT({ bootstrap, host: HOST })
   const peerDht = new HyperDHT({ bootstrap, host: HOST })
   await Promise.all([relayDht.fullyBootstrapped(), peerDht.fullyBootstrapped()])
-  const list = await openTodoList({ dht: peerDht })
+  const debug = process.env.TODO_SERVE_DEBUG ? (m) => process.stderr.write('todo-serve: ' + m + '\n') : undefined
+  const list = await openTodoList({ dht: peerDht, debug })
+  if (debug) {
+    const orig = list._onWriterKey.bind(list)
+    list._onWriterKey = (key) => { debug('writer key ' + (key && key.toString('hex')) + ' writable=' + list.base.writable); return orig(key) }
+  }
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x')

@@ -3,13 +3,15 @@
 // protocol (no extra npm package: `ws` + fetch); all timing is taken inside the pages.
 // usage: node todo.js latency|memory [json opts]
 //   opts.url (+ opts.pid): measure through that server (bench_todo.py runs `hyperpunch todo serve
-//   --local` and passes its link and pid); else build the page into a temp dir, start
-//   todo-serve.js (JS testnet + the JS relay + a JS always-on peer) and measure through it.
-//   latency: two pages on the list, both writers; median ms of 20 adds (after 3 warm-up) from
-//            submit in page A to the row being in page B's DOM
-//   memory:  MiB the server process's resident memory grows by while 20 pages are open, online
-//            and connected to the always-on peer (VmRSS from /proc/<pid>/status)
-// prints {"value": figure}
+//   --local` and passes its link and pid); else start todo-serve.js (JS testnet + the JS relay + a
+//   JS always-on peer) serving opts.web (the built page; none: build it into a temp dir) and
+//   measure through it.
+//   latency: two pages on the list, both writers; median (and p90) ms of 20 adds (after 3 warm-up)
+//            from submit in page A to the row being in page B's DOM (page A's performance.now()
+//            at requestSubmit, page B's MutationObserver; both as timeOrigin + now)
+//   memory:  MiB the server process's resident memory grows by while 20 pages are open, writers,
+//            online and connected to the always-on peer (VmRSS from /proc/<pid>/status)
+// prints {"value": figure} (latency also {"p90": ms})
 'use strict'
 const { spawn, execFileSync } = require('child_process')
 const fs = require('fs')
@@ -28,9 +30,9 @@ function lines (stream, onLine) {
 
 // ---- the JS server ----
 
-async function jsServer () {
-  const web = fs.mkdtempSync(path.join(os.tmpdir(), 'todo-bench-web-'))
-  execFileSync('sh', ['browser/todo/build.sh', web], { cwd: INTEROP, stdio: ['ignore', 'ignore', 'inherit'] })
+async function jsServer (built) {
+  const web = built || fs.mkdtempSync(path.join(os.tmpdir(), 'todo-bench-web-'))
+  if (!built) execFileSync('sh', ['browser/todo/build.sh', web], { cwd: INTEROP, stdio: ['ignore', 'ignore', 'inherit'] })
   const child = spawn(process.execPath, [path.join(__dirname, 'todo-serve.js'), JSON.stringify({ web })], {
     cwd: INTEROP,
     stdio: ['pipe', 'pipe', 'inherit']
@@ -49,7 +51,7 @@ async function jsServer () {
     async close () {
       child.stdin.end('close\n')
       await new Promise((resolve) => child.once('exit', resolve))
-      fs.rmSync(web, { recursive: true, force: true })
+      if (!built) fs.rmSync(web, { recursive: true, force: true })
     }
   }
 }
@@ -163,6 +165,12 @@ function median (xs) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
 }
 
+// nearest-rank percentile (p90 of 20 samples = the 18th smallest)
+function percentile (xs, p) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]
+}
+
 async function measureLatency (browser, url, rounds = 20, warmup = 3) {
   const a = await Page.open(browser, url)
   const b = await Page.open(browser, url)
@@ -179,7 +187,7 @@ async function measureLatency (browser, url, rounds = 20, warmup = 3) {
   }
   a.close()
   b.close()
-  return median(times)
+  return { value: median(times), p90: percentile(times, 90) }
 }
 
 function rssKiB (pid) {
@@ -192,24 +200,24 @@ async function measureMemory (browser, url, pid, pages = 20) {
   const before = rssKiB(pid)
   const open = []
   for (let i = 0; i < pages; i++) open.push(await Page.open(browser, url))
-  for (const [i, p] of open.entries()) await p.until(ONLINE, `page ${i} online with a peer`)
+  for (const [i, p] of open.entries()) await p.until(WRITABLE + ' && ' + ONLINE, `page ${i} writable and online with a peer`)
   await sleep(2000) // let the sessions settle (no condition to wait on: a figure, not a test)
   let after = 0
   for (let i = 0; i < 5; i++) { after = Math.max(after, rssKiB(pid)); await sleep(200) }
   for (const p of open) p.close()
-  return (after - before) / 1024
+  return { value: (after - before) / 1024 }
 }
 
 async function main () {
   const mode = process.argv[2] || 'latency'
   const opts = JSON.parse(process.argv[3] || '{}')
-  const server = opts.url ? { url: opts.url, pid: opts.pid, async close () {} } : await jsServer()
+  const server = opts.url ? { url: opts.url, pid: opts.pid, async close () {} } : await jsServer(opts.web)
   const browser = await launchChromium()
   try {
-    const value = mode === 'memory'
+    const result = mode === 'memory'
       ? await measureMemory(browser, server.url, server.pid)
       : await measureLatency(browser, server.url)
-    console.log(JSON.stringify({ value }))
+    console.log(JSON.stringify(result))
   } finally {
     await browser.close()
     await server.close()
