@@ -78,7 +78,13 @@ async function launchChromium () {
     async close () {
       proc.kill('SIGTERM')
       await new Promise((resolve) => proc.once('exit', resolve))
-      fs.rmSync(dir, { recursive: true, force: true })
+      // Chromium's helper processes may still be writing the profile for a moment: retry, and never
+      // fail a measurement on cleanup
+      try {
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+      } catch (err) {
+        console.error('todo.js: could not remove ' + dir + ': ' + err.message)
+      }
     }
   }
 }
