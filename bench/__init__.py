@@ -8,8 +8,8 @@ hyperpunch is ahead (throughput: py/js; latency or time: js/py).
 
 A side may report more than its figure: the JS script as further numeric keys of its JSON line, the
 Python side by returning a :class:`Figure` with ``extra``; each shows up in the row as
-``hyperpunch_<key>`` / ``js_<key>`` (e.g. a p90 beside a median). ``runs`` caps the interleaved
-runs of a workload that is long and already a median of many rounds. A workload whose JS side is
+``hyperpunch_<key>`` / ``js_<key>`` (e.g. a p90 beside a median). ``runs`` sets the interleaved
+runs of a workload that is long and already a median of many rounds (``--repeat`` still overrides). A workload whose JS side is
 not measured has ``js_script=None`` and says why in ``js_missing``; its row has ``"js": null``.
 """
 

@@ -17,6 +17,7 @@ from hyperpunch.eventloop import loop_name, run
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "interop"
+DEFAULT_REPEAT = 3
 
 
 def discover() -> list[Workload]:
@@ -76,8 +77,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=3,
-        help="runs of each side, interleaved; the median of each side is reported (default 3)",
+        default=None,
+        help="runs of each side, interleaved; the median of each side is reported (default 3, or the"
+        " workload's own runs)",
     )
     args = parser.parse_args()
     workloads = [w for w in discover() if args.only in w.name]
@@ -87,7 +89,7 @@ def main() -> int:
     for workload in workloads:
         py_runs: list[float] = []
         js_runs: list[float] = []
-        repeat = max(1, args.repeat if workload.runs is None else min(args.repeat, workload.runs))
+        repeat = max(1, args.repeat or workload.runs or DEFAULT_REPEAT)
         for _ in range(repeat):  # interleaved, so background load hits both sides alike
             py_runs.append(run_python(workload))
             if workload.js_script is not None:

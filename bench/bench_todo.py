@@ -20,8 +20,8 @@ holepuncher on loopback and the pages never become writers (todo-serve.js says m
 * ``todo_relay_memory_20_pages``: MiB the serving process's resident memory (VmRSS) grows by from
   before the first page to 20 pages open, all writers, online and connected to the always-on peer.
 
-One run per side (each figure is already a median of 20 rounds, or one memory reading); with the
-serve start-up the pair takes about a minute.
+One run per side by default (each figure is already a median of 20 rounds, or one memory reading;
+``make bench ONLY=todo REPEAT=3`` takes the median of 3); the pair takes about 30 s.
 """
 
 from __future__ import annotations

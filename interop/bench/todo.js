@@ -65,7 +65,7 @@ async function launchChromium () {
     '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
     '--disable-backgrounding-occluded-windows', '--remote-debugging-port=0',
     '--user-data-dir=' + dir, 'about:blank'
-  ], { stdio: ['ignore', 'ignore', 'pipe'] })
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true }) // its own process group: closed as one
   const endpoint = await new Promise((resolve, reject) => {
     lines(proc.stderr, (line) => {
       const m = /DevTools listening on (ws:\/\/\S+)/.exec(line)
@@ -76,14 +76,23 @@ async function launchChromium () {
   return {
     http: `http://${endpoint.host}`,
     async close () {
-      proc.kill('SIGTERM')
-      await new Promise((resolve) => proc.once('exit', resolve))
-      // Chromium's helper processes may still be writing the profile for a moment: retry, and never
-      // fail a measurement on cleanup
-      try {
-        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
-      } catch (err) {
-        console.error('todo.js: could not remove ' + dir + ': ' + err.message)
+      const exited = proc.exitCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once('exit', resolve))
+      try { process.kill(-proc.pid, 'SIGTERM') } catch { proc.kill('SIGTERM') }
+      await exited
+      // Chromium's helper processes may still be writing the profile for a moment: wait for the
+      // group to be gone, retry, and never fail a measurement on cleanup
+      for (let i = 0; i < 50; i++) {
+        try { process.kill(-proc.pid, 0) } catch { break }
+        await sleep(100)
+      }
+      for (let i = 0; ; i++) {
+        try {
+          fs.rmSync(dir, { recursive: true, force: true })
+          break
+        } catch (err) {
+          if (i === 20) { console.error('todo.js: could not remove ' + dir + ': ' + err.message); break }
+          await sleep(100)
+        }
       }
     }
   }
