@@ -8,11 +8,10 @@ an always-on peer running the page's own client code in Node on a native HyperDH
 the built page (``interop/browser/dist/todo``, ``make todo-bundle``) in Debian's Chromium, driven by
 the same script over the DevTools protocol on both sides; all timing is taken inside the pages.
 
-One difference in mode: the pages reach hyperpunch's always-on peer through the relay in
-non-custodial mode (the page runs its own Noise), but the JS twin's relay refuses non-custodial
-connects so its pages fall back to custodial mode (the relay runs Noise for them): through the JS
-relay a non-custodial connect to the always-on peer loses a race with hyperdht's server-side
-holepuncher on loopback and the pages never become writers (todo-serve.js says more).
+The pages use the relay in non-custodial mode on both sides (the page runs its own Noise). The JS
+twin's always-on peer runs on a node created with ``firewalled: false`` (true on loopback): with the
+default, its server's holepuncher aborted each relayed non-custodial connect before the page's first
+packet arrived and the pages never became writers (todo-serve.js says more).
 
 * ``todo_add_to_visible``: two pages on the list, both writers; median ms of 20 adds (3 warm-up)
   from ``requestSubmit()`` in page A (``performance.now()``) to the row in page B's DOM (a

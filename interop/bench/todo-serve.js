@@ -2,8 +2,8 @@
 // JS DHT testnet (@hyperswarm/testnet), the pinned @hyperswarm/dht-relay 0.4.3 relay (`relay()` on
 // a `ws` server at /relay) and the built page over HTTP on ONE port (GET /list -> the key), plus the
 // list's always-on peer: the same client code as the page (browser/todo/client.js) on a native
-// HyperDHT, in memory, creating the list (its indexer) and adding every page as a writer. The relay
-// refuses non-custodial connects, so the pages use custodial mode (refuseNonCustodialConnects says why).
+// HyperDHT, in memory, creating the list (its indexer) and adding every page as a writer. The pages
+// use the relay in non-custodial mode, as they do with `hyperpunch todo serve`.
 //
 // usage: node todo-serve.js '{"web": "<built page dir>"}'
 // stdout: {"event":"ready","url":"http://127.0.0.1:<port>/#<key>","key":…,"pid":…}
@@ -19,31 +19,10 @@ const createTestnet = require('@hyperswarm/testnet')
 const { relay } = require('@hyperswarm/dht-relay')
 const Stream = require('@hyperswarm/dht-relay/ws')
 const { WebSocketServer } = require('ws')
-const { PassThrough } = require('stream')
 
 const HOST = '127.0.0.1'
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' }
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
-
-// The relay answers a page's non-custodial connect the way a relay without that mode does, so the
-// page (client.js _onConnectError) reconnects in custodial mode. Why: through this relay
-// (dht-relay 0.4.3 on hyperdht 6.34, loopback testnet) a non-custodial connect loses a race. The
-// always-on peer's server takes the LAN path, sets up a holepuncher and, when its punch rounds end
-// with no packet on the raw stream, aborts and destroys that stream; in non-custodial mode the
-// first packet is the page's secret-stream header, which has to cross the WebSocket from the page
-// first (the relay's StreamProxy sends nothing of its own), so it lands after the abort (always
-// from Chromium, about one time in two from Node) and the peer never sees the connection: the
-// pages stay read-only. In custodial mode the relay's own secret stream sends its header at once.
-function refuseNonCustodialConnects (dht) {
-  const connect = dht.connect.bind(dht)
-  dht.connect = (remotePublicKey, opts = {}) => {
-    if (!opts.createHandshake) return connect(remotePublicKey, opts)
-    const err = new Error('NON_CUSTODIAL_UNSUPPORTED: non-custodial connect is not supported by this relay')
-    const refused = new PassThrough() // never 'open': the relay sends the error as the connect's destroy
-    setImmediate(() => refused.destroy(err))
-    return refused
-  }
-}
 
 async function main () {
   const opts = JSON.parse(process.argv[2] || '{}')
@@ -52,8 +31,14 @@ async function main () {
   const testnet = await createTestnet(3, { host: HOST })
   const bootstrap = testnet.bootstrap
   const relayDht = new HyperDHT({ bootstrap, host: HOST })
-  refuseNonCustodialConnects(relayDht)
-  const peerDht = new HyperDHT({ bootstrap, host: HOST })
+  // The always-on peer's node says it is reachable (firewalled: false; it is, on loopback), so its server answers a
+  // connect with "open, connect to me" and waits for the first packet. With the default (firewall
+  // unknown) the server takes the LAN path, sets up a holepuncher and aborts the raw stream when its
+  // punch rounds end with no packet on it; a page's non-custodial connect through this relay
+  // (dht-relay 0.4.3 on hyperdht 6.34) sends its first packet only once the page's secret-stream
+  // header has crossed the WebSocket (the relay's StreamProxy sends nothing of its own), which lost
+  // that race always from Chromium (about one time in two from Node): the pages stayed read-only.
+  const peerDht = new HyperDHT({ bootstrap, host: HOST, firewalled: false })
   await Promise.all([relayDht.fullyBootstrapped(), peerDht.fullyBootstrapped()])
   const debug = process.env.TODO_SERVE_DEBUG ? (m) => process.stderr.write('todo-serve: ' + m + '\n') : undefined
   const list = await openTodoList({ dht: peerDht, debug })
