@@ -12,11 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import Workload
+from bench import Figure, Workload
 from hyperpunch.eventloop import loop_name, run
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = ROOT / "interop"
+DEFAULT_REPEAT = 3
 
 
 def discover() -> list[Workload]:
@@ -29,6 +30,7 @@ def discover() -> list[Workload]:
 
 
 def run_js(workload: Workload) -> float:
+    assert workload.js_script is not None
     proc = subprocess.run(
         ["node", str(INTEROP / "bench" / workload.js_script), *workload.js_args],
         capture_output=True,
@@ -39,18 +41,34 @@ def run_js(workload: Workload) -> float:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{workload.js_script} failed:\n{proc.stderr}")
-    return float(json.loads(proc.stdout.strip().splitlines()[-1])["value"])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    extra = {k: float(v) for k, v in out.items() if k != "value" and isinstance(v, int | float)}
+    return Figure(float(out["value"]), **extra)
 
 
 def run_python(workload: Workload) -> float:
     result = workload.run_python()
     if inspect.isawaitable(result):
-        return float(run(_await(result)))
-    return float(result)  # type: ignore[arg-type]
+        return _keep(run(_await(result)))
+    return _keep(result)
+
+
+def _keep(value: float) -> float:
+    return value if isinstance(value, Figure) else float(value)
 
 
 async def _await(aw: object) -> float:
-    return float(await aw)  # type: ignore[misc]
+    return _keep(await aw)  # type: ignore[misc]
+
+
+def _extras(side: str, runs: list[float]) -> dict[str, float]:
+    """The median over runs of each extra figure a side reported, as ``<side>_<key>``."""
+    keys = sorted({k for r in runs if isinstance(r, Figure) for k in r.extra})
+    out: dict[str, float] = {}
+    for key in keys:
+        values = [r.extra[key] for r in runs if isinstance(r, Figure) and key in r.extra]
+        out[f"{side}_{key}"] = round(statistics.median(values), 3)
+    return out
 
 
 def main() -> int:
@@ -59,8 +77,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=3,
-        help="runs of each side, interleaved; the median of each side is reported (default 3)",
+        default=None,
+        help="runs of each side, interleaved; the median of each side is reported (default 3, or the"
+        " workload's own runs)",
     )
     args = parser.parse_args()
     workloads = [w for w in discover() if args.only in w.name]
@@ -70,19 +89,26 @@ def main() -> int:
     for workload in workloads:
         py_runs: list[float] = []
         js_runs: list[float] = []
-        for _ in range(max(1, args.repeat)):  # interleaved, so background load hits both sides alike
+        repeat = max(1, args.repeat or workload.runs or DEFAULT_REPEAT)
+        for _ in range(repeat):  # interleaved, so background load hits both sides alike
             py_runs.append(run_python(workload))
-            js_runs.append(run_js(workload))
-        py, js = statistics.median(py_runs), statistics.median(js_runs)
-        row = {
+            if workload.js_script is not None:
+                js_runs.append(run_js(workload))
+        py = statistics.median(py_runs)
+        js = statistics.median(js_runs) if js_runs else None
+        row: dict[str, object] = {
             "name": workload.name,
             "unit": workload.unit,
             "hyperpunch": round(py, 3),
-            "js": round(js, 3),
-            "ratio": round(workload.ratio(py, js), 3),
+            "js": None if js is None else round(js, 3),
+            "ratio": None if js is None else round(workload.ratio(py, js), 3),
             "runs": len(py_runs),
             "loop": loop_name(),
+            **_extras("hyperpunch", py_runs),
+            **_extras("js", js_runs),
         }
+        if js is None:
+            row["js_missing"] = workload.js_missing or "not measured"
         print(json.dumps(row), flush=True)
     return 0
 
