@@ -16,11 +16,10 @@ open a Hyperbee on. :meth:`Autobase.view_core` gives the key, length and tree ha
 core has (the views move to a core signed by the indexers, prologued by their indexed content,
 at every indexer change, the bootstrap's first batch included, as JS ``_generateNextViews``).
 
-What is *not* JS autobase yet: the system view's Hyperbee (so the system core's key, length and
-root are not JS's; membership for ``writable`` lives in memory and is not undone on reorder),
-view cores actually written under the derived key and signed, checkpoints/digests in the
-blocks (a JS peer's signed length does not grow from a Python indexer's signatures), optimistic
-apply, fast-forward, wakeup and encryption.
+The system view is JS's ``_system`` Hyperbee (members, indexers, heads, digest), written by
+Python indexers with checkpoints and digests in their oplog blocks, so a JS peer's signed length
+grows from a Python indexer's signatures (:attr:`Autobase.signed_length` is the same figure).
+What is *not* JS autobase yet: optimistic apply, fast-forward, wakeup hints and encryption.
 
 Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
 a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
