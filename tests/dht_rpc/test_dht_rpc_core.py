@@ -466,3 +466,30 @@ def test_outbox_mode_and_deadlines() -> None:
     assert probe.command == 1 and probe.value == (5000).to_bytes(2, "little")  # type: ignore[union-attr]
     assert decode_message(nxt[1][1]).command == 2  # type: ignore[union-attr]
     assert core.host == "10.0.0.9"  # NAT sampled from the bootstrap reply
+
+
+def test_response_waiting_in_the_socket_settles_before_its_timeout() -> None:
+    """A response read after its request's deadline (the loop was busy while it sat in the
+    socket) settles the request: no resend of a request whose answer is already here."""
+    from hyperpunch.dht_rpc import ResponseMessage, decode_message, encode_response
+
+    core = DHTCore(bootstrap=[], now=100.0, rng=random.Random(1), random_bytes=random.Random(2).randbytes)
+    core.bind("S", "C", 5000, bootstrap=False)
+    core.datagrams_to_send()
+    got = Outcome()
+    core.ping(("10.0.0.7", 4000), on_response=got.ok, on_error=got.fail)
+    sent = core.datagrams_to_send()
+    assert len(sent) == 1
+    data = sent[0][1]
+    m = decode_message(data)
+    reply = encode_response(ResponseMessage(m.tid, Address("10.0.0.9", 5001)))
+    core.receive_datagram(reply, ("10.0.0.7", 4000), 101.5, socket="C")  # 1.5 s later: past the 1 s timeout
+    assert got.response is not None and got.error is None
+    assert [d for _s, d, *_ in core.datagrams_to_send() if d == data] == []  # not resent
+    requests = core.stats["requests"]
+    assert isinstance(requests, dict) and requests["retries"] == 0 and requests["timeouts"] == 0
+    # a request that gets no answer is still resent once its deadline passes
+    core.ping(("10.0.0.8", 4000), on_response=got.ok, on_error=got.fail)
+    lost = core.datagrams_to_send()[0][1]
+    core.handle_timer(103.0)
+    assert [d for _s, d, *_ in core.datagrams_to_send() if d == lost] == [lost]

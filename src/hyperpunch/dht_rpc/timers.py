@@ -55,6 +55,11 @@ class Timers:
             heapq.heappop(heap)
         return heap[0].deadline if heap else None
 
+    def set_clock(self, now: float) -> None:
+        """Set the clock to ``now`` (never backwards) without running the timers now due."""
+        if now > self.now:
+            self.now = now
+
     def advance(self, now: float) -> None:
         """Set the clock to ``now`` (never backwards) and run every timer that is due."""
         if now > self.now:
