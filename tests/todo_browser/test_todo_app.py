@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from todo_page import add, chrome, open_page, row, rows, wait, wait_rows
-from todo_serve import Served, build_bundle, parse_ls, todo_cli, todo_serve
+from todo_serve import ServedList, build_bundle, parse_ls, todo_serve
 
 pytestmark = pytest.mark.interop
 
@@ -30,25 +30,9 @@ SCREENSHOT = Path(os.environ.get("TODO_APP_SCREENSHOT", ROOT / "build" / "screen
 
 
 @dataclass
-class App:
-    served: Served
-    storage: Path
-    web: Path
-    cli_storage: Path
+class App(ServedList):
     a: WebDriver
     b: WebDriver
-    stack: ExitStack
-
-    def stop(self) -> None:
-        self.stack.close()
-
-    def start(self, port: int) -> None:
-        """Start serve again on the same storage (and ``port``: the pages' relay URL)."""
-        self.stack = ExitStack()
-        self.served = self.stack.enter_context(todo_serve(self.storage, self.web, port))
-
-    def cli(self, *args: str) -> str:
-        return todo_cli(self.served, self.cli_storage, *args)
 
 
 def writable(driver: WebDriver) -> bool:
@@ -78,7 +62,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         pages.callback(b.quit)
         stack = ExitStack()
         served = stack.enter_context(todo_serve(storage, web))
-        state = App(served, storage, web, cli_storage, a, b, stack)
+        state = App(served, storage, web, cli_storage, stack, a, b)
         try:
             join(a, served.url)
             join(b, served.url)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from firefox_bidi import CONTROL, ENTER, Firefox, Page, firefox
-from todo_serve import Served, build_bundle, parse_ls, todo_cli, todo_serve
+from todo_serve import ServedList, build_bundle, parse_ls, todo_serve
 
 pytestmark = pytest.mark.interop
 
@@ -37,26 +37,10 @@ WRITABLE = (
 
 
 @dataclass
-class App:
-    served: Served
-    storage: Path
-    web: Path
-    cli_storage: Path
+class App(ServedList):
     browser: Firefox
     a: Page
     b: Page
-    stack: ExitStack
-
-    def stop(self) -> None:
-        self.stack.close()
-
-    def start(self, port: int) -> None:
-        """Start serve again on the same storage (and ``port``: the pages' relay URL)."""
-        self.stack = ExitStack()
-        self.served = self.stack.enter_context(todo_serve(self.storage, self.web, port))
-
-    def cli(self, *args: str) -> str:
-        return todo_cli(self.served, self.cli_storage, *args)
 
     def why(self) -> str:
         return "\n".join(["page console:", *self.browser.console()[-30:], self.served.describe()])
@@ -134,7 +118,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         stack = ExitStack()
         served = stack.enter_context(todo_serve(storage, web))
         a, b = browser.new_page(), browser.new_page()
-        state = App(served, storage, web, cli_storage, browser, a, b, stack)
+        state = App(served, storage, web, cli_storage, stack, browser, a, b)
         try:
             join(a, served.url)
             join(b, served.url)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +118,29 @@ def todo_serve(storage: Path, web: Path, port: int = 0) -> Iterator[Served]:
                 proc.wait()
         for t in threads:
             t.join(10)
+
+
+@dataclass
+class ServedList:
+    """A running ``todo serve`` a test can stop and start again on the same storage, and the
+    storage of a CLI peer of its list (the page tests' apps extend it with their pages)."""
+
+    served: Served
+    storage: Path
+    web: Path
+    cli_storage: Path
+    stack: ExitStack
+
+    def stop(self) -> None:
+        self.stack.close()
+
+    def start(self, port: int) -> None:
+        """Start serve again on the same storage (and ``port``: the pages' relay URL)."""
+        self.stack = ExitStack()
+        self.served = self.stack.enter_context(todo_serve(self.storage, self.web, port))
+
+    def cli(self, *args: str) -> str:
+        return todo_cli(self.served, self.cli_storage, *args)
 
 
 def todo_cli(served: Served, storage: Path, *args: str) -> str:
