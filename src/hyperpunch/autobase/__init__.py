@@ -16,7 +16,8 @@ Layers, lowest first:
   :mod:`~hyperpunch.autobase.replay` (writer blocks in, linearizer reboots on indexer changes).
 * :mod:`~hyperpunch.autobase.memory`: in-memory writers and a DAG driver (the test harness).
 * :mod:`~hyperpunch.autobase.base`: the async :class:`Autobase` over a Corestore (views in
-  memory or on a Hypercore for a Hyperbee, their JS core identity, acks, writer removal).
+  memory or on a Hypercore for a Hyperbee, their JS core identity, acks, writer removal);
+  :mod:`~hyperpunch.autobase.encryption`: block encryption with ``encryption_key`` (JS's).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hyperpunch.autobase.errors import (
     AutobaseLocalError,
     AutobaseRemoteError,
     CorruptedDagError,
+    EncryptionKeyError,
     NotWritableError,
 )
 from hyperpunch.autobase.linearizer import Linearizer
@@ -38,6 +40,7 @@ __all__ = [
     "AutobaseLocalError",
     "AutobaseRemoteError",
     "CorruptedDagError",
+    "EncryptionKeyError",
     "Host",
     "Linearizer",
     "MemoryView",

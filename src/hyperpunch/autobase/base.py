@@ -19,7 +19,11 @@ at every indexer change, the bootstrap's first batch included, as JS ``_generate
 The system view is JS's ``_system`` Hyperbee (members, indexers, heads, digest), written by
 Python indexers with checkpoints and digests in their oplog blocks, so a JS peer's signed length
 grows from a Python indexer's signatures (:attr:`Autobase.signed_length` is the same figure).
-What is *not* JS autobase yet: optimistic apply, fast-forward, wakeup hints and encryption.
+With ``encryption_key`` (32 bytes, JS ``encryptionKey``) every writer core is block-encrypted
+and the view and system cores' keys and tree hashes are those of JS's encrypted cores (see
+:mod:`~hyperpunch.autobase.encryption`); a writer block that does not decode once decrypted
+raises :class:`~hyperpunch.autobase.errors.EncryptionKeyError`, as does an encrypted base opened
+without its key. What is *not* JS autobase yet: optimistic apply, fast-forward, wakeup hints.
 
 Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
 a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
@@ -44,6 +48,7 @@ from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
+from hyperpunch.autobase.encryption import KEY_BYTES, BaseEncryption, writer_blocks
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import (
     Checkpoint,
@@ -139,6 +144,10 @@ class ViewStore:
 
     def __init__(self) -> None:
         self.views: dict[str, View] = {}
+        # an encrypted base: how a view core stores a block (view name, index, block), and the
+        # stored blocks computed so far per view (plain block, stored block)
+        self.cipher: Callable[[str, int, bytes], bytes] | None = None
+        self._stored: dict[str, list[tuple[bytes, bytes]]] = {}
 
     def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
         view = self.views.get(name)
@@ -167,9 +176,31 @@ class ViewStore:
 
     async def tree_hash(self, name: str, length: int) -> bytes:
         view = self.views[name]
+        if self.cipher is not None:  # the hash of the blocks as JS's encrypted core stores them
+            if isinstance(view, MemoryView):
+                blocks = view.blocks(length)
+            else:
+                blocks = [await view.get(i, raw=True) for i in range(length)]
+            return keys.tree_hash(self._encrypted(name, blocks))
         if isinstance(view, MemoryView):
             return keys.tree_hash(view.blocks(length))
         return await view.tree_hash(length) if length else keys.tree_hash([])
+
+    def _encrypted(self, name: str, blocks: list[bytes]) -> list[bytes]:
+        assert self.cipher is not None
+        done = self._stored.setdefault(name, [])
+        out: list[bytes] = []
+        for i, block in enumerate(blocks):
+            if i < len(done) and done[i][0] == block:
+                out.append(done[i][1])
+                continue
+            stored = self.cipher(name, i, block)
+            if i < len(done):
+                done[i] = (block, stored)
+            else:
+                done.append((block, stored))
+            out.append(stored)
+        return out
 
     async def truncate(self, lengths: Sequence[int]) -> None:
         for view, length in zip(self.views.values(), lengths, strict=False):
@@ -230,8 +261,13 @@ class Autobase:
         value_encoding: str | ValueEncoding = "binary",
         ack_interval: float = DEFAULT_ACK_INTERVAL,
         ack_threshold: int = DEFAULT_ACK_THRESHOLD,
+        encryption_key: bytes | None = None,
     ) -> None:
+        if encryption_key is not None and len(encryption_key) != KEY_BYTES:
+            raise AutobaseLocalError("encryption key must be 32 bytes")
         self.store = store
+        self._encryption_key = None if encryption_key is None else bytes(encryption_key)
+        self._crypt: BaseEncryption | None = None
         self.ack_interval = ack_interval  # seconds; 0: no automatic acks
         self.ack_threshold = ack_threshold  # 0: no early acks
         self._ack_tick = 0
@@ -277,10 +313,16 @@ class Autobase:
     async def ready(self) -> None:
         if self.opened:
             return
-        local = self.local = await self.store.get(name="local")
+        ek = self._encryption_key
+        local = self.local = await self.store.get(name="local", encryption_key=ek)
         assert local.key is not None
+        if ek is not None and local.padding == 0:  # the store had it open without the key
+            raise AutobaseLocalError("the local writer core is already open unencrypted")
         self.key = self.bootstrap or local.key
-        boot = local if self.key == local.key else await self.store.get(key=self.key)
+        if ek is not None:
+            self._crypt = BaseEncryption(self.key, ek)
+            self._views.cipher = self._crypt.encrypt_view_block
+        boot = local if self.key == local.key else await self.store.get(key=self.key, encryption_key=ek)
         self.discovery_key = boot.discovery_key
         self._cores[self.key] = boot
         self._members[self.key] = None
@@ -293,11 +335,18 @@ class Autobase:
         )
         self.view = self._open(self._views)
         await self._views.ready()
-        self._sys = SystemCore(self.key, self._signer_of, self._user_tree_hash)
+        self._sys = SystemCore(
+            self.key,
+            self._signer_of,
+            self._user_tree_hash,
+            block_encryption_key=ek,
+            cipher=self._views.cipher,
+        )
         await self._sys.ready(list(self._views.views))
         self._state = ApplyState(self._views.lengths)
         if local.length:  # reopened from storage: the local writer's own blocks count again
-            self._replay.feed(local.key, [await local.get(i, raw=True) for i in range(local.length)])
+            stored = [await local.get(i, raw=True) for i in range(local.length)]
+            self._replay.feed(local.key, self._plain(local.key, 0, stored))
             self._fed[local.key] = local.length
         self.opened = True
         if local.length:
@@ -320,6 +369,15 @@ class Autobase:
                 await core.aclose()
 
     # --- state
+
+    @property
+    def encryption_key(self) -> bytes | None:
+        """The block encryption key (JS ``base.encryptionKey``), or None: not encrypted."""
+        return self._encryption_key
+
+    def _plain(self, key: bytes, start: int, stored: list[bytes]) -> list[bytes]:
+        assert self.key is not None
+        return writer_blocks(self._crypt, self.key, key, start, stored)
 
     @property
     def writable(self) -> bool:
@@ -371,7 +429,13 @@ class Autobase:
         assert self.key is not None
         index = list(self._views.views).index(name)
         length = self._views.lengths[index] if tip else self._state.final_lengths[index]
-        key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
+        key = keys.view_key(
+            self.key,
+            self._signers,
+            name,
+            prologue=self._prologues.get(name),
+            encryption_key=self._encryption_key,
+        )
         return ViewCoreInfo(key, length, await self._views.tree_hash(name, length))
 
     def _signer_of(self, key: bytes) -> bytes:
@@ -488,11 +552,12 @@ class Autobase:
                 continue
             core = self._cores.get(key)
             if core is None:
-                core = self._cores[key] = await self.store.get(key=key)
+                core = self._cores[key] = await self.store.get(key=key, encryption_key=self._encryption_key)
             if wait:
                 await self._sync(core)
             start = self._fed.get(key, 0)
-            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            stored = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            blocks = self._plain(key, start, stored)
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
@@ -600,6 +665,8 @@ class Autobase:
             raw = await core.get(i, raw=True, wait=False)
             if raw is None:
                 return None
+            if self._crypt is not None:
+                raw = self._crypt.decrypt_writer_block(key, i, raw)
             try:
                 msg: OplogMessage = decode(oplog_message, raw)
             except DecodeError:
