@@ -5,7 +5,8 @@
 // lib/encryption.js derives them), the stored (encrypted, padded) bytes of the first local,
 // view and system blocks and their plaintexts, and the view and system cores (key, length, tree
 // hash). The same run without an encryption key gives the keys an unencrypted base has (the view
-// namespaces hash the encryption key, so they differ). Bytes are hex strings.
+// namespaces hash the encryption key, so they differ). And `encrypt: true` with no key: the key
+// autobase derives from the store and keeps in the local core's user data. Bytes are hex strings.
 'use strict'
 const fs = require('fs')
 const os = require('os')
@@ -18,8 +19,9 @@ const hex = (b) => b4a.toString(b, 'hex')
 const PRIMARY = b4a.alloc(32, 5)
 const ENCRYPTION_KEY = b4a.alloc(32, 9)
 
-function makeBase (store, encryptionKey) {
+function makeBase (store, encryptionKey, encrypt = false) {
   return new Autobase(store, null, {
+    encrypt,
     valueEncoding: 'json',
     ackInterval: 0,
     ackThreshold: 0,
@@ -91,6 +93,22 @@ async function run (encryptionKey) {
   return out
 }
 
+async function generated () {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'autobase-enc-vectors-'))
+  const store = new Corestore(path.join(tmp, 's'), { primaryKey: PRIMARY, unsafe: true })
+  const base = makeBase(store, null, true)
+  await base.ready()
+  const out = {
+    primaryKey: hex(PRIMARY),
+    encryptionKey: hex(base.encryptionKey),
+    localUserData: hex(await base.local.getUserData('autobase/encryption'))
+  }
+  await base.close()
+  await store.close()
+  fs.rmSync(tmp, { recursive: true, force: true })
+  return out
+}
+
 module.exports = async function () {
-  return { encrypted: await run(ENCRYPTION_KEY), plain: await run(null) }
+  return { encrypted: await run(ENCRYPTION_KEY), plain: await run(null), generated: await generated() }
 }

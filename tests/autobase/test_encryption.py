@@ -168,6 +168,45 @@ async def test_a_peer_with_a_wrong_key_or_none_fails_clearly(tmp_path: Path, oth
             await b.aclose()
 
 
+async def test_encrypt_derives_js_key_and_a_reopen_needs_no_key(tmp_path: Path) -> None:
+    """``encrypt=True`` and no key: the key JS derives from the store (kept in the local core's
+    user data, as JS); reopened with no key the base is still encrypted with it and reads its
+    own blocks back."""
+    gen = V["generated"]
+    async with Corestore(tmp_path / "s", primary_key=bytes.fromhex(gen["primaryKey"]), unsafe=True) as store:
+        base = Autobase(
+            store, open=open_view, apply=apply, value_encoding="json", ack_interval=0, encrypt=True
+        )
+        await base.ready()
+        assert base.local is not None
+        assert base.encryption_key is not None and base.encryption_key.hex() == gen["encryptionKey"]
+        assert (await base.local.get_user_data("autobase/encryption") or b"").hex() == gen["localUserData"]
+        await base.append("v0")
+        await base.append("v1")
+        key, view = base.key, await base.view_core("view")
+        await base.aclose()
+    async with Corestore(tmp_path / "s", primary_key=bytes.fromhex(gen["primaryKey"]), unsafe=True) as store:
+        again = make(store, key=None)
+        await again.ready()
+        try:
+            assert again.key == key
+            assert again.encryption_key is not None and again.encryption_key.hex() == gen["encryptionKey"]
+            assert await values(again.view) == ["v0", "v1"]
+            assert await again.view_core("view") == view
+            await again.append("v2")
+            assert await values(again.view) == ["v0", "v1", "v2"]
+        finally:
+            await again.aclose()
+
+
+async def test_encrypted_without_a_key_is_refused(tmp_path: Path) -> None:
+    async with Corestore(tmp_path / "s", primary_key=bytes([2]) * 32, unsafe=True) as store:
+        base = Autobase(store, open=open_view, apply=apply, ack_interval=0, encrypted=True)
+        with pytest.raises(AutobaseLocalError):
+            await base.ready()
+        await base.aclose()
+
+
 def test_the_key_must_be_32_bytes(tmp_path: Path) -> None:
     with pytest.raises(AutobaseLocalError):
         Autobase(None, open=open_view, apply=apply, encryption_key=b"short")  # type: ignore[arg-type]

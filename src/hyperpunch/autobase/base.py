@@ -80,6 +80,7 @@ __all__ = [
     "ViewStore",
 ]
 
+ENCRYPTION_USER_DATA = "autobase/encryption"  # the local core's user data key of the key (JS)
 DEFAULT_ACK_INTERVAL = 10.0  # seconds (JS 10 000 ms)
 DEFAULT_ACK_THRESHOLD = 4
 PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
@@ -262,11 +263,15 @@ class Autobase:
         ack_interval: float = DEFAULT_ACK_INTERVAL,
         ack_threshold: int = DEFAULT_ACK_THRESHOLD,
         encryption_key: bytes | None = None,
+        encrypt: bool = False,
+        encrypted: bool = False,
     ) -> None:
         if encryption_key is not None and len(encryption_key) != KEY_BYTES:
             raise AutobaseLocalError("encryption key must be 32 bytes")
         self.store = store
         self._encryption_key = None if encryption_key is None else bytes(encryption_key)
+        self._encrypt = encrypt  # JS ``encrypt``: no key given, derive one from the store
+        self._encrypted = encrypted or encryption_key is not None  # JS ``encrypted``: a key is a must
         self._crypt: BaseEncryption | None = None
         self.ack_interval = ack_interval  # seconds; 0: no automatic acks
         self.ack_threshold = ack_threshold  # 0: no early acks
@@ -313,11 +318,9 @@ class Autobase:
     async def ready(self) -> None:
         if self.opened:
             return
-        ek = self._encryption_key
-        local = self.local = await self.store.get(name="local", encryption_key=ek)
+        local = self.local = await self.store.get(name="local")
         assert local.key is not None
-        if ek is not None and local.padding == 0:  # the store had it open without the key
-            raise AutobaseLocalError("the local writer core is already open unencrypted")
+        ek = self._encryption_key = await self._boot_encryption(local)
         self.key = self.bootstrap or local.key
         if ek is not None:
             self._crypt = BaseEncryption(self.key, ek)
@@ -353,6 +356,24 @@ class Autobase:
             await self._drain()
         if self.ack_interval > 0:
             self._tasks.spawn(self._ack_loop())
+
+    async def _boot_encryption(self, local: Hypercore) -> bytes | None:
+        """JS ``boot``: a key kept in the local core's user data wins over the one given (a base
+        reopens encrypted without it); else the given one (or, with ``encrypt``, one derived
+        from the store) is kept there. The local core encrypts with it from now on."""
+        ek = await local.get_user_data(ENCRYPTION_USER_DATA)
+        if ek is None:
+            ek = self._encryption_key
+            if ek is None and self._encrypt:
+                ek = (await self.store.create_key_pair(ENCRYPTION_USER_DATA)).secret_key[:KEY_BYTES]
+            if ek is not None:
+                await local.set_user_data(ENCRYPTION_USER_DATA, ek)
+        if ek is None:
+            if self._encrypted:
+                raise AutobaseLocalError("Encryption key is expected")
+            return None
+        await local.set_encryption_key(ek)
+        return bytes(ek)
 
     async def aclose(self) -> None:
         await self._close()
