@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from test_base import apply, open_view, values
 
-from hyperpunch.autobase import Autobase, AutobaseLocalError, EncryptionKeyError
-from hyperpunch.autobase.encryption import BaseEncryption, view_block_key, writer_block_key
+from hyperpunch.autobase import Autobase, AutobaseLocalError, EncryptionKeyError, keys
+from hyperpunch.autobase.encryption import BaseEncryption, StoredTree, view_block_key, writer_block_key
 from hyperpunch.autobase.messages import oplog_message
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import decode
@@ -205,6 +205,35 @@ async def test_encrypted_without_a_key_is_refused(tmp_path: Path) -> None:
         with pytest.raises(AutobaseLocalError):
             await base.ready()
         await base.aclose()
+
+
+def test_stored_tree_hashes_as_a_pass_over_every_block() -> None:
+    """The incremental tree of the stored blocks: every prefix's hash is the hash of all the
+    stored blocks, through appends, a truncation and a sync that changes a middle block."""
+    crypt = BaseEncryption(bytes(32), KEY)
+
+    def cipher(i: int, b: bytes) -> bytes:
+        return crypt.encrypt_view_block("v", i, b)
+
+    def expected(blocks: list[bytes], n: int) -> bytes:
+        return keys.tree_hash([cipher(i, b) for i, b in enumerate(blocks[:n])])
+
+    tree = StoredTree(cipher)
+    blocks = [bytes([i]) * (i + 1) for i in range(13)]
+    for b in blocks:
+        tree.append(b)
+    assert all(tree.tree_hash(n) == expected(blocks, n) for n in range(14))
+    tree.truncate(6)
+    blocks = blocks[:6] + [b"x" * i for i in range(1, 9)]
+    for b in blocks[6:]:
+        tree.append(b)
+    assert all(tree.tree_hash(n) == expected(blocks, n) for n in range(15))
+    blocks[4] = b"changed"
+    tree.sync(blocks[:10])
+    assert tree.length == 10
+    assert all(tree.tree_hash(n) == expected(blocks, n) for n in range(11))
+    with pytest.raises(AutobaseLocalError):
+        tree.tree_hash(11)
 
 
 def test_the_key_must_be_32_bytes(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
-from hyperpunch.autobase.encryption import KEY_BYTES, BaseEncryption, writer_blocks
+from hyperpunch.autobase.encryption import KEY_BYTES, BaseEncryption, StoredTree, writer_blocks
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import (
     Checkpoint,
@@ -145,10 +145,10 @@ class ViewStore:
 
     def __init__(self) -> None:
         self.views: dict[str, View] = {}
-        # an encrypted base: how a view core stores a block (view name, index, block), and the
-        # stored blocks computed so far per view (plain block, stored block)
+        # an encrypted base: how a view core stores a block (view name, index, block), and per
+        # view the stored blocks' tree (with the fork of a core view it was synced at)
         self.cipher: Callable[[str, int, bytes], bytes] | None = None
-        self._stored: dict[str, list[tuple[bytes, bytes]]] = {}
+        self._stored: dict[str, tuple[StoredTree, int]] = {}
 
     def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
         view = self.views.get(name)
@@ -178,37 +178,36 @@ class ViewStore:
     async def tree_hash(self, name: str, length: int) -> bytes:
         view = self.views[name]
         if self.cipher is not None:  # the hash of the blocks as JS's encrypted core stores them
-            if isinstance(view, MemoryView):
-                blocks = view.blocks(length)
-            else:
-                blocks = [await view.get(i, raw=True) for i in range(length)]
-            return keys.tree_hash(self._encrypted(name, blocks))
+            tree = await self._stored_tree(name, view)
+            return tree.tree_hash(length)
         if isinstance(view, MemoryView):
             return keys.tree_hash(view.blocks(length))
         return await view.tree_hash(length) if length else keys.tree_hash([])
 
-    def _encrypted(self, name: str, blocks: list[bytes]) -> list[bytes]:
-        assert self.cipher is not None
-        done = self._stored.setdefault(name, [])
-        out: list[bytes] = []
-        for i, block in enumerate(blocks):
-            if i < len(done) and done[i][0] == block:
-                out.append(done[i][1])
-                continue
-            stored = self.cipher(name, i, block)
-            if i < len(done):
-                done[i] = (block, stored)
-            else:
-                done.append((block, stored))
-            out.append(stored)
-        return out
+    async def _stored_tree(self, name: str, view: View) -> StoredTree:
+        cipher = self.cipher
+        assert cipher is not None
+        tree, fork = self._stored.get(name) or (StoredTree(lambda i, b: cipher(name, i, b)), -1)
+        if isinstance(view, MemoryView):
+            tree.sync(view.blocks())
+        else:  # a core view: unchanged below the tree's length while its fork is the same
+            if fork != view.fork or view.length < tree.length:
+                tree.sync([await view.get(i, raw=True) for i in range(view.length)])
+            for i in range(tree.length, view.length):
+                tree.append(await view.get(i, raw=True))
+        self._stored[name] = (tree, view.fork if isinstance(view, Hypercore) else 0)
+        return tree
 
     async def truncate(self, lengths: Sequence[int]) -> None:
-        for view, length in zip(self.views.values(), lengths, strict=False):
+        for (name, view), length in zip(self.views.items(), lengths, strict=False):
             if isinstance(view, MemoryView):
                 view.truncate(length)
             elif view.length > length:
                 await view.truncate(length)
+                if name in self._stored:  # the stored tree follows: no need to re-read the core
+                    tree = self._stored[name][0]
+                    tree.truncate(length)
+                    self._stored[name] = (tree, view.fork)
 
     async def aclose(self) -> None:
         for view in self.views.values():

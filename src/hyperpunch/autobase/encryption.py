@@ -30,17 +30,25 @@ which stays 0 unless an indexed core is truncated); decryption never needs the f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hyperpunch import crypto
 from hyperpunch.autobase.errors import AutobaseLocalError, EncryptionKeyError
 from hyperpunch.autobase.keys import NS_VIEW_BLOCK_KEY
 from hyperpunch.autobase.messages import oplog_message
+from hyperpunch.crypto import TreeNode
 from hyperpunch.encoding import DecodeError, decode
-from hyperpunch.hypercore import HypercoreError
+from hyperpunch.hypercore import HypercoreError, flat_tree
 from hyperpunch.hypercore.encryption import DefaultEncryption
 
-__all__ = ["KEY_BYTES", "BaseEncryption", "view_block_key", "writer_block_key", "writer_blocks"]
+__all__ = [
+    "KEY_BYTES",
+    "BaseEncryption",
+    "StoredTree",
+    "view_block_key",
+    "writer_block_key",
+    "writer_blocks",
+]
 
 KEY_BYTES = 32
 
@@ -85,6 +93,58 @@ class BaseEncryption:
     def encrypt_view_block(self, name: str, index: int, block: bytes) -> bytes:
         """What view ``name``'s core stores (and hashes) at ``index`` for ``block``."""
         return self.view(name).encrypt(index, block, 0)
+
+
+class StoredTree:
+    """The blocks one view core stores (``cipher(index, block)`` of each plain block) and their
+    Merkle nodes, built as blocks come (a tree hash then costs O(log n), not a pass over every
+    block); ``truncate`` drops the nodes over the blocks it removes."""
+
+    def __init__(self, cipher: Callable[[int, bytes], bytes]) -> None:
+        self._cipher = cipher
+        self.plain: list[bytes] = []
+        self._nodes: dict[int, TreeNode] = {}
+
+    @property
+    def length(self) -> int:
+        return len(self.plain)
+
+    def truncate(self, length: int) -> None:
+        if length >= len(self.plain):
+            return
+        del self.plain[length:]
+        self._nodes = {i: n for i, n in self._nodes.items() if flat_tree.right_span(i) < 2 * length}
+
+    def append(self, block: bytes) -> None:
+        i = len(self.plain)
+        self.plain.append(block)
+        stored = self._cipher(i, block)
+        self._nodes[2 * i] = TreeNode(2 * i, len(stored), crypto.data(stored))
+
+    def sync(self, blocks: Sequence[bytes]) -> None:
+        """Hold exactly ``blocks`` (kept up to the first one that differs)."""
+        n = min(len(blocks), len(self.plain))
+        same = 0
+        while same < n and (blocks[same] is self.plain[same] or blocks[same] == self.plain[same]):
+            same += 1
+        self.truncate(same)
+        for block in blocks[same:]:
+            self.append(block)
+
+    def _node(self, index: int) -> TreeNode:
+        node = self._nodes.get(index)
+        if node is None:
+            kids = flat_tree.children(index)
+            assert kids is not None
+            a, b = self._node(kids[0]), self._node(kids[1])
+            node = self._nodes[index] = TreeNode(index, a.size + b.size, crypto.parent(a, b))
+        return node
+
+    def tree_hash(self, length: int) -> bytes:
+        """The tree hash of the first ``length`` stored blocks (``length <= self.length``)."""
+        if length > len(self.plain):
+            raise AutobaseLocalError(f"tree hash at {length} past the {len(self.plain)} blocks held")
+        return crypto.tree([self._node(r) for r in flat_tree.full_roots(2 * length)])
 
 
 def _decodes(block: bytes) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from hyperpunch import crypto
 from hyperpunch.autobase import keys
+from hyperpunch.autobase.encryption import StoredTree
 from hyperpunch.autobase.system_state import Signature, SystemBatch, SystemState
 from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore, caps
@@ -55,8 +56,8 @@ class SystemCore:
     ) -> None:
         self.base_key = base_key
         self._ek = block_encryption_key
-        self._cipher = cipher
-        self._stored: list[bytes] = []  # the encrypted system blocks so far (append-only core)
+        # the blocks JS's encrypted system core stores (the core here is append-only)
+        self._stored = None if cipher is None else StoredTree(lambda i, b: cipher("_system", i, b))
         self.state = SystemState()
         self.core = Hypercore(None)
         self.bee = Hyperbee(self.core, extension=False)
@@ -85,12 +86,11 @@ class SystemCore:
 
     async def tree_hash(self, length: int | None = None) -> bytes:
         n = self.core.length if length is None else length
-        if self._cipher is None:
+        if self._stored is None:
             return await self.core.tree_hash(n) if n else keys.tree_hash([])
-        while len(self._stored) < n:
-            i = len(self._stored)
-            self._stored.append(self._cipher("_system", i, await self.core.get(i, raw=True)))
-        return keys.tree_hash(self._stored[:n])
+        while self._stored.length < n:
+            self._stored.append(await self.core.get(self._stored.length, raw=True))
+        return self._stored.tree_hash(n)
 
     async def apply(self, batch: SystemBatch, names: Sequence[str]) -> bool:
         """Write the system flush of one indexed writer batch; returns whether the indexer set
