@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_autobase_js_reader import bee_apply, open_bee
 from test_base import apply, open_view, values
 
-from hyperpunch.autobase import Autobase, AutobaseLocalError, EncryptionKeyError, keys
+from hyperpunch.autobase import Autobase, AutobaseLocalError, EncryptionKeyError, MemoryView, ViewStore, keys
 from hyperpunch.autobase.encryption import BaseEncryption, StoredTree, view_block_key, writer_block_key
 from hyperpunch.autobase.messages import oplog_message
 from hyperpunch.corestore import Corestore
@@ -239,3 +240,92 @@ def test_stored_tree_hashes_as_a_pass_over_every_block() -> None:
 def test_the_key_must_be_32_bytes(tmp_path: Path) -> None:
     with pytest.raises(AutobaseLocalError):
         Autobase(None, open=open_view, apply=apply, encryption_key=b"short")  # type: ignore[arg-type]
+
+
+async def test_reordered_hyperbee_views_hash_their_stored_blocks(tmp_path: Path) -> None:
+    """Two Python writers of an encrypted base with Hyperbee views write concurrently (the
+    views are truncated and re-applied on reorders): each tip tree hash is that of every
+    view block encrypted afresh, and both end on the same view and system cores."""
+    async with Corestore(tmp_path / "s", primary_key=bytes([7]) * 32, unsafe=True) as root:
+
+        def bee(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
+            return Autobase(
+                store,
+                bootstrap,
+                open=open_bee,
+                apply=bee_apply,
+                value_encoding="json",
+                ack_interval=0,
+                encryption_key=KEY,
+            )
+
+        a = bee(root.namespace("a"))
+        await a.ready()
+        assert a.key is not None
+        b = bee(root.namespace("b"), a.key)
+        await b.ready()
+        try:
+            assert b.local is not None and b.local.key is not None
+            await a.append({"add": b.local.key.hex(), "indexer": True})
+            await b.update()
+            crypt = BaseEncryption(a.key, KEY)
+            for i in range(6):  # concurrent batches: each update reorders the other's nodes in
+                await a.append([{"put": f"k{i}", "value": "a"}, {"put": f"a{i}", "value": i}])
+                await b.append([{"put": f"k{i}", "value": "b"}, {"del": f"a{i - 1}"}])
+                for base in (a, b):
+                    await base.update()
+                    core = base.view.core
+                    info = await base.view_core("view", tip=True)
+                    stored = [
+                        crypt.encrypt_view_block("view", j, await core.get(j, raw=True))
+                        for j in range(info.length)
+                    ]
+                    assert info.length == core.length and info.tree_hash == keys.tree_hash(stored)
+            for _ in range(3):
+                await a.ack()
+                await b.update()
+                await b.ack()
+                await a.update()
+            assert await a.view_core("view") == await b.view_core("view")
+            assert await a.system_core() == await b.system_core()
+            assert a.reboots == b.reboots >= 2
+            assert a.view.core.fork > 0 and b.view.core.fork > 0  # the views were truncated
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+
+@pytest.mark.parametrize("kind", ["memory", "core"])
+async def test_view_store_hashes_follow_truncations(kind: str) -> None:
+    """An encrypted base's view tree hashes after truncations (through the view store, and
+    behind its back on the view itself) and different blocks appended in their place."""
+    crypt = BaseEncryption(bytes(32), KEY)
+    views = ViewStore()
+    views.cipher = crypt.encrypt_view_block
+    view = views.get("v") if kind == "memory" else views.core("v")
+    await views.ready()
+
+    async def check() -> None:
+        blocks = (
+            view.blocks()
+            if isinstance(view, MemoryView)
+            else [await view.get(i, raw=True) for i in range(view.length)]
+        )
+        for n in range(len(blocks) + 1):
+            want = keys.tree_hash([crypt.encrypt_view_block("v", i, b) for i, b in enumerate(blocks[:n])])
+            assert await views.tree_hash("v", n) == want
+
+    try:
+        for i in range(7):
+            await view.append(b"first %d" % i)
+        await check()
+        await views.truncate([3])
+        for i in range(5):
+            await view.append(b"second %d" % i)
+        await check()
+        view.truncate(5) if isinstance(view, MemoryView) else await view.truncate(5)
+        for i in range(4):  # past the length the hashes were last taken at
+            await view.append(b"third %d" % i)
+        await check()
+    finally:
+        await views.aclose()
