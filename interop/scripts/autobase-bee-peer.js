@@ -3,7 +3,7 @@
 // write alongside. It creates the base (or joins opts.key) and serves its store over
 // @hyperswarm/secret-stream over TCP 127.0.0.1. JSON lines:
 //
-//   node autobase-bee-peer.js '{"key": <hex, optional>}'
+//   node autobase-bee-peer.js '{"key": <hex, optional>, "encryptionKey": <hex, optional>}'
 //   -> {event: "ready", key, local, port}
 //   <- {cmd: "append", values: [...]}     one batch          -> {event: "appended", length}
 //   <- {cmd: "update", rounds}            update(), 30 ms pauses (replication) -> {event: "updated"}
@@ -12,7 +12,7 @@
 //                                             viewSignedLength, viewTreeHash, indexers, writable,
 //                                             systemKey, systemLength, systemTreeHash,
 //                                             systemIndexedLength, systemIndexedTreeHash,
-//                                             systemSignedLength}
+//                                             systemSignedLength, encryptionKey}
 //   <- {cmd: "exit"}                      -> {event: "closed"}
 'use strict'
 const net = require('net')
@@ -38,6 +38,7 @@ async function main () {
     ackInterval: 0,
     ackThreshold: 0,
     fastForward: false,
+    encryptionKey: opts.encryptionKey ? b4a.from(opts.encryptionKey, 'hex') : null,
     open: (s) => new Hyperbee(s.get('view'), { keyEncoding: 'utf-8', valueEncoding: 'json', extension: false }),
     apply: async (nodes, view, host) => {
       for (const { value } of nodes) {
@@ -94,7 +95,8 @@ async function main () {
         systemTreeHash: hex(await base.core.treeHash(base.core.length)),
         systemIndexedLength: base.indexedLength,
         systemIndexedTreeHash: hex(await base.core.treeHash(base.indexedLength)),
-        systemSignedLength: base.signedLength
+        systemSignedLength: base.signedLength,
+        encryptionKey: base.encryptionKey ? hex(base.encryptionKey) : null
       })
     }
   }

@@ -5,7 +5,9 @@ entries and the view core Python derives (key, indexed length, Merkle tree hash)
 has; so is the indexed system core (key, length, tree hash: Python writes JS's ``_system``
 Hyperbee), and JS's signed lengths of the system and view cores (a quorum of both indexers'
 checkpoints, so the Python indexer's signatures among them) cover the whole view. The mirror
-case too: Python creates the base and adds the JS peer."""
+case too: Python creates the base and adds the JS peer. Each also with block encryption (both
+peers given one ``encryption_key``: every writer core is stored encrypted, and the view and system
+cores are JS's encrypted cores)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from test_autobase_js_reader import bee_apply, open_bee
 
-from hyperpunch.autobase import Autobase
+from hyperpunch.autobase import Autobase, EncryptionKeyError
 from hyperpunch.corestore import Corestore
 from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore
@@ -25,6 +27,7 @@ from hyperpunch.secretstream import SecretStream
 from jsref import spawn_node
 
 PK = bytes([6]) * 32
+ENCRYPTION_KEY = bytes(range(32))
 
 
 async def entries(bee: Hyperbee) -> list[list[Any]]:
@@ -85,8 +88,21 @@ async def until_length(core: Hypercore, length: int) -> None:
         off()
 
 
-async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> None:
-    async with spawn_node("autobase-bee-peer.js", "{}") as js:
+async def check_encrypted(base: Autobase, state: dict[str, Any], key: bytes | None) -> None:
+    """Both peers run with ``key``; an encrypted writer core stores padded ciphertext."""
+    assert base.encryption_key == key
+    assert state["encryptionKey"] == (None if key is None else key.hex())
+    assert base.local is not None and base.local.length > 0
+    assert base.local.padding == (0 if key is None else 8)
+    stored = await base.local.get(0, raw=True)
+    plain = await base.local.get(0, value_encoding="binary")
+    assert (stored == plain) == (key is None)
+
+
+@pytest.mark.parametrize("key", [None, ENCRYPTION_KEY], ids=["plain", "encrypted"])
+async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path, key: bytes | None) -> None:
+    opts = {} if key is None else {"encryptionKey": key.hex()}
+    async with spawn_node("autobase-bee-peer.js", json.dumps(opts)) as js:
         ready = await js.expect("ready")
 
         async def js_do(cmd: dict[str, Any], event: str) -> dict[str, Any]:
@@ -103,6 +119,7 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
                 apply=bee_apply,
                 value_encoding="json",
                 ack_interval=0,
+                encryption_key=key,
             )
             await base.ready()
             js_core = await root.get(key=bytes.fromhex(ready["key"]))
@@ -146,6 +163,7 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
                     state["viewTreeHash"],
                 )
                 await check_signed(base, state)
+                await check_encrypted(base, state, key)
             finally:
                 await js_core.aclose()
                 await base.aclose()
@@ -155,18 +173,33 @@ async def test_js_creates_python_indexer_writes_concurrently(tmp_path: Path) -> 
         assert await js.wait() == 0
 
 
-@pytest.mark.parametrize("js_indexer", [True, False], ids=["js-indexer", "js-writer"])
-async def test_python_creates_js_writes_concurrently(tmp_path: Path, js_indexer: bool) -> None:
+@pytest.mark.parametrize(
+    ("js_indexer", "key"),
+    [(True, None), (False, None), (True, ENCRYPTION_KEY)],
+    ids=["js-indexer", "js-writer", "js-indexer-encrypted"],
+)
+async def test_python_creates_js_writes_concurrently(
+    tmp_path: Path, js_indexer: bool, key: bytes | None
+) -> None:
     """The mirror case: Python creates the base and adds the JS peer (as an indexer, or as a
     plain writer so the Python peer is the only indexer, as in the todo app); both put and
     delete concurrently, then ack: same entries and the same view core (key, length, tree hash)
     in both, the system core Python wrote is JS's and JS's signed lengths cover the view (with
     Python as the only indexer, by Python's signatures alone)."""
     async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
-        base = Autobase(root, None, open=open_bee, apply=bee_apply, value_encoding="json", ack_interval=0)
+        base = Autobase(
+            root,
+            None,
+            open=open_bee,
+            apply=bee_apply,
+            value_encoding="json",
+            ack_interval=0,
+            encryption_key=key,
+        )
         await base.ready()
         assert base.key is not None and base.local is not None
-        async with spawn_node("autobase-bee-peer.js", json.dumps({"key": base.key.hex()})) as js:
+        opts = {"key": base.key.hex()} | ({} if key is None else {"encryptionKey": key.hex()})
+        async with spawn_node("autobase-bee-peer.js", json.dumps(opts)) as js:
             ready = await js.expect("ready")
 
             async def js_do(cmd: dict[str, Any], event: str) -> dict[str, Any]:
@@ -214,6 +247,7 @@ async def test_python_creates_js_writes_concurrently(tmp_path: Path, js_indexer:
                     state["viewTreeHash"],
                 )
                 await check_signed(base, state)
+                await check_encrypted(base, state, key)
             finally:
                 await js_core.aclose()
                 await base.aclose()
@@ -221,3 +255,37 @@ async def test_python_creates_js_writes_concurrently(tmp_path: Path, js_indexer:
             await js.send({"cmd": "exit"})
             await js.expect("closed")
             assert await js.wait() == 0
+
+
+@pytest.mark.parametrize("key", [bytes([1]) * 32, None], ids=["wrong-key", "no-key"])
+async def test_python_without_the_js_key_fails_clearly(tmp_path: Path, key: bytes | None) -> None:
+    """A JS base encrypted with ``ENCRYPTION_KEY``; a Python peer with another key, or none,
+    gets :class:`EncryptionKeyError` on update (no noise applied, nothing indexed)."""
+    async with spawn_node("autobase-bee-peer.js", json.dumps({"encryptionKey": ENCRYPTION_KEY.hex()})) as js:
+        ready = await js.expect("ready")
+        await js.send({"cmd": "append", "values": [{"put": "k0", "value": "js"}]})
+        await js.expect("appended")
+        async with Corestore(tmp_path / "py", primary_key=PK, unsafe=True) as root:
+            stream = await SecretStream.connect("127.0.0.1", ready["port"])
+            mux = root.replicate(stream)
+            base = Autobase(
+                root,
+                bytes.fromhex(ready["key"]),
+                open=open_bee,
+                apply=bee_apply,
+                value_encoding="json",
+                ack_interval=0,
+                encryption_key=key,
+            )
+            await base.ready()
+            try:
+                with pytest.raises(EncryptionKeyError):
+                    await base.update(wait=True)
+                assert base.indexed == []
+                assert await entries(base.view) == []
+            finally:
+                await base.aclose()
+                await mux.aclose()
+        await js.send({"cmd": "exit"})
+        await js.expect("closed")
+        assert await js.wait() == 0

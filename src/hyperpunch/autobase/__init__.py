@@ -16,21 +16,25 @@ Layers, lowest first:
   :mod:`~hyperpunch.autobase.replay` (writer blocks in, linearizer reboots on indexer changes).
 * :mod:`~hyperpunch.autobase.memory`: in-memory writers and a DAG driver (the test harness).
 * :mod:`~hyperpunch.autobase.base`: the async :class:`Autobase` over a Corestore (views in
-  memory or on a Hypercore for a Hyperbee, their JS core identity, acks, writer removal).
+  memory or on a Hypercore for a Hyperbee (:mod:`~hyperpunch.autobase.views`), their JS core
+  identity, acks, writer removal);
+  :mod:`~hyperpunch.autobase.encryption`: block encryption with ``encryption_key`` (JS's).
 """
 
 from __future__ import annotations
 
-from hyperpunch.autobase.base import Autobase, Host, MemoryView, ViewCoreInfo, ViewStore
+from hyperpunch.autobase.base import Autobase, Host, ViewCoreInfo
 from hyperpunch.autobase.errors import (
     AutobaseClosingError,
     AutobaseLocalError,
     AutobaseRemoteError,
     CorruptedDagError,
+    EncryptionKeyError,
     NotWritableError,
 )
 from hyperpunch.autobase.linearizer import Linearizer
 from hyperpunch.autobase.replay import Rebooted, Replayer
+from hyperpunch.autobase.views import MemoryView, ViewStore
 
 __all__ = [
     "Autobase",
@@ -38,6 +42,7 @@ __all__ = [
     "AutobaseLocalError",
     "AutobaseRemoteError",
     "CorruptedDagError",
+    "EncryptionKeyError",
     "Host",
     "Linearizer",
     "MemoryView",

@@ -19,7 +19,14 @@ at every indexer change, the bootstrap's first batch included, as JS ``_generate
 The system view is JS's ``_system`` Hyperbee (members, indexers, heads, digest), written by
 Python indexers with checkpoints and digests in their oplog blocks, so a JS peer's signed length
 grows from a Python indexer's signatures (:attr:`Autobase.signed_length` is the same figure).
-What is *not* JS autobase yet: optimistic apply, fast-forward, wakeup hints and encryption.
+With ``encryption_key`` (32 bytes, JS ``encryptionKey``) every writer core is block-encrypted
+and the view and system cores' keys and tree hashes are those of JS's encrypted cores (see
+:mod:`~hyperpunch.autobase.encryption`); a writer block that does not decode once decrypted
+raises :class:`~hyperpunch.autobase.errors.EncryptionKeyError`, as does an encrypted base opened
+without its key. As JS ``boot``: the key is kept in the local core's user data (a reopen needs no
+key, and a kept key wins over a given one), ``encrypt=True`` with no key derives one from the
+store, ``encrypted=True`` refuses to open with none. What is *not* JS autobase yet: optimistic
+apply, fast-forward, wakeup hints, key rotation (JS's manifest-v2 ``_encryption`` view).
 
 Acks: with ``ack_interval`` (seconds, default 10 as JS; 0 disables) a background task owned by
 a :class:`~hyperpunch.aio.TaskOwner` runs :meth:`Autobase.auto_ack` every ``ack_interval`` to
@@ -44,6 +51,7 @@ from hyperpunch import crypto
 from hyperpunch.aio import CloseOnce, TaskOwner
 from hyperpunch.autobase import keys
 from hyperpunch.autobase.apply_state import ApplyNode, ApplyState
+from hyperpunch.autobase.encryption import KEY_BYTES, BaseEncryption, writer_blocks
 from hyperpunch.autobase.errors import AutobaseClosingError, AutobaseLocalError, NotWritableError
 from hyperpunch.autobase.messages import (
     Checkpoint,
@@ -57,6 +65,7 @@ from hyperpunch.autobase.node import DagNode
 from hyperpunch.autobase.replay import Rebooted, Replayer
 from hyperpunch.autobase.system_state import HostOp, Signature, SystemBatch
 from hyperpunch.autobase.system_view import SystemCore
+from hyperpunch.autobase.views import MemoryView, ViewStore
 from hyperpunch.corestore import Corestore
 from hyperpunch.encoding import DecodeError, decode, encode
 from hyperpunch.hyperbee import Hyperbee
@@ -75,6 +84,7 @@ __all__ = [
     "ViewStore",
 ]
 
+ENCRYPTION_USER_DATA = "autobase/encryption"  # the local core's user data key of the key (JS)
 DEFAULT_ACK_INTERVAL = 10.0  # seconds (JS 10 000 ms)
 DEFAULT_ACK_THRESHOLD = 4
 PEER_TIMEOUT = 30.0  # seconds update(wait=True) waits for a writer core's peer or block
@@ -94,94 +104,6 @@ class ViewCoreInfo:
 def _random2over1(n: float) -> float:
     """JS ``random2over1``: uniformly between ``n`` and ``2n``."""
     return n + random.random() * n
-
-
-class MemoryView:
-    """An in-memory append-only view (``get``/``append``/``truncate``/``length``); values are
-    also kept as the blocks JS would write (encoded with ``value_encoding``)."""
-
-    def __init__(self, name: str, value_encoding: str | ValueEncoding = "binary") -> None:
-        self.name = name
-        self._codec = resolve_encoding(value_encoding)
-        self._values: list[Any] = []
-        self._blocks: list[bytes] = []
-
-    @property
-    def length(self) -> int:
-        return len(self._values)
-
-    async def append(self, value: Any) -> int:
-        block = self._codec.encode(value)
-        self._values.append(value)
-        self._blocks.append(block)
-        return len(self._values)
-
-    def blocks(self, length: int | None = None) -> list[bytes]:
-        """The view's first ``length`` (default: all) blocks, encoded."""
-        return self._blocks[: len(self._blocks) if length is None else length]
-
-    async def get(self, index: int) -> Any:
-        return self._values[index]
-
-    def truncate(self, length: int) -> None:
-        del self._values[length:]
-        del self._blocks[length:]
-
-
-View = MemoryView | Hypercore
-
-
-class ViewStore:
-    """What ``open`` receives: ``get(name)`` makes (or returns) the named in-memory view;
-    ``core(name)`` a Hypercore to open a Hyperbee (or any core-backed view) on, the working
-    copy of the view's blocks (in memory, its own key; :meth:`Autobase.view_core` gives the key
-    JS derives)."""
-
-    def __init__(self) -> None:
-        self.views: dict[str, View] = {}
-
-    def get(self, name: str, *, value_encoding: str | ValueEncoding = "binary") -> MemoryView:
-        view = self.views.get(name)
-        if view is None:
-            view = self.views[name] = MemoryView(name, value_encoding)
-        if not isinstance(view, MemoryView):
-            raise AutobaseLocalError(f"view {name!r} is a core view")
-        return view
-
-    def core(self, name: str, *, value_encoding: str | ValueEncoding | None = None) -> Hypercore:
-        view = self.views.get(name)
-        if view is None:
-            view = self.views[name] = Hypercore(None, value_encoding=value_encoding)
-        if not isinstance(view, Hypercore):
-            raise AutobaseLocalError(f"view {name!r} is an in-memory view")
-        return view
-
-    @property
-    def lengths(self) -> list[int]:
-        return [v.length for v in self.views.values()]
-
-    async def ready(self) -> None:
-        for view in self.views.values():
-            if isinstance(view, Hypercore):
-                await view.ready()
-
-    async def tree_hash(self, name: str, length: int) -> bytes:
-        view = self.views[name]
-        if isinstance(view, MemoryView):
-            return keys.tree_hash(view.blocks(length))
-        return await view.tree_hash(length) if length else keys.tree_hash([])
-
-    async def truncate(self, lengths: Sequence[int]) -> None:
-        for view, length in zip(self.views.values(), lengths, strict=False):
-            if isinstance(view, MemoryView):
-                view.truncate(length)
-            elif view.length > length:
-                await view.truncate(length)
-
-    async def aclose(self) -> None:
-        for view in self.views.values():
-            if isinstance(view, Hypercore):
-                await view.aclose()
 
 
 class Host:
@@ -230,8 +152,17 @@ class Autobase:
         value_encoding: str | ValueEncoding = "binary",
         ack_interval: float = DEFAULT_ACK_INTERVAL,
         ack_threshold: int = DEFAULT_ACK_THRESHOLD,
+        encryption_key: bytes | None = None,
+        encrypt: bool = False,
+        encrypted: bool = False,
     ) -> None:
+        if encryption_key is not None and len(encryption_key) != KEY_BYTES:
+            raise AutobaseLocalError("encryption key must be 32 bytes")
         self.store = store
+        self._encryption_key = None if encryption_key is None else bytes(encryption_key)
+        self._encrypt = encrypt  # JS ``encrypt``: no key given, derive one from the store
+        self._encrypted = encrypted or encryption_key is not None  # JS ``encrypted``: a key is a must
+        self._crypt: BaseEncryption | None = None
         self.ack_interval = ack_interval  # seconds; 0: no automatic acks
         self.ack_threshold = ack_threshold  # 0: no early acks
         self._ack_tick = 0
@@ -279,8 +210,12 @@ class Autobase:
             return
         local = self.local = await self.store.get(name="local")
         assert local.key is not None
+        ek = self._encryption_key = await self._boot_encryption(local)
         self.key = self.bootstrap or local.key
-        boot = local if self.key == local.key else await self.store.get(key=self.key)
+        if ek is not None:
+            self._crypt = BaseEncryption(self.key, ek)
+            self._views.cipher = self._crypt.encrypt_view_block
+        boot = local if self.key == local.key else await self.store.get(key=self.key, encryption_key=ek)
         self.discovery_key = boot.discovery_key
         self._cores[self.key] = boot
         self._members[self.key] = None
@@ -293,17 +228,42 @@ class Autobase:
         )
         self.view = self._open(self._views)
         await self._views.ready()
-        self._sys = SystemCore(self.key, self._signer_of, self._user_tree_hash)
+        self._sys = SystemCore(
+            self.key,
+            self._signer_of,
+            self._user_tree_hash,
+            block_encryption_key=ek,
+            cipher=self._views.cipher,
+        )
         await self._sys.ready(list(self._views.views))
         self._state = ApplyState(self._views.lengths)
         if local.length:  # reopened from storage: the local writer's own blocks count again
-            self._replay.feed(local.key, [await local.get(i, raw=True) for i in range(local.length)])
+            stored = [await local.get(i, raw=True) for i in range(local.length)]
+            self._replay.feed(local.key, self._plain(local.key, 0, stored))
             self._fed[local.key] = local.length
         self.opened = True
         if local.length:
             await self._drain()
         if self.ack_interval > 0:
             self._tasks.spawn(self._ack_loop())
+
+    async def _boot_encryption(self, local: Hypercore) -> bytes | None:
+        """JS ``boot``: a key kept in the local core's user data wins over the one given (a base
+        reopens encrypted without it); else the given one (or, with ``encrypt``, one derived
+        from the store) is kept there. The local core encrypts with it from now on."""
+        ek = await local.get_user_data(ENCRYPTION_USER_DATA)
+        if ek is None:
+            ek = self._encryption_key
+            if ek is None and self._encrypt:
+                ek = (await self.store.create_key_pair(ENCRYPTION_USER_DATA)).secret_key[:KEY_BYTES]
+            if ek is not None:
+                await local.set_user_data(ENCRYPTION_USER_DATA, ek)
+        if ek is None:
+            if self._encrypted:
+                raise AutobaseLocalError("Encryption key is expected")
+            return None
+        await local.set_encryption_key(ek)
+        return bytes(ek)
 
     async def aclose(self) -> None:
         await self._close()
@@ -320,6 +280,15 @@ class Autobase:
                 await core.aclose()
 
     # --- state
+
+    @property
+    def encryption_key(self) -> bytes | None:
+        """The block encryption key (JS ``base.encryptionKey``), or None: not encrypted."""
+        return self._encryption_key
+
+    def _plain(self, key: bytes, start: int, stored: list[bytes]) -> list[bytes]:
+        assert self.key is not None
+        return writer_blocks(self._crypt, self.key, key, start, stored)
 
     @property
     def writable(self) -> bool:
@@ -371,7 +340,13 @@ class Autobase:
         assert self.key is not None
         index = list(self._views.views).index(name)
         length = self._views.lengths[index] if tip else self._state.final_lengths[index]
-        key = keys.view_key(self.key, self._signers, name, prologue=self._prologues.get(name))
+        key = keys.view_key(
+            self.key,
+            self._signers,
+            name,
+            prologue=self._prologues.get(name),
+            encryption_key=self._encryption_key,
+        )
         return ViewCoreInfo(key, length, await self._views.tree_hash(name, length))
 
     def _signer_of(self, key: bytes) -> bytes:
@@ -488,11 +463,12 @@ class Autobase:
                 continue
             core = self._cores.get(key)
             if core is None:
-                core = self._cores[key] = await self.store.get(key=key)
+                core = self._cores[key] = await self.store.get(key=key, encryption_key=self._encryption_key)
             if wait:
                 await self._sync(core)
             start = self._fed.get(key, 0)
-            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            stored = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            blocks = self._plain(key, start, stored)
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
@@ -600,6 +576,8 @@ class Autobase:
             raw = await core.get(i, raw=True, wait=False)
             if raw is None:
                 return None
+            if self._crypt is not None:
+                raw = self._crypt.decrypt_writer_block(key, i, raw)
             try:
                 msg: OplogMessage = decode(oplog_message, raw)
             except DecodeError:

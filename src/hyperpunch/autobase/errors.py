@@ -15,6 +15,7 @@ __all__ = [
     "AutobaseLocalError",
     "AutobaseRemoteError",
     "CorruptedDagError",
+    "EncryptionKeyError",
     "NotWritableError",
 ]
 
@@ -47,3 +48,12 @@ class CorruptedDagError(AutobaseRemoteError):
     """JS ``'Corrupted DAG'`` / ``'Batch is linked partially, which is not allowed'``."""
 
     code = "CORRUPTED_DAG"
+
+
+class EncryptionKeyError(AutobaseRemoteError):
+    """A writer block that does not decode once decrypted with the base's encryption key (a
+    wrong key, or a writer core that is not this base's), or an encrypted base opened without
+    its key (the bootstrap writer's first block does not decode). Block encryption is not
+    authenticated, so this is what a wrong key looks like; nothing of such a block is used."""
+
+    code = "ENCRYPTION_KEY"

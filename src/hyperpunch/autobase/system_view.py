@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from hyperpunch import crypto
 from hyperpunch.autobase import keys
+from hyperpunch.autobase.encryption import StoredTree
 from hyperpunch.autobase.system_state import Signature, SystemBatch, SystemState
 from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore, caps
@@ -35,14 +36,28 @@ __all__ = ["Signature", "SystemCore"]
 
 SignerOf = Callable[[bytes], bytes]
 TreeHashOf = Callable[[int, int], Awaitable[bytes]]  # (user view index, length) -> tree hash
+Cipher = Callable[[str, int, bytes], bytes]  # (view name, index, block) -> the stored block
 
 
 class SystemCore:
     """The system view core Python writes (in memory) and the keys of the system, encryption
-    and user view cores as JS derives them. ``names`` are the user views, in open order."""
+    and user view cores as JS derives them. ``names`` are the user views, in open order.
+    ``block_encryption_key``: the base's encryption key (it changes the view namespaces);
+    ``cipher``: how a view core stores a block (the tree hashes are of the stored blocks)."""
 
-    def __init__(self, base_key: bytes, signer_of: SignerOf, tree_hash_of: TreeHashOf) -> None:
+    def __init__(
+        self,
+        base_key: bytes,
+        signer_of: SignerOf,
+        tree_hash_of: TreeHashOf,
+        *,
+        block_encryption_key: bytes | None = None,
+        cipher: Cipher | None = None,
+    ) -> None:
         self.base_key = base_key
+        self._ek = block_encryption_key
+        # the blocks JS's encrypted system core stores (the core here is append-only)
+        self._stored = None if cipher is None else StoredTree(lambda i, b: cipher("_system", i, b))
         self.state = SystemState()
         self.core = Hypercore(None)
         self.bee = Hyperbee(self.core, extension=False)
@@ -50,8 +65,8 @@ class SystemCore:
         self._tree_hash_of = tree_hash_of
         self.names: list[str] = []
         self.view_keys: list[bytes] = []
-        self.key = keys.view_key(base_key, [], "_system")
-        self.encryption_key = keys.view_key(base_key, [], "_encryption")
+        self.key = keys.view_key(base_key, [], "_system", encryption_key=self._ek)
+        self.encryption_key = keys.view_key(base_key, [], "_encryption", encryption_key=self._ek)
         self.indexer_keys: list[bytes] = []  # who signs (the indexed indexer set)
         self.migrations = 0
         self.prologue_length = 0  # the system core's prologue (its length at the last migration)
@@ -63,7 +78,7 @@ class SystemCore:
     def _names(self, names: Sequence[str]) -> None:
         for name in names[len(self.names) :]:
             self.names.append(name)
-            self.view_keys.append(keys.view_key(self.base_key, [], name))
+            self.view_keys.append(keys.view_key(self.base_key, [], name, encryption_key=self._ek))
 
     @property
     def length(self) -> int:
@@ -71,7 +86,11 @@ class SystemCore:
 
     async def tree_hash(self, length: int | None = None) -> bytes:
         n = self.core.length if length is None else length
-        return await self.core.tree_hash(n) if n else keys.tree_hash([])
+        if self._stored is None:
+            return await self.core.tree_hash(n) if n else keys.tree_hash([])
+        while self._stored.length < n:
+            self._stored.append(await self.core.get(self._stored.length, raw=True))
+        return self._stored.tree_hash(n)
 
     async def apply(self, batch: SystemBatch, names: Sequence[str]) -> bool:
         """Write the system flush of one indexed writer batch; returns whether the indexer set
@@ -101,7 +120,9 @@ class SystemCore:
             for i, name in enumerate(self.names):
                 length = batch.view_lengths[i] if i < len(batch.view_lengths) else 0
                 prologue = Prologue(await self._tree_hash_of(i, length), length) if length else None
-                self.view_keys[i] = keys.view_key(self.base_key, signers, name, prologue=prologue)
+                self.view_keys[i] = keys.view_key(
+                    self.base_key, signers, name, prologue=prologue, encryption_key=self._ek
+                )
         puts = st.flush(self.view_keys, batch.view_lengths)
         b = self.bee.batch()
         for k, v in puts:
@@ -110,9 +131,15 @@ class SystemCore:
         if migrated:  # JS _premigrate: the system core is prologued by its content so far
             length = self.prologue_length = self.core.length
             self.key = keys.view_key(
-                self.base_key, signers, "_system", prologue=Prologue(await self.tree_hash(length), length)
+                self.base_key,
+                signers,
+                "_system",
+                prologue=Prologue(await self.tree_hash(length), length),
+                encryption_key=self._ek,
             )
-            self.encryption_key = keys.view_key(self.base_key, signers, "_encryption")
+            self.encryption_key = keys.view_key(
+                self.base_key, signers, "_encryption", encryption_key=self._ek
+            )
             self.migrations += 1
         self.indexer_keys = st.indexer_keys
         return migrated

@@ -460,6 +460,12 @@ class Hypercore:
         core = await self._ready_core()
         return core.storage.get_user_data(key)
 
+    async def set_encryption_key(self, encryption_key: bytes | None, *, block: bool = False) -> None:
+        """JS ``setEncryptionKey``: the core's block cipher from now on, for every session of
+        it (``block=True``: the key is the block key itself; None: no encryption)."""
+        core = await self._ready_core()
+        core.set_encryption(encryption_key, block=block)
+
     # --- reading ---------------------------------------------------------------------------
 
     async def has(self, start: int, end: int | None = None) -> bool:
