@@ -452,10 +452,36 @@ class Autobase:
             await self._drain()
             assert self._replay is not None and self.local is not None and self.local.key is not None
             writer = self._replay.writers.get(self.local.key)
-            if not self.is_indexer or not self._replay.linearizer.should_ack(writer):
+            if self._is_pending_indexer():
+                await self._append(None)  # JS: an added indexer always acks its first node
+                return True
+            if not self.is_indexer or not self._replay.linearizer.should_ack(
+                writer, self._pending_indexers()
+            ):
                 return False
             await self._append(None)
             return True
+
+    def _is_pending_indexer(self) -> bool:
+        """JS ``isLocalPendingIndexer``: the local writer was added as an indexer and has not
+        written yet (it becomes an indexer once its first node is indexed, so it must ack)."""
+        assert self._replay is not None and self.local is not None
+        system = self._replay.system
+        return (
+            system is not None
+            and self.local.key in system.pending
+            and self.local.key != self.key
+            and self.local.length == 0
+        )
+
+    def _pending_indexers(self) -> bool:
+        """JS ``hasPendingIndexers`` (the applied system has more indexers than the
+        linearizer): a pending indexer has nodes that are linearized but not indexed yet."""
+        assert self._replay is not None
+        system = self._replay.system
+        if system is None:
+            return False
+        return any((w := self._replay.writers.get(k)) is not None and w.length > 0 for k in system.pending)
 
     def _check(self) -> None:
         if not self.opened:
