@@ -251,6 +251,7 @@ class Autobase:
         self._host = Host(self)
         self._cores: dict[bytes, Hypercore] = {}
         self._fed: dict[bytes, int] = {}
+        self._wanted: dict[bytes, int] = {}  # how far each writer core's download was asked for
         self._members: dict[bytes, None] = {}
         self._writers: dict[bytes, None] = {}  # every writer ever added (members or removed)
         self._replay: Replayer | None = None
@@ -518,7 +519,12 @@ class Autobase:
             if wait:
                 await self._sync(core)
             start = self._fed.get(key, 0)
-            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            if wait:
+                blocks = [
+                    await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)
+                ]
+            else:
+                blocks = await self._stored_blocks(key, core, start)
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
@@ -526,6 +532,22 @@ class Autobase:
                 self._fed[key] = start + len(blocks)
                 fed_any = True
         return fed_any
+
+    async def _stored_blocks(self, key: bytes, core: Hypercore, start: int) -> list[bytes]:
+        """The blocks from ``start`` the store holds, up to the first missing one (JS
+        ``Writer``: ``core.get(seq, {wait: false})``; a peer that announced a length may be
+        gone before it sent the blocks, so never wait on one). What is missing is downloaded
+        (JS autobase downloads every writer core) for a later update to read."""
+        blocks: list[bytes] = []
+        for i in range(start, core.length):
+            block = await core.get(i, raw=True, wait=False)
+            if block is None:
+                if self._wanted.get(key, 0) < core.length:
+                    self._wanted[key] = core.length
+                    core.download(i, core.length)
+                break
+            blocks.append(block)
+        return blocks
 
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""
