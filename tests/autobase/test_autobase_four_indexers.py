@@ -126,7 +126,9 @@ async def test_four_indexers_two_js_two_python_with_partitions(tmp_path: Path) -
         async def all_indexers(states: list[State]) -> bool:
             return agree(states) and all(s.writable and s.is_indexer for s in states)
 
+        t0 = time.monotonic()
         states = await until("adding the indexers", peers, peers, all_indexers)
+        print(f"\nfour indexers in {time.monotonic() - t0:.1f}s")
         assert sorted(states[0].indexers) == sorted(everyone)
 
         # the random phase: batches of puts and deletes while links go down and up
@@ -197,6 +199,8 @@ async def test_four_indexers_two_js_two_python_with_partitions(tmp_path: Path) -
         async def read_it(late: list[State]) -> bool:
             return all((s.entries, s.view, s.system) == (ref.entries, ref.view, ref.system) for s in late)
 
+        t0 = time.monotonic()
         late = await until("late readers", [j3, p3], [], read_it)
+        print(f"late readers in {time.monotonic() - t0:.1f}s")
         assert not any(s.writable for s in late)
         assert late[0].view_signed == ref.view[1]
