@@ -84,3 +84,29 @@ async def test_a_non_indexer_never_acks(tmp_path: Path) -> None:
         finally:
             await a.aclose()
             await b.aclose()
+
+
+async def test_an_added_indexer_acks_its_way_in(tmp_path: Path) -> None:
+    """JS ``isLocalPendingIndexer``: a writer added as an indexer that has not written yet
+    always acks (its first indexed node makes it an indexer), though the linearizer would not
+    ask a non-indexer to; once it wrote it is a plain ``shouldAck`` case again."""
+    async with Corestore(tmp_path / "s", primary_key=PK, unsafe=True) as root:
+        a = make(root.namespace("a"), ack_interval=0)
+        await a.ready()
+        b = make(root.namespace("b"), a.key, ack_interval=0)
+        await b.ready()
+        try:
+            assert a.key is not None and b.local is not None and b.local.key is not None
+            await a.append({"add": b.local.key.hex(), "indexer": True})
+            await b.update()
+            assert b.writable and not b.is_indexer
+            assert await b.auto_ack()
+            assert b.local.length == 1
+            assert not await b.auto_ack()  # not pending any more: no self-ack
+            await a.update()
+            await a.ack()
+            await b.update()
+            assert a.indexers == b.indexers == [a.key, b.local.key]
+        finally:
+            await a.aclose()
+            await b.aclose()

@@ -182,6 +182,7 @@ class Autobase:
         self._host = Host(self)
         self._cores: dict[bytes, Hypercore] = {}
         self._fed: dict[bytes, int] = {}
+        self._wanted: dict[bytes, int] = {}  # how far each writer core's download was asked for
         self._members: dict[bytes, None] = {}
         self._writers: dict[bytes, None] = {}  # every writer ever added (members or removed)
         self._replay: Replayer | None = None
@@ -427,10 +428,36 @@ class Autobase:
             await self._drain()
             assert self._replay is not None and self.local is not None and self.local.key is not None
             writer = self._replay.writers.get(self.local.key)
-            if not self.is_indexer or not self._replay.linearizer.should_ack(writer):
+            if self._is_pending_indexer():
+                await self._append(None)  # JS: an added indexer always acks its first node
+                return True
+            if not self.is_indexer or not self._replay.linearizer.should_ack(
+                writer, self._pending_indexers()
+            ):
                 return False
             await self._append(None)
             return True
+
+    def _is_pending_indexer(self) -> bool:
+        """JS ``isLocalPendingIndexer``: the local writer was added as an indexer and has not
+        written yet (it becomes an indexer once its first node is indexed, so it must ack)."""
+        assert self._replay is not None and self.local is not None
+        system = self._replay.system
+        return (
+            system is not None
+            and self.local.key in system.pending
+            and self.local.key != self.key
+            and self.local.length == 0
+        )
+
+    def _pending_indexers(self) -> bool:
+        """JS ``hasPendingIndexers`` (the applied system has more indexers than the
+        linearizer): a pending indexer has nodes that are linearized but not indexed yet."""
+        assert self._replay is not None
+        system = self._replay.system
+        if system is None:
+            return False
+        return any((w := self._replay.writers.get(k)) is not None and w.length > 0 for k in system.pending)
 
     def _check(self) -> None:
         if not self.opened:
@@ -467,7 +494,12 @@ class Autobase:
             if wait:
                 await self._sync(core)
             start = self._fed.get(key, 0)
-            stored = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            if wait:
+                stored = [
+                    await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)
+                ]
+            else:
+                stored = await self._stored_blocks(key, core, start)
             blocks = self._plain(key, start, stored)
             if blocks:
                 self._ack_tick += len(blocks)
@@ -476,6 +508,22 @@ class Autobase:
                 self._fed[key] = start + len(blocks)
                 fed_any = True
         return fed_any
+
+    async def _stored_blocks(self, key: bytes, core: Hypercore, start: int) -> list[bytes]:
+        """The blocks from ``start`` the store holds, up to the first missing one (JS
+        ``Writer``: ``core.get(seq, {wait: false})``; a peer that announced a length may be
+        gone before it sent the blocks, so never wait on one). What is missing is downloaded
+        (JS autobase downloads every writer core) for a later update to read."""
+        blocks: list[bytes] = []
+        for i in range(start, core.length):
+            block = await core.get(i, raw=True, wait=False)
+            if block is None:
+                if self._wanted.get(key, 0) < core.length:
+                    self._wanted[key] = core.length
+                    core.download(i, core.length)
+                break
+            blocks.append(block)
+        return blocks
 
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
         """The writers ``apply`` added for the batch ending at ``node`` (what the system sees)."""

@@ -131,7 +131,7 @@ class Replayer:
             if self.system is not None and self._adds is not None:
                 changed = self.system.add_head(n) or changed
                 for k, indexer in self._adds(n):
-                    self.system.add(k, indexer=indexer)
+                    changed = self.system.add(k, indexer=indexer) or changed
                 for k in self._removes(n) if self._removes is not None else ():
                     changed = self.system.remove(k) or changed
                     self.removed.add(k)

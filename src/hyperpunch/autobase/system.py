@@ -20,7 +20,7 @@ __all__ = ["IndexerSystem"]
 
 
 class IndexerSystem:
-    __slots__ = ("heads", "indexers", "members", "pending", "seen")
+    __slots__ = ("heads", "indexers", "members", "pending", "seen", "tracked")
 
     def __init__(self, bootstrap: bytes) -> None:
         self.indexers: list[Checkout] = []
@@ -28,22 +28,36 @@ class IndexerSystem:
         self.heads: list[Checkout] = []
         self.members = 0
         self.seen: dict[bytes, int] = {}
+        self.tracked: set[bytes] = set()  # the members (added, not removed)
         self.add(bootstrap, indexer=True)  # JS ApplyState.bootstrap()
 
     @property
     def indexer_keys(self) -> list[bytes]:
         return [i.key for i in self.indexers]
 
-    def add(self, key: bytes, *, indexer: bool) -> None:
-        """``host.add_writer(key, indexer=...)`` (a new member: its length is what was seen)."""
-        self.members += 1
-        if indexer:
-            self._update_indexer(key, self.seen.get(key, 0), 0)
+    def add(self, key: bytes, *, indexer: bool) -> bool:
+        """``host.add_writer(key, indexer=...)`` (JS ``system.add``): a new member (its length
+        is what was seen), or a member's indexer flag changed: an indexer added with
+        ``indexer=False`` is demoted, a writer that already wrote and is added with
+        ``indexer=True`` is promoted at once (one that did not write yet becomes pending).
+        Returns whether the indexer set changed."""
+        if key not in self.tracked:
+            self.tracked.add(key)
+            self.members += 1
+        if not indexer:
+            for k, idx in enumerate(self.indexers):
+                if idx.key == key:
+                    del self.indexers[k]
+                    return True
+            return False
+        return self._update_indexer(key, self.seen.get(key, 0), 0)
 
     def remove(self, key: bytes) -> bool:
         """``host.remove_writer(key)`` (JS ``system.remove``): the writer stops being a member;
         returns whether the indexer set changed (it was an indexer: it is demoted)."""
-        self.members = max(0, self.members - 1)
+        if key in self.tracked:
+            self.tracked.discard(key)
+            self.members -= 1
         if key in self.pending:
             self.pending.remove(key)
         for k, idx in enumerate(self.indexers):
