@@ -492,7 +492,14 @@ class Autobase:
             if wait:
                 await self._sync(core)
             start = self._fed.get(key, 0)
-            blocks = [await core.get(i, raw=True, timeout=PEER_TIMEOUT) for i in range(start, core.length)]
+            blocks = []
+            for i in range(start, core.length):
+                # without wait, never wait for a block no connected peer has (its peer went away
+                # after the upgrade): read up to it, a later update takes the rest (JS reads only
+                # what it holds)
+                if not wait and not await core.has(i) and not _reachable(core, i):
+                    break
+                blocks.append(await core.get(i, raw=True, timeout=PEER_TIMEOUT))
             if blocks:
                 self._ack_tick += len(blocks)
                 self._replay.feed(key, blocks)
@@ -704,3 +711,8 @@ def _checkpointer(length: int, sig: Signature | None) -> Checkpointer | None:
         return None
     back = length - sig.at
     return Checkpointer(back, IndexCheckpoint(sig.signature, sig.length) if back == 0 else None)
+
+
+def _reachable(core: Hypercore, index: int) -> bool:
+    """Whether a connected peer of ``core`` claims block ``index``."""
+    return any(getattr(p, "has_block", None) is not None and p.has_block(index) for p in core.peers)
