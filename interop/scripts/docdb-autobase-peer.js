@@ -17,7 +17,7 @@
 //   <- {cmd: "append", value: <hex>}        a raw node           -> {event: "appended", length}
 //   <- {cmd: "sync", rounds}                base.update(), 30 ms pauses  -> {event: "synced", length, writable}
 //   <- {cmd: "wait", lengths: {keyHex: n}}  until blocks [0, n) of those cores are here -> {event: "waited"}
-//   <- {cmd: "ack"}                                              -> {event: "acked", length}
+//   <- {cmd: "ack", force?}                 base.ack() (force: append(null)) -> {event: "acked", length}
 //   <- {cmd: "state", coll, queries: [{find: <hex {d}>, sort?: [field, dir], hint?}]}
 //   -> {event: "state", entries: [[keyHex, valueHex]], results: [[docHex]], indexes, writable,
 //       length, viewKey, viewLength, viewSignedLength, viewTreeHash, indexers}
