@@ -1,15 +1,15 @@
-"""The document DB over the Autobase sketch: hello-peers' op bytes (vectors), one writer, then two
-writers converging on the same documents and indexes."""
+"""The document DB over the Autobase: hello-peers' op bytes (vectors), two Python writers of one
+base (in one Corestore) converging on the same documents and indexes, and hostile nodes skipped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hyperpunch.autobase.base import Autobase, MemoryView, ViewStore
+from hyperpunch.autobase import Autobase
 from hyperpunch.corestore import Corestore
 from hyperpunch.docdb import DB, ObjectId
 from hyperpunch.docdb.codec import decode_document
-from hyperpunch.docdb.multiwriter import AutoBee, apply_ops, decode_op, encode_add_writer, encode_op
+from hyperpunch.docdb.multiwriter import AutoBee, decode_op, encode_add_writer, encode_op, open_base
 from refvectors import section
 
 PK = bytes([2]) * 32
@@ -24,12 +24,8 @@ def test_ops_are_hello_peers_bytes() -> None:
         assert (kind, key, val) == (v["type"], bytes.fromhex(v["prefix"] + v["key"]), value)
 
 
-def _open(store: ViewStore) -> MemoryView:
-    return store.get("ops")
-
-
 def _base(store: Corestore, bootstrap: bytes | None = None) -> Autobase:
-    return Autobase(store, bootstrap, open=_open, apply=apply_ops)
+    return open_base(store, bootstrap, ack_interval=0)
 
 
 async def test_two_writers_share_one_db(tmp_path: Path) -> None:
@@ -61,8 +57,7 @@ async def test_two_writers_share_one_db(tmp_path: Path) -> None:
             assert got_a == got_b == ["eggs", "milk", "bread"]
             assert await todo_b.list_indexes() == await todo_a.list_indexes()
             # the view holds exactly the hyperbeedeebee layout
-            bee = await AutoBee(a).root.sync()
-            doc = await bee.get(b"todo\x00doc\x00" + milk["_id"].binary)
+            doc = await AutoBee(a).view.get(b"todo\x00doc\x00" + milk["_id"].binary)
             assert doc is not None and decode_document(doc.value)["done"] is True
         finally:
             await a.aclose()

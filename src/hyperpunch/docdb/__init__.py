@@ -6,8 +6,8 @@ index keys and index choice, sans-IO), :mod:`db` (:class:`DB`/:class:`Collection
 over a bee), :mod:`watch` (a change stream, beyond JS) and :mod:`multiwriter` (:class:`AutoBee`:
 the same DB over an Autobase, hello-peers "Autodeebee" ops).
 
-Floor: above ``hyperbee`` (it imports ``hyperbee`` and ``hypercore``; it meets ``autobase`` only
-through the structural protocols of :mod:`multiwriter`).
+Floor: above ``hyperbee`` and ``autobase`` (:mod:`multiwriter` opens an
+:class:`~hyperpunch.autobase.Autobase` whose view is the DB's Hyperbee: :func:`open_base`).
 
 Invariants: see :mod:`db` (layout, atomic writes) and :mod:`query` (JS semantics).
 """
@@ -31,7 +31,7 @@ from hyperpunch.docdb.errors import (
     NotFoundError,
     UniqueIndexError,
 )
-from hyperpunch.docdb.multiwriter import AutoBee, apply_ops
+from hyperpunch.docdb.multiwriter import AutoBee, apply_ops, open_base
 from hyperpunch.docdb.watch import Change, ChangeStream
 
 __all__ = [
@@ -58,4 +58,5 @@ __all__ = [
     "UniqueIndexError",
     "UpdateResult",
     "apply_ops",
+    "open_base",
 ]
