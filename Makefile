@@ -77,7 +77,7 @@ run: deps
 	$(PY) -m hyperpunch todo serve --local
 
 bench: deps
-	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),)
+	$(PY) -m bench $(if $(ONLY),--only '$(ONLY)',) $(if $(REPEAT),--repeat $(REPEAT),) $(if $(PROFILE),--profile $(PROFILE),)
 
 # The scale curves (bench/bench_scale.py; ~40 s with REPEAT=1, ~2 min at the default 3) as JSON and PNG:
 # build/bench/scale.jsonl and build/bench/scale.png. FULL=1 adds the 10 000-core and 10**6-block

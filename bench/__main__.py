@@ -1,4 +1,4 @@
-"""Run the benchmark workloads: ``python -m bench [--only SUBSTRING] [--repeat N]``."""
+"""Run the benchmark workloads: ``python -m bench [--only SUBSTRING] [--repeat N] [--profile N]``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import Figure, Workload
+from bench import Figure, Workload, profiling
 from hyperpunch.eventloop import loop_name, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,11 +81,25 @@ def main() -> int:
         help="runs of each side, interleaved; the median of each side is reported (default 3, or the"
         " workload's own runs)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of measuring, run the Python side once under cProfile and print the N costliest"
+        " functions and the own time per layer on stderr (bench/profiling.py)",
+    )
     args = parser.parse_args()
     workloads = [w for w in discover() if args.only in w.name]
     if not workloads:
         print(f"no workload matches {args.only!r}", file=sys.stderr)
         return 1
+    if args.profile > 0:
+        for workload in workloads:
+            figure, report = profiling.profile(lambda w=workload: run_python(w), args.profile)
+            print(f"== {workload.name}: {figure:.6g} {workload.unit} (profiled)", file=sys.stderr)
+            print(report, file=sys.stderr)
+        return 0
     for workload in workloads:
         py_runs: list[float] = []
         js_runs: list[float] = []
