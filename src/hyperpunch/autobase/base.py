@@ -510,19 +510,19 @@ class Autobase:
         return fed_any
 
     async def _stored_blocks(self, key: bytes, core: Hypercore, start: int) -> list[bytes]:
-        """The blocks from ``start`` the store holds, up to the first missing one (JS
-        ``Writer``: ``core.get(seq, {wait: false})``; a peer that announced a length may be
-        gone before it sent the blocks, so never wait on one). What is missing is downloaded
-        (JS autobase downloads every writer core) for a later update to read."""
+        """The blocks from ``start`` the store holds or a connected peer claims, up to the
+        first one nobody reachable has (JS ``Writer`` reads what it can get; a peer that
+        announced a length may be gone before it sent the blocks, so never wait on a block no
+        connected peer has). What is missing is downloaded (JS autobase downloads every
+        writer core) for a later update to read."""
         blocks: list[bytes] = []
         for i in range(start, core.length):
-            block = await core.get(i, raw=True, wait=False)
-            if block is None:
+            if not await core.has(i) and not _reachable(core, i):
                 if self._wanted.get(key, 0) < core.length:
                     self._wanted[key] = core.length
                     core.download(i, core.length)
                 break
-            blocks.append(block)
+            blocks.append(await core.get(i, raw=True, timeout=PEER_TIMEOUT))
         return blocks
 
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
@@ -730,3 +730,8 @@ def _checkpointer(length: int, sig: Signature | None) -> Checkpointer | None:
         return None
     back = length - sig.at
     return Checkpointer(back, IndexCheckpoint(sig.signature, sig.length) if back == 0 else None)
+
+
+def _reachable(core: Hypercore, index: int) -> bool:
+    """Whether a connected peer of ``core`` claims block ``index``."""
+    return any(getattr(p, "has_block", None) is not None and p.has_block(index) for p in core.peers)
