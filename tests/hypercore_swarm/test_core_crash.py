@@ -1,5 +1,15 @@
-"""Crash safety of ``hyperpunch core write``: SIGKILLed at random moments while appending 100 000
-stdin lines (20 runs, kill delays from a seeded RNG), the core always reopens consistent.
+"""Crash safety of ``hyperpunch core write``: SIGKILLed at seeded moments while appending 100 000
+stdin lines (``RUNS`` runs), the core always reopens consistent.
+
+Run ``i`` of ``RUNS`` kills the writer at a seeded random moment inside the ``i``-th equal slice of
+the first ``KILL_WINDOW`` seconds after it printed its key, so even a few runs hit the start, the
+middle and the end of the write (appending all the lines takes ~1 s on a quiet machine, longer on
+a busy one, so the last slices also kill a writer that has just finished). Environment:
+
+* ``HYPERPUNCH_CRASH_RUNS`` (default 8): the number of SIGKILL runs; raise it (e.g. 50) to hunt
+  a rare storage bug with finer slices.
+* ``HYPERPUNCH_CRASH_SEED`` (default 0x5EED3; decimal or 0x hex): the RNG seed of the kill
+  moments and of the sampled reads, to try other kill points.
 
 After each kill the store is reopened with the Hypercore API and checked from storage alone:
 the stored head's signature verifies with the core's manifest; the Merkle roots recomputed from
@@ -13,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import signal
 import sys
@@ -25,8 +36,9 @@ from hyperpunch.hypercore import Hypercore, MemoryStorage, manifest_hash, open_t
 from hyperpunch.secretstream import SecretStream, serve
 
 TOTAL = 100_000
-RUNS = 20
-SEED = 0x5EED3
+RUNS = int(os.environ.get("HYPERPUNCH_CRASH_RUNS", "8"))
+SEED = int(os.environ.get("HYPERPUNCH_CRASH_SEED", "0x5EED3"), 0)
+KILL_WINDOW = 1.5  # seconds after the key line: the kill moments spread over this window
 CLI = ["-m", "hyperpunch", "core", "write"]
 
 
@@ -124,6 +136,7 @@ async def _cli_writer_key(directory: Path, bootstrap: str) -> bytes:
 
 
 async def test_sigkilled_writer_reopens_consistent(tmp_path: Path) -> None:
+    assert RUNS >= 1, "HYPERPUNCH_CRASH_RUNS must be 1 or more"
     rng = random.Random(SEED)
     source = tmp_path / "lines.txt"
     source.write_bytes(b"".join(line(i) + b"\n" for i in range(TOTAL)))
@@ -150,7 +163,8 @@ async def test_sigkilled_writer_reopens_consistent(tmp_path: Path) -> None:
                 assert proc.stdout is not None
                 first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
                 assert first.startswith("hypercore key: "), first
-                await asyncio.sleep(rng.uniform(0.0, 3.0))  # appending all takes ~2-3 s here
+                # a seeded moment inside this run's slice of the kill window
+                await asyncio.sleep(rng.uniform(run, run + 1) * KILL_WINDOW / RUNS)
                 proc.kill()  # SIGKILL
                 await proc.wait()
                 assert proc.returncode == -signal.SIGKILL

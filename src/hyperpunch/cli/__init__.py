@@ -8,17 +8,21 @@ one module per layer's commands (:mod:`~hyperpunch.cli.dht`, :mod:`~hyperpunch.c
 :mod:`~hyperpunch.cli.core`, :mod:`~hyperpunch.cli.store`, :mod:`~hyperpunch.cli.bee`,
 :mod:`~hyperpunch.cli.relay`, :mod:`~hyperpunch.cli.demo`), each
 registered here and importing only :mod:`hyperpunch.cli.options` (what they share) and the library.
+
+Start-up stays cheap: :data:`COMMANDS` names each layer command's module and one-line help, so
+``hyperpunch --help`` lists every command without importing any layer; only the module of the
+command being run is imported (with the layers it needs), and its ``register`` adds the real
+parser (``tests/test_cli_lazy.py`` checks both).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from hyperpunch import __version__, crypto
-from hyperpunch.cli import bee, core, dht, fsck, relay, store, swarm, todo
-from hyperpunch.cli.demo import run_demo
+from hyperpunch import __version__
 from hyperpunch.cli.options import (
     CliError,
     OneLineParser,
@@ -31,6 +35,7 @@ from hyperpunch.errors import HyperpunchError
 from hyperpunch.eventloop import run as run_loop
 
 __all__ = [
+    "COMMANDS",
     "CliError",
     "add_network_options",
     "build_parser",
@@ -40,7 +45,36 @@ __all__ = [
 ]
 
 
+# Each layer command: (the module whose ``register(sub)`` adds it, its one-line help as listed by
+# ``hyperpunch --help``; tests/test_cli_lazy.py checks it is the help that ``register`` gives).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "testnet": (
+        "hyperpunch.cli.dht",
+        "run a local HyperDHT testnet (like JS @hyperswarm/testnet) until interrupted",
+    ),
+    "dht": ("hyperpunch.cli.dht", "HyperDHT: serve on a key pair or connect to one (line based)"),
+    "swarm": (
+        "hyperpunch.cli.swarm",
+        "join a topic with Hyperswarm: stdin lines go to every peer, their lines are printed",
+    ),
+    "core": ("hyperpunch.cli.core", "hypercore: append-only log replicated over Hyperswarm"),
+    "store": ("hyperpunch.cli.store", "corestore: many cores replicated over one connection per peer"),
+    "bee": ("hyperpunch.cli.bee", "hyperbee: a key/value B-tree replicated over Hyperswarm"),
+    "relay": (
+        "hyperpunch.cli.relay",
+        "serve HyperDHT to WebSocket clients (browsers), compatible with @hyperswarm/dht-relay",
+    ),
+    "fsck": ("hyperpunch.cli.fsck", "check a core or store directory; --repair heals it from peers"),
+    "todo": (
+        "hyperpunch.cli.todo",
+        "the collaborative todo list: serve the web app, or add/ls/done/rm",
+    ),
+}
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
+    from hyperpunch import crypto
+
     seed = parse_hex_key(args.seed, what="seed") if args.seed else None
     kp = crypto.key_pair(seed)
     print_line(f"public key: {kp.public_key.hex()}")
@@ -51,6 +85,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_discovery_key(args: argparse.Namespace) -> int:
+    from hyperpunch import crypto
+
     print_line(crypto.discovery_key(parse_hex_key(args.key)).hex())
     return 0
 
@@ -58,10 +94,20 @@ def cmd_discovery_key(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.size < 0:
         raise CliError(f"--size must be 0 or more, got {args.size}")
+    from hyperpunch.cli.demo import run_demo
+
     return run_loop(run_demo(print_line, size=args.size))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word not an option (the top level takes no values)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``hyperpunch`` parser. Layer commands are listed from :data:`COMMANDS` without importing
+    them; ``command``'s module (when it is one of them) is imported and registers its real parser.
+    """
     parser = OneLineParser(
         prog="hyperpunch", description="hyperpunch: the Holepunch peer-to-peer stack for Python"
     )
@@ -84,19 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=16 << 20, help="bytes to send each way (default 16 MiB)")
     p.set_defaults(func=cmd_demo)
 
-    dht.register(sub)
-    swarm.register(sub)
-    core.register(sub)
-    store.register(sub)
-    bee.register(sub)
-    relay.register(sub)
-    fsck.register(sub)
-    todo.register(sub)
+    wanted = COMMANDS.get(command or "")
+    if wanted is not None:
+        importlib.import_module(wanted[0]).register(sub)  # this module's commands, for real
+    for name, (module, help_line) in COMMANDS.items():
+        if wanted is None or module != wanted[0]:
+            sub.add_parser(name, help=help_line, add_help=False)  # listed only: never parsed
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(command_of(argv))
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

@@ -25,11 +25,13 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from hyperpunch.aio import TaskOwner
 from hyperpunch.eventloop import run as run_loop
-from hyperpunch.swarm import Hyperswarm
+
+if TYPE_CHECKING:  # imported when a command opens one: `hyperpunch --help` stays light
+    from hyperpunch.swarm import Hyperswarm
 
 __all__ = [
     "CliError",
@@ -218,6 +220,8 @@ def warn(line: str) -> None:
 
 def open_swarm(bootstrap: Network, host: str) -> Hyperswarm:
     """The Hyperswarm a command joins its topics on."""
+    from hyperpunch.swarm import Hyperswarm
+
     return Hyperswarm(bootstrap=bootstrap, host=host)
 
 
