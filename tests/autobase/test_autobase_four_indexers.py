@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 from mesh import Link, Peer, PyPeer, State, js_peer, py_peer
 
-# puts/deletes per writer (1 000: about a minute here, 4 000 operations with ~25 link cuts;
-# HYPERPUNCH_MESH_OPS overrides it for a quicker run)
-OPS = int(os.environ.get("HYPERPUNCH_MESH_OPS", "1000"))
+# puts/deletes per writer: 400 in the suite (keeps `make test` short on a loaded 2-core box);
+# the acceptance run is HYPERPUNCH_MESH_OPS=1000 (about 80 s here, 4 000 operations with
+# ~25 link cuts)
+OPS = int(os.environ.get("HYPERPUNCH_MESH_OPS", "400"))
 MAX_BATCH = 20
 KEYS = 64  # the key space: small, so that concurrent writers overwrite each other's keys
 SEED = 13

@@ -71,6 +71,7 @@ from hyperpunch.encoding import DecodeError, decode, encode
 from hyperpunch.hyperbee import Hyperbee
 from hyperpunch.hypercore import Hypercore, caps
 from hyperpunch.hypercore.encodings import ValueEncoding, resolve_encoding
+from hyperpunch.hypercore.errors import BlockNotAvailableError, BlockRequestTimeoutError
 from hyperpunch.hypercore.messages import Prologue
 
 __all__ = [
@@ -517,12 +518,17 @@ class Autobase:
         writer core) for a later update to read."""
         blocks: list[bytes] = []
         for i in range(start, core.length):
-            if not await core.has(i) and not _reachable(core, i):
+            block: bytes | None = None
+            if await core.has(i) or _reachable(core, i):
+                # the claiming peer may leave (or its link drop) before it answers
+                with contextlib.suppress(BlockRequestTimeoutError, BlockNotAvailableError):
+                    block = await core.get(i, raw=True, timeout=PEER_TIMEOUT)
+            if block is None:
                 if self._wanted.get(key, 0) < core.length:
                     self._wanted[key] = core.length
                     core.download(i, core.length)
                 break
-            blocks.append(await core.get(i, raw=True, timeout=PEER_TIMEOUT))
+            blocks.append(block)
         return blocks
 
     def _adds_of(self, node: DagNode) -> list[tuple[bytes, bool]]:
