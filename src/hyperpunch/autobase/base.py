@@ -740,4 +740,4 @@ def _checkpointer(length: int, sig: Signature | None) -> Checkpointer | None:
 
 def _reachable(core: Hypercore, index: int) -> bool:
     """Whether a connected peer of ``core`` claims block ``index``."""
-    return any(getattr(p, "has_block", None) is not None and p.has_block(index) for p in core.peers)
+    return any(peer.has_block(index) for peer in core.peers)
